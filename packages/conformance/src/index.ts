@@ -1,1 +1,3 @@
-export {};
+export * from "./compare.js";
+export * from "./format.js";
+export * from "./runner.js";

@@ -1,0 +1,28 @@
+import { readdirSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { agentCheckers } from "@sgprop/agents";
+import { type CaseChecker, type RunSummary, runConformance } from "@sgprop/conformance";
+import { labyrinthCheckers } from "@sgprop/popgym";
+
+/** Every registered case; each package owns the checkers of its own cases. */
+export const allCheckers: readonly CaseChecker[] = [...labyrinthCheckers, ...agentCheckers];
+
+/** The golden files shipped with the repository (`test/golden/*.json`). */
+export function bundledGoldenFiles(): string[] {
+  const dir = resolve(dirname(fileURLToPath(import.meta.url)), "../../../../test/golden");
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".json"))
+    .sort()
+    .map((f) => relative(process.cwd(), join(dir, f)));
+}
+
+/** `sgprop conformance [file...]`: exit 0 only when every file passes. */
+export async function conformanceCommand(
+  files: readonly string[],
+  print?: (line: string) => void,
+): Promise<{ exitCode: number; summary: RunSummary }> {
+  const paths = files.length > 0 ? files : bundledGoldenFiles();
+  const summary = await runConformance(paths, allCheckers, print);
+  return { exitCode: summary.failed === 0 && summary.passed > 0 ? 0 : 1, summary };
+}
