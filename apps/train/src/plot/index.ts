@@ -1,0 +1,8 @@
+export {
+  FigureRenderError,
+  type RenderOptions,
+  renderFigure,
+  renderSvg,
+  svgToPng,
+  type VegaLiteSpec,
+} from "./render.js";
