@@ -1,1 +1,9 @@
-export {};
+export * from "./bandit.js";
+export * from "./bundled.js";
+export * from "./dataset.js";
+export * from "./errors.js";
+export * from "./evaluate.js";
+export * from "./idx.js";
+export * from "./preprocess.js";
+export * from "./reward.js";
+export * from "./sampler.js";

@@ -1,0 +1,129 @@
+import { assertSeed, Rng } from "@sgprop/gym";
+import { bundledMnist } from "./bundled.js";
+import type { MnistDataset } from "./dataset.js";
+import {
+  type BanditPolicy,
+  type EvaluationOptions,
+  type EvaluationResult,
+  evaluateOnSampler,
+} from "./evaluate.js";
+import { loadIdxDataset } from "./idx.js";
+import { type ClassSubset, classSubset, DEFAULT_CLASSES } from "./preprocess.js";
+import { assertPFlip, scoreActions } from "./reward.js";
+import { type ContextBatch, ContextSampler, createContextBatch } from "./sampler.js";
+
+export interface MnistBanditOptions {
+  /** The data. Default: the bundled 10,000 digits (or the IDX files in `dataDir` when given). */
+  dataset?: MnistDataset;
+  /** A directory with the four standard IDX files (plain or .gz), used when `dataset` is absent. */
+  dataDir?: string;
+  /** Classes that are actions, in action order. Default [0,1,3,4,5,6,7,8,9] (the paper's code). */
+  classes?: readonly number[];
+  /** Probability that a training reward is flipped. Default 0.4 (the paper). */
+  pFlip?: number;
+  /** Seed of the bandit's generators (contexts, reward noise, evaluation contexts). Default 0. */
+  seed?: number;
+}
+
+/** Saved generator states, for resuming a training run exactly. */
+export interface MnistBanditState {
+  readonly contexts: number[];
+  readonly noise: number[];
+  readonly evaluation: number[];
+}
+
+/**
+ * The paper's noisy contextual bandit, batched for training loops: contexts are drawn uniformly
+ * with replacement from the train split, the reward is 1 for the correct class and 0 otherwise,
+ * flipped with probability pFlip; evaluation is noiseless on the test split.
+ *
+ * Three independent streams forked from the seed draw the contexts, the reward flips and the
+ * evaluation contexts, so the contexts a run sees do not depend on the actions it takes.
+ */
+export class MnistBandit {
+  readonly dataset: MnistDataset;
+  readonly subset: ClassSubset;
+  readonly pFlip: number;
+  readonly numActions: number;
+  readonly contextSize: number;
+  private readonly trainSampler: ContextSampler;
+  private readonly testSampler: ContextSampler;
+  private contextRng: Rng;
+  private noiseRng: Rng;
+  private evaluationRng: Rng;
+
+  constructor(options: MnistBanditOptions = {}) {
+    const seed = options.seed ?? 0;
+    assertSeed(seed);
+    this.pFlip = options.pFlip ?? 0.4;
+    assertPFlip(this.pFlip);
+    this.dataset =
+      options.dataset ?? (options.dataDir !== undefined ? loadIdxDataset(options.dataDir) : bundledMnist());
+    this.subset = classSubset(options.classes ?? DEFAULT_CLASSES, this.dataset.numClasses);
+    this.numActions = this.subset.classes.length;
+    this.trainSampler = new ContextSampler(this.dataset.train, this.subset, "train");
+    this.testSampler = new ContextSampler(this.dataset.test, this.subset, "test");
+    this.contextSize = this.trainSampler.contextSize;
+    const root = Rng.fromSeed(seed);
+    this.contextRng = root.fork();
+    this.noiseRng = root.fork();
+    this.evaluationRng = root.fork();
+  }
+
+  /** The classes that actions 0..numActions-1 stand for. */
+  get classes(): readonly number[] {
+    return this.subset.classes;
+  }
+
+  /** A reusable batch of `size` contexts; fill it with {@link sample}. */
+  createBatch(size: number): ContextBatch {
+    return createContextBatch(size, this.contextSize);
+  }
+
+  /** Refills `batch` with fresh training contexts (uniform, with replacement) and their labels. */
+  sample(batch: ContextBatch): ContextBatch {
+    return this.trainSampler.sample(batch, this.contextRng);
+  }
+
+  /** Training rewards for `actions` on `batch`: the indicator, flipped with probability pFlip. */
+  score(batch: ContextBatch, actions: ArrayLike<number>, out = new Float32Array(batch.size)): Float32Array {
+    return scoreActions(batch.labels, actions, this.numActions, out, {
+      pFlip: this.pFlip,
+      rng: this.noiseRng,
+    });
+  }
+
+  /** Noiseless rewards (1 for the correct action, else 0); consumes no randomness. */
+  scoreNoiseless(
+    batch: ContextBatch,
+    actions: ArrayLike<number>,
+    out = new Float32Array(batch.size),
+  ): Float32Array {
+    return scoreActions(batch.labels, actions, this.numActions, out);
+  }
+
+  /**
+   * Expected noiseless reward on `n` (default 4000) test contexts drawn with replacement. Without
+   * `rng`/`seed` it uses the bandit's own evaluation stream, so successive calls see fresh contexts.
+   */
+  evaluate(policy: BanditPolicy, options: EvaluationOptions = {}): Promise<EvaluationResult> {
+    const rng = options.rng ?? (options.seed !== undefined ? Rng.fromSeed(options.seed) : this.evaluationRng);
+    return evaluateOnSampler(policy, this.testSampler, this.numActions, { ...options, rng });
+  }
+
+  /** Generator states for a checkpoint. */
+  state(): MnistBanditState {
+    return {
+      contexts: this.contextRng.state(),
+      noise: this.noiseRng.state(),
+      evaluation: this.evaluationRng.state(),
+    };
+  }
+
+  /** Restores generator states saved with {@link state}. */
+  setState(state: MnistBanditState): void {
+    this.contextRng = Rng.fromState(state.contexts);
+    this.noiseRng = Rng.fromState(state.noise);
+    this.evaluationRng = Rng.fromState(state.evaluation);
+  }
+}
