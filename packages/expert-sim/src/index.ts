@@ -1,3 +1,4 @@
+export { type CaseAgreement, summarizeAgreement } from "./agreement.js";
 export { ExpertSimConfigError } from "./errors.js";
 export {
   assertTableFallback,
