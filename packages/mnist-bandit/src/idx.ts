@@ -155,11 +155,14 @@ export function encodeIdx(array: IdxArray): Uint8Array {
   shape.forEach((n, d) => {
     view.setUint32(4 + 4 * d, n, false);
   });
+  if (dtype === "uint8") {
+    bytes.set(data, headerBytes);
+    return bytes;
+  }
   for (let i = 0; i < size; i++) {
     const v = data[i] as number;
     const at = headerBytes + i * width;
-    if (dtype === "uint8") view.setUint8(at, v);
-    else if (dtype === "int8") view.setInt8(at, v);
+    if (dtype === "int8") view.setInt8(at, v);
     else if (dtype === "int16") view.setInt16(at, v, false);
     else if (dtype === "int32") view.setInt32(at, v, false);
     else if (dtype === "float32") view.setFloat32(at, v, false);
