@@ -1,14 +1,86 @@
+import { Command, CommanderError } from "commander";
+import { type Output, processOutput } from "./cli/output.js";
 import { conformanceCommand } from "./commands/conformance.js";
+import { trainCommand } from "./commands/train.js";
+import { ExitCode, TrainerUnavailableError, UsageError } from "./errors.js";
 
-export async function main(argv: readonly string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === "train") {
-    console.log("sgprop train: the training harness is coming (issue 8).");
-    return 0;
+/** Builds the `sgprop` command tree; `setExit` receives each action's exit code. */
+export function buildProgram(out: Output, setExit: (code: number) => void): Command {
+  const program = new Command("sgprop")
+    .description(
+      'Train, sweep and report the experiments of "Is Backpropagation Optimal? When Synthetic Gradients Improve Sample Efficiency"',
+    )
+    .showSuggestionAfterError(true)
+    .configureOutput({ writeOut: (s) => out.stream.write(s), writeErr: (s) => process.stderr.write(s) })
+    .exitOverride();
+  const train = new Command("train")
+    .description(
+      "train one agent and write a results folder (without a subcommand: the quick LabyrinthEscape demo)",
+    )
+    .addCommand(trainCommand("popgym", out, setExit))
+    .addCommand(trainCommand("bandit", out, setExit));
+  program.addCommand(train);
+  program
+    .command("conformance")
+    .description("check the implementation against the golden files (default: every bundled file)")
+    .argument("[files...]", "golden JSON files")
+    .action(async (files: string[]) => {
+      setExit((await conformanceCommand(files, out.info)).exitCode);
+    });
+  // Exit code 2 for every usage error raised by commander itself (unknown flag, bad choice, ...).
+  const applyExitOverride = (cmd: Command) => {
+    cmd
+      .exitOverride()
+      .configureOutput({ writeOut: (s) => out.stream.write(s), writeErr: (s) => process.stderr.write(s) });
+    cmd.showSuggestionAfterError(true);
+    for (const sub of cmd.commands) applyExitOverride(sub);
+  };
+  applyExitOverride(program);
+  return program;
+}
+
+/** `sgprop train` alone runs the quick LabyrinthEscape demo (the README's first command). */
+function expandTrainShortcut(argv: readonly string[]): string[] {
+  const [first, second] = argv;
+  if (first === "train" && (second === undefined || (second.startsWith("--") && second !== "--help"))) {
+    const rest = argv.slice(1);
+    return [
+      "train",
+      "popgym",
+      ...(rest.includes("--preset") || rest.includes("--resume") ? [] : ["--preset", "quick"]),
+      ...rest,
+    ];
   }
-  if (command === "conformance") {
-    return (await conformanceCommand(rest)).exitCode;
+  return [...argv];
+}
+
+export async function main(argv: readonly string[], out: Output = processOutput): Promise<number> {
+  let exitCode: number = ExitCode.ok;
+  const program = buildProgram(out, (code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(expandTrainShortcut(argv), { from: "user" });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (
+        error.code === "commander.helpDisplayed" ||
+        error.code === "commander.version" ||
+        error.code === "commander.help"
+      )
+        return ExitCode.ok;
+      return ExitCode.usage;
+    }
+    if (error instanceof UsageError) {
+      out.error(`sgprop: ${error.message}`);
+      return ExitCode.usage;
+    }
+    if (error instanceof TrainerUnavailableError) {
+      out.error(`sgprop: ${error.message}`);
+      return ExitCode.failure;
+    }
+    out.error(`sgprop: ${(error as Error).stack ?? String(error)}`);
+    return ExitCode.failure;
   }
-  console.error(`sgprop: unknown command ${JSON.stringify(command)}`);
-  return 2;
 }

@@ -1,0 +1,42 @@
+/**
+ * Exit codes of the `sgprop` command. Usage errors (bad flags, bad values, unreadable config files,
+ * folders that already exist, incompatible checkpoints) are 2 and are raised before anything is written.
+ */
+export const ExitCode = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
+
+/** A mistake in what the user asked for; reported without a stack trace, exit code 2. */
+export class UsageError extends Error {
+  override readonly name: string = "UsageError";
+}
+
+/** A flag or config value outside its allowed set. */
+export class InvalidOptionError extends UsageError {
+  override readonly name = "InvalidOptionError";
+  constructor(
+    readonly option: string,
+    readonly value: unknown,
+    readonly allowed: string,
+  ) {
+    super(`invalid value ${JSON.stringify(value)} for ${option}: expected ${allowed}`);
+  }
+}
+
+/** A config file that is missing, unreadable or malformed. */
+export class ConfigFileError extends UsageError {
+  override readonly name = "ConfigFileError";
+}
+
+/** A results folder that exists (without --overwrite) or is not a run folder (with --resume). */
+export class ResultsFolderError extends UsageError {
+  override readonly name = "ResultsFolderError";
+}
+
+/** A checkpoint that cannot continue the requested run. */
+export class IncompatibleCheckpointError extends UsageError {
+  override readonly name = "IncompatibleCheckpointError";
+}
+
+/** The trainers of @sgprop/agents are not available in this build. */
+export class TrainerUnavailableError extends Error {
+  override readonly name = "TrainerUnavailableError";
+}

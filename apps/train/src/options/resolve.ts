@@ -1,0 +1,113 @@
+import { InvalidOptionError, UsageError } from "../errors.js";
+import { banditParams } from "./bandit.js";
+import { popgymParams } from "./popgym.js";
+import { presets, type TrainKind } from "./presets.js";
+import {
+  closest,
+  flagOf,
+  isDerived,
+  keyOf,
+  type ParamSpec,
+  type ParamValue,
+  parseParamValue,
+} from "./schema.js";
+
+export type ResolvedOptions = Readonly<Record<string, ParamValue>>;
+
+export function paramsOf(kind: TrainKind): readonly ParamSpec[] {
+  return kind === "popgym" ? popgymParams : banditParams;
+}
+
+/** One layer of settings and where it came from (for error messages). */
+export interface SettingsLayer {
+  /** e.g. "--flags", "config run.yaml", "preset quick". */
+  readonly source: string;
+  /** Raw values keyed by option key (camelCase) or flag name (kebab-case). */
+  readonly values: Readonly<Record<string, unknown>>;
+  /** CLI values name the offending flag; file values name the key and the file. */
+  readonly isCli?: boolean;
+}
+
+export function presetNames(kind: TrainKind): string[] {
+  return Object.keys(presets[kind]);
+}
+
+export function presetLayer(kind: TrainKind, name: string, where = "--preset"): SettingsLayer {
+  const preset = presets[kind][name];
+  if (preset === undefined) {
+    throw new InvalidOptionError(where, name, `one of ${presetNames(kind).join(", ")}`);
+  }
+  return { source: `preset ${name}`, values: preset.values };
+}
+
+/** Validates a layer's keys and values; unknown keys fail with the allowed keys (and a guess). */
+export function validateLayer(kind: TrainKind, layer: SettingsLayer): Record<string, ParamValue> {
+  const specs = paramsOf(kind);
+  const byKey = new Map(specs.map((s) => [s.key, s]));
+  const out: Record<string, ParamValue> = {};
+  for (const [rawKey, raw] of Object.entries(layer.values)) {
+    if (raw === undefined) continue;
+    const key = keyOf(rawKey);
+    const spec = byKey.get(key);
+    if (spec === undefined) {
+      const guess = closest(key, [...byKey.keys()]);
+      throw new UsageError(
+        `unknown setting ${JSON.stringify(rawKey)} in ${layer.source}${guess ? ` (did you mean ${JSON.stringify(guess)}?)` : ""}; allowed: ${[...byKey.keys()].join(", ")}`,
+      );
+    }
+    const where = layer.isCli ? flagOf(key) : `${key} in ${layer.source}`;
+    out[key] = parseParamValue(spec, raw, where);
+  }
+  return out;
+}
+
+/**
+ * Merges layers (later wins) over the paper's defaults and fills derived defaults in declaration
+ * order; the result has every non-optional setting.
+ */
+export function resolveOptions(kind: TrainKind, layers: readonly SettingsLayer[]): ResolvedOptions {
+  const explicit: Record<string, ParamValue> = {};
+  for (const layer of layers) Object.assign(explicit, validateLayer(kind, layer));
+  const resolved: Record<string, ParamValue> = {};
+  for (const spec of paramsOf(kind)) {
+    const given = explicit[spec.key];
+    if (given !== undefined) {
+      resolved[spec.key] = given;
+      continue;
+    }
+    const d = spec.default;
+    const value = isDerived(d) ? d.derive(resolved) : d;
+    if (value !== undefined) resolved[spec.key] = value;
+  }
+  checkCrossConstraints(kind, resolved);
+  return resolved;
+}
+
+function checkCrossConstraints(kind: TrainKind, r: Record<string, ParamValue>): void {
+  if (kind === "popgym") {
+    const dims = r.mazeDims as readonly number[];
+    if (dims.some((d) => d % 2 !== 0)) {
+      throw new InvalidOptionError("--maze-dims", dims.join(","), "two even integers >= 6 (e.g. 6,6)");
+    }
+    if ((r.numInputNeurons as number) > (r.width as number)) {
+      throw new InvalidOptionError(
+        "--num-input-neurons",
+        r.numInputNeurons,
+        `an integer <= --width (${r.width})`,
+      );
+    }
+    if ((r.numParents as number) > (r.width as number)) {
+      throw new InvalidOptionError("--num-parents", r.numParents, `an integer <= --width (${r.width})`);
+    }
+  } else {
+    if ((r.classes as readonly number[]).some((c) => c > 9)) {
+      throw new InvalidOptionError("--classes", (r.classes as number[]).join(","), "MNIST digits 0..9");
+    }
+    if (r.model === "sparsenet" && (r.numParents as number) > (r.width as number)) {
+      throw new InvalidOptionError("--num-parents", r.numParents, `an integer <= --width (${r.width})`);
+    }
+    if ((r.numEvals as number) > (r.steps as number)) {
+      throw new InvalidOptionError("--num-evals", r.numEvals, `an integer <= --steps (${r.steps})`);
+    }
+  }
+}
