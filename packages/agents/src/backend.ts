@@ -1,0 +1,140 @@
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+// tfjs-core alone registers no gradients; the models need them on every backend.
+import "@tensorflow/tfjs-core/dist/register_all_gradients";
+import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+
+/** Backends a user can name (SPEC 7). "tensorflow" means tfjs-node-gpu or tfjs-node. */
+export type BackendName = "tensorflow" | "wasm" | "cpu";
+
+/** The backends in the order tried when none is named. */
+export const BACKEND_NAMES: readonly BackendName[] = ["tensorflow", "wasm", "cpu"];
+
+/** A backend was named (argument or SGPROP_BACKEND) but cannot be used on this machine. */
+export class BackendUnavailableError extends Error {
+  constructor(
+    readonly backend: string,
+    reason: string,
+  ) {
+    super(`TensorFlow.js backend "${backend}" is not available: ${reason}`);
+    this.name = "BackendUnavailableError";
+  }
+}
+
+const require = createRequire(import.meta.url);
+let logged = false;
+let selected: string | undefined;
+
+/** Narrows a user-supplied string to a backend name, with a clear error otherwise. */
+export function parseBackendName(value: string): BackendName {
+  if ((BACKEND_NAMES as readonly string[]).includes(value)) return value as BackendName;
+  throw new BackendUnavailableError(value, `unknown backend name; use one of ${BACKEND_NAMES.join(", ")}`);
+}
+
+function errorText(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.split("\n")[0] ?? text;
+}
+
+/**
+ * Loads @tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node. Both are optionalDependencies whose
+ * install scripts (which download libtensorflow) pnpm skips by default, so importing them normally
+ * fails with a missing native addon; that failure is caught and reported as the reason.
+ */
+async function tryTensorflow(): Promise<string | undefined> {
+  const reasons: string[] = [];
+  for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
+    try {
+      // A variable specifier keeps TypeScript from requiring the optional packages' types.
+      const specifier: string = pkg;
+      await import(specifier);
+      if (await tf.setBackend("tensorflow")) return pkg;
+      reasons.push(`${pkg}: backend registration failed`);
+    } catch (e) {
+      reasons.push(`${pkg}: ${errorText(e)}`);
+    }
+  }
+  lastTensorflowFailure = reasons.join("; ");
+  return undefined;
+}
+let lastTensorflowFailure = "";
+
+/** Directory holding the tfjs-backend-wasm binaries (they ship inside the npm package). */
+export function wasmBinaryDirectory(): string {
+  return `${join(dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json")), "dist")}/`;
+}
+
+async function tryWasm(): Promise<boolean> {
+  setWasmPaths(wasmBinaryDirectory());
+  try {
+    return await tf.setBackend("wasm");
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Chooses and initialises the TensorFlow.js backend for this process and returns its name as
+ * TensorFlow.js reports it ("tensorflow", "wasm" or "cpu").
+ *
+ * Unless a backend is named (argument, else the `SGPROP_BACKEND` environment variable), it tries in
+ * order: tfjs-node-gpu, tfjs-node (both register as "tensorflow"), wasm, cpu. A named backend that
+ * cannot start throws {@link BackendUnavailableError} instead of silently falling back. The choice
+ * is logged once per process (to stderr).
+ *
+ * The wasm backend runs single-threaded under Node: tfjs 4.22 disables wasm threads in Node
+ * (WASM_HAS_MULTITHREAD_SUPPORT is false there), so it uses the SIMD binary on one core.
+ */
+export async function selectBackend(name?: BackendName): Promise<string> {
+  const envName = process.env.SGPROP_BACKEND;
+  const requested = name ?? (envName !== undefined && envName !== "" ? parseBackendName(envName) : undefined);
+  let chosen: string | undefined;
+  let detail = "";
+  if (requested === undefined) {
+    const pkg = await tryTensorflow();
+    if (pkg !== undefined) {
+      chosen = "tensorflow";
+      detail = pkg;
+    } else if (await tryWasm()) {
+      chosen = "wasm";
+    } else if (await tf.setBackend("cpu")) {
+      chosen = "cpu";
+    }
+    if (chosen === undefined) throw new BackendUnavailableError("any", "no backend could be initialised");
+  } else if (requested === "tensorflow") {
+    const pkg = await tryTensorflow();
+    if (pkg === undefined) {
+      throw new BackendUnavailableError(
+        "tensorflow",
+        `${lastTensorflowFailure}. Install @tensorflow/tfjs-node or -node-gpu with its install script allowed (see the @sgprop/agents README).`,
+      );
+    }
+    chosen = "tensorflow";
+    detail = pkg;
+  } else if (requested === "wasm") {
+    if (!(await tryWasm()))
+      throw new BackendUnavailableError("wasm", `could not load ${wasmBinaryDirectory()}`);
+    chosen = "wasm";
+  } else {
+    if (!(await tf.setBackend("cpu"))) throw new BackendUnavailableError("cpu", "initialisation failed");
+    chosen = "cpu";
+  }
+  await tf.ready();
+  if (chosen === "wasm") {
+    const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
+    detail = `${simd ? "simd" : "no simd"}, single thread`;
+  }
+  if (!logged || selected !== chosen) {
+    logged = true;
+    process.stderr.write(`[sgprop] TensorFlow.js backend: ${chosen}${detail ? ` (${detail})` : ""}\n`);
+  }
+  selected = chosen;
+  return chosen;
+}
+
+/** The backend currently active in TensorFlow.js. */
+export function currentBackend(): string {
+  return tf.getBackend();
+}

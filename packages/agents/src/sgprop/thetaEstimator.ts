@@ -1,0 +1,101 @@
+import * as tf from "@tensorflow/tfjs-core";
+
+/** Inputs of {@link estimateThetaBatch}; N samples, W neurons, q outputs, D inputs, M slots. */
+export interface ThetaEstimatorInputs {
+  /** Received (true) gradient at each neuron's output, [N, W, q]. */
+  readonly g: tf.Tensor;
+  /** Synthetic substitute (prediction or projection) at the same place, [N, W, q]. */
+  readonly s: tf.Tensor;
+  /** Each neuron's input, [N, W, D]. */
+  readonly u: tf.Tensor;
+  /** Routing weights, [N, W, M]. */
+  readonly alpha: tf.Tensor;
+  /** Slot outputs tanh(A u + b), [N, W, M, q]. */
+  readonly y: tf.Tensor;
+  /** The neuron's current theta, returned where the estimate is undefined, [W]. */
+  readonly thetaPrev: tf.Tensor;
+  /** Threshold on V + B^2 below which thetaPrev is kept (1e-6 bandit, 1e-12 recurrent). */
+  readonly eps: number;
+}
+
+/**
+ * Per-sample parameter gradients of one neuron induced by a unit output gradient e_n, in the
+ * factored form the closed forms need: the A and key parts are outer products G_n (x) u_n with
+ * G_n = [kappa_n / sqrt(D) | t_n] of length M + M q, and the b part is t_n (length M q).
+ * t_{n,s} = alpha_s e_n * (1 - y_s^2); kappa_{n,s} = alpha_s (<e_n, y_s> - sum_r alpha_r <e_n, y_r>).
+ */
+function factoredGradients(
+  e: tf.Tensor,
+  alpha: tf.Tensor,
+  y: tf.Tensor,
+  sqrtD: number,
+): [tf.Tensor, tf.Tensor] {
+  const [n, w, m, q] = y.shape as [number, number, number, number];
+  const e4 = tf.expandDims(e, 2); // [N,W,1,q]
+  const a4 = tf.expandDims(alpha, 3); // [N,W,M,1]
+  const t = tf.reshape(tf.mul(tf.mul(a4, e4), tf.sub(1, tf.square(y))), [n, w, m * q]);
+  const ey = tf.sum(tf.mul(e4, y), 3); // [N,W,M]
+  const mean = tf.sum(tf.mul(alpha, ey), 2, true);
+  const kappa = tf.mul(alpha, tf.sub(ey, mean));
+  const G = tf.concat([tf.div(kappa, sqrtD), t], 2); // [N,W,M+Mq]
+  return [G, t];
+}
+
+/** x / max(||x||, 1e-12) over the last axis. */
+function unitRows(x: tf.Tensor): tf.Tensor {
+  return tf.div(x, tf.maximum(tf.sqrt(tf.sum(tf.square(x), -1, true)), 1e-12));
+}
+
+/**
+ * The closed-form adaptive mixing-weight estimate of eq. 3 (SPEC 4.5, golden README section 6) for
+ * every neuron of a layer at once. For sample n let w_n (from g) and what_n (from s) be the
+ * gradients of the neuron's own parameters (keys, A, b; u constant) after normalising g_n and s_n to
+ * unit length, d_n = what_n - w_n, and bars batch means. Then
+ *   V  = max(0, (mean ||d_n||^2 - ||dbar||^2) / (N - 1))
+ *   C  = (mean <w_n, d_n> - <wbar, dbar>) / (N - 1)
+ *   B2 = max(0, ||dbar||^2 - V)
+ *   thetaBatch = clamp(1 + C / (V + B2), 0, 1)   (thetaPrev where V + B2 <= eps, or N <= 1).
+ * No per-sample gradient tensors are built: with the factored form G_n (x) u_n, inner products are
+ * <G_n, G'_n> ||u_n||^2 (+ the b parts), and the means are one batched matmul over neurons.
+ * For the residual bandit layers the caller first multiplies g and s by 1 - tanh(out)^2.
+ * Returns thetaBatch [W]; the momentum update theta <- mu theta + (1 - mu) thetaBatch is the caller's.
+ */
+export function estimateThetaBatch(inputs: ThetaEstimatorInputs): tf.Tensor1D {
+  const { g, s, u, alpha, y, thetaPrev, eps } = inputs;
+  const n = g.shape[0] as number;
+  const w = g.shape[1] as number;
+  const d = u.shape[2] as number;
+  if (n <= 1) return tf.clone(thetaPrev) as tf.Tensor1D;
+  return tf.tidy(() => {
+    const gh = unitRows(g);
+    const sh = unitRows(s);
+    const sqrtD = Math.sqrt(d);
+    const [Gw, Tw] = factoredGradients(gh, alpha, y, sqrtD);
+    // d_n is linear in the output gradient, so it is the gradient induced by sh - gh.
+    const [Gd, Td] = factoredGradients(tf.sub(sh, gh), alpha, y, sqrtD);
+    const uu = tf.sum(tf.square(u), 2); // [N,W]
+    const dd = tf.add(tf.mul(tf.sum(tf.square(Gd), 2), uu), tf.sum(tf.square(Td), 2));
+    const wd = tf.add(tf.mul(tf.sum(tf.mul(Gw, Gd), 2), uu), tf.sum(tf.mul(Tw, Td), 2));
+    const meanDD = tf.mean(dd, 0); // [W]
+    const meanWD = tf.mean(wd, 0);
+    // Means of the outer products: [W, 2(M+Mq), D] = (1/N) sum_n [Gw; Gd]_n^T u_n.
+    const both = tf.transpose(tf.concat([Gw, Gd], 2), [1, 2, 0]); // [W, 2K, N]
+    const uW = tf.transpose(u, [1, 0, 2]); // [W, N, D]
+    const outer = tf.div(tf.matMul(both, uW), n); // [W, 2K, D]
+    const k = Gw.shape[2] as number;
+    const wbarA = tf.slice(outer, [0, 0, 0], [w, k, d]);
+    const dbarA = tf.slice(outer, [0, k, 0], [w, k, d]);
+    const wbarB = tf.mean(Tw, 0); // [W, Mq]
+    const dbarB = tf.mean(Td, 0);
+    const dbarSq = tf.add(tf.sum(tf.square(dbarA), [1, 2]), tf.sum(tf.square(dbarB), 1));
+    const wdbar = tf.add(tf.sum(tf.mul(wbarA, dbarA), [1, 2]), tf.sum(tf.mul(wbarB, dbarB), 1));
+    const v = tf.relu(tf.div(tf.sub(meanDD, dbarSq), n - 1));
+    const c = tf.div(tf.sub(meanWD, wdbar), n - 1);
+    const b2 = tf.relu(tf.sub(dbarSq, v));
+    const denom = tf.add(v, b2);
+    const ok = tf.greater(denom, eps);
+    const safe = tf.where(ok, denom, tf.onesLike(denom));
+    const est = tf.clipByValue(tf.add(1, tf.div(c, safe)), 0, 1);
+    return tf.where(ok, est, thetaPrev) as tf.Tensor1D;
+  });
+}
