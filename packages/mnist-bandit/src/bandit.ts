@@ -21,6 +21,11 @@ export interface MnistBanditOptions {
   classes?: readonly number[];
   /** Probability that a training reward is flipped. Default 0.4 (the paper). */
   pFlip?: number;
+  /**
+   * Keep a standardised float copy of each split, shared across bandits and envs (default true):
+   * faster sampling for 4x the memory of the bytes (25 + 6 MB bundled, 188 + 31 MB full MNIST).
+   */
+  precompute?: boolean;
   /** Seed of the bandit's generators (contexts, reward noise, evaluation contexts). Default 0. */
   seed?: number;
 }
@@ -61,8 +66,9 @@ export class MnistBandit {
       options.dataset ?? (options.dataDir !== undefined ? loadIdxDataset(options.dataDir) : bundledMnist());
     this.subset = classSubset(options.classes ?? DEFAULT_CLASSES, this.dataset.numClasses);
     this.numActions = this.subset.classes.length;
-    this.trainSampler = new ContextSampler(this.dataset.train, this.subset, "train");
-    this.testSampler = new ContextSampler(this.dataset.test, this.subset, "test");
+    const precompute = options.precompute ?? true;
+    this.trainSampler = new ContextSampler(this.dataset.train, this.subset, "train", precompute);
+    this.testSampler = new ContextSampler(this.dataset.test, this.subset, "test", precompute);
     this.contextSize = this.trainSampler.contextSize;
     const root = Rng.fromSeed(seed);
     this.contextRng = root.fork();

@@ -2,7 +2,7 @@ import type { Rng } from "@sgprop/gym";
 import type { LabelledImages } from "./dataset.js";
 import { ClassSubsetError, InvalidOptionError } from "./errors.js";
 import type { ClassSubset } from "./preprocess.js";
-import { STANDARDIZED_PIXEL } from "./preprocess.js";
+import { STANDARDIZED_PIXEL, standardize } from "./preprocess.js";
 
 /** B standardised contexts and their correct actions, reused across steps to avoid allocation. */
 export interface ContextBatch {
@@ -35,6 +35,22 @@ export function createContextBatch(size: number, contextSize: number): ContextBa
   };
 }
 
+const STANDARDIZED = new WeakMap<LabelledImages, Float32Array>();
+
+/**
+ * All images of a split, standardised once and shared by every sampler and env over that split
+ * (4 bytes per pixel: 25 MB for the bundled train split, 188 MB for full MNIST's). Copying rows of
+ * it is about three times faster than converting bytes through the lookup table at each draw.
+ */
+export function standardizedImages(split: LabelledImages): Float32Array {
+  let images = STANDARDIZED.get(split);
+  if (!images) {
+    images = standardize(split.images);
+    STANDARDIZED.set(split, images);
+  }
+  return images;
+}
+
 /** Draws contexts uniformly, with replacement, from the examples of one split whose class is in a subset. */
 export class ContextSampler {
   /** Rows of the split whose class is in the subset. */
@@ -42,10 +58,18 @@ export class ContextSampler {
   readonly contextSize: number;
   private readonly poolActions: Int32Array;
 
+  /** The split's standardised images, or undefined when converting bytes at each draw. */
+  private readonly floats: Float32Array | undefined;
+
+  /**
+   * `precompute` (default true) keeps a float copy of the split (see {@link standardizedImages});
+   * false converts each drawn image from bytes, using a quarter of the memory.
+   */
   constructor(
     readonly split: LabelledImages,
     readonly subset: ClassSubset,
     splitName = "split",
+    precompute = true,
   ) {
     this.contextSize = split.rows * split.cols;
     const rows: number[] = [];
@@ -61,6 +85,7 @@ export class ContextSampler {
       throw new ClassSubsetError(subset.classes, `the ${splitName} split has no example of these classes`);
     }
     this.pool = Int32Array.from(rows);
+    this.floats = precompute ? standardizedImages(split) : undefined;
     this.poolActions = Int32Array.from(actions);
   }
 
@@ -80,12 +105,16 @@ export class ContextSampler {
   fill(batch: ContextBatch, b: number, j: number): void {
     const d = this.contextSize;
     const row = this.pool[j] as number;
-    const src = this.split.images;
-    const dst = batch.contexts;
-    const lut = STANDARDIZED_PIXEL;
     const from = row * d;
     const to = b * d;
-    for (let k = 0; k < d; k++) dst[to + k] = lut[src[from + k] as number] as number;
+    if (this.floats) {
+      batch.contexts.set(this.floats.subarray(from, from + d), to);
+    } else {
+      const src = this.split.images;
+      const dst = batch.contexts;
+      const lut = STANDARDIZED_PIXEL;
+      for (let k = 0; k < d; k++) dst[to + k] = lut[src[from + k] as number] as number;
+    }
     batch.labels[b] = this.poolActions[j] as number;
     batch.exampleIndices[b] = row;
   }

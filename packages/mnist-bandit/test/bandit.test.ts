@@ -9,7 +9,7 @@ import {
   MnistBandit,
   STANDARDIZED_PIXEL,
 } from "../src/index.js";
-import { binomialBound, testData } from "./helpers.js";
+import { binomialBound, sameBytes, testData } from "./helpers.js";
 
 const data = testData();
 const subsetArb = fc.shuffledSubarray([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], { minLength: 1 });
@@ -42,6 +42,16 @@ describe("MnistBandit sampling", () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it("gives the same contexts with and without the precomputed float copy", () => {
+    const fast = new MnistBandit({ dataset: data, seed: 8 });
+    const lean = new MnistBandit({ dataset: data, seed: 8, precompute: false });
+    const a = fast.sample(fast.createBatch(50));
+    const b = lean.sample(lean.createBatch(50));
+    expect(Array.from(b.exampleIndices)).toEqual(Array.from(a.exampleIndices));
+    expect(sameBytes(a.contexts, b.contexts)).toBe(true);
+    expect(a.contexts.some((v) => v > 2)).toBe(true);
   });
 
   it("draws uniformly with replacement over the subset's train images", () => {
