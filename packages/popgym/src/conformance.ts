@@ -1,6 +1,8 @@
 import { type CaseChecker, type CheckOutcome, Comparison, type GoldenFile } from "@sgprop/conformance";
 import type { LabyrinthKind } from "./cells.js";
 import { type GoldenEpisode, LABYRINTH_CASES, readGoldenEpisodes } from "./golden-episodes.js";
+import type { LabyrinthStepInfo } from "./labyrinth-env.js";
+import { makePaperLabyrinth } from "./paper.js";
 import { LabyrinthVectorEnv } from "./vector.js";
 
 const EXACT = { abs: 0, rel: 0 } as const;
@@ -12,6 +14,9 @@ function flag(b: boolean): number {
 }
 
 /**
+ * Every golden episode is replayed, with its injected maze, through the three code paths users
+ * have: the fused wrapped env, the literal wrapper stack, and the batched vector env.
+ *
  * Replays one golden episode with its injected maze through the batched env (one slot) and
  * compares everything; stops at the episode's first mismatching step.
  */
@@ -49,6 +54,34 @@ function replayVector(kind: LabyrinthKind, ep: GoldenEpisode, label: string, cmp
   }
 }
 
+/** Replays one golden episode through a single wrapped env (`makePaperLabyrinth`, either variant). */
+function replaySingle(
+  kind: LabyrinthKind,
+  variant: "fused" | "wrapper-stack",
+  ep: GoldenEpisode,
+  label: string,
+  cmp: Comparison,
+): void {
+  const env = makePaperLabyrinth(kind, { variant, mazeDims: ep.mazeDims, episodeLength: ep.episodeLength });
+  const [obs0] = env.reset({
+    seed: ep.seed,
+    options: { maze: { grid: ep.grid, start: ep.start, end: ep.end } },
+  });
+  if (!cmp.exact(`${label} reset observation`, obs0, ep.resetObs)) return;
+  for (let t = 0; t < ep.steps.length; t++) {
+    const st = ep.steps[t] as GoldenEpisode["steps"][number];
+    const at = `${label} step ${t} (action ${st.action})`;
+    const [obs, reward, terminated, truncated, info] = env.step(st.action);
+    const ok =
+      cmp.exact(`${at}: observation`, obs, st.obs) &&
+      cmp.scalar(`${at}: reward`, reward, st.reward, EXACT) &&
+      cmp.exact(`${at}: terminated`, [terminated], [st.terminated]) &&
+      cmp.exact(`${at}: truncated`, [truncated], [st.truncated]) &&
+      cmp.exact(`${at}: position`, (info as LabyrinthStepInfo).position, st.position);
+    if (!ok) return;
+  }
+}
+
 function checkLabyrinthFile(file: GoldenFile): CheckOutcome {
   const kind = LABYRINTH_CASES[file.case];
   if (kind === undefined) throw new Error(`not a labyrinth case: ${file.case}`);
@@ -56,6 +89,8 @@ function checkLabyrinthFile(file: GoldenFile): CheckOutcome {
   const cmp = new Comparison();
   episodes.forEach((ep, e) => {
     const label = `episode ${e} (seed ${ep.seed}, ${ep.mazeDims.join("x")}, ${ep.policy})`;
+    replaySingle(kind, "fused", ep, `${label} [wrapped env]`, cmp);
+    replaySingle(kind, "wrapper-stack", ep, `${label} [wrapper stack]`, cmp);
     replayVector(kind, ep, `${label} [vector env]`, cmp);
   });
   return cmp.outcome();

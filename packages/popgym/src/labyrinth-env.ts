@@ -1,0 +1,144 @@
+import {
+  Discrete,
+  Env,
+  type EnvMetadata,
+  type Info,
+  MultiDiscrete,
+  type ResetArgs,
+  type StepResult,
+} from "@sgprop/gym";
+import { Action, type LabyrinthKind, NUM_ACTIONS, NUM_CELL_CODES } from "./cells.js";
+import { type LabyrinthOptions, LabyrinthState } from "./labyrinth-state.js";
+import type { InjectedMaze } from "./maze.js";
+import { MazeSource, validateGenerator } from "./maze-source.js";
+import { renderAnsi, renderSvg, type SvgRenderOptions } from "./render.js";
+import type { MazeGenerator } from "./vector.js";
+
+export type LabyrinthRenderMode = "ansi" | "svg";
+
+export interface LabyrinthEnvOptions extends LabyrinthOptions {
+  /**
+   * Maze source for generated mazes: "default" draws from the env's `Rng` (seeded by
+   * `reset({seed})`); "reference" replays CPython's and numpy's Mersenne Twisters so that a seed
+   * gives exactly the maze POPGym gives (seeds must then be below 2^32).
+   */
+  generator?: MazeGenerator;
+  /** What `render()` returns: "ansi" (POPGym's text view) or "svg" (an image). */
+  renderMode?: LabyrinthRenderMode;
+}
+
+export type LabyrinthResetOptions = {
+  /** Play this maze instead of generating one (the golden files' grid/start/end can be passed as they are). */
+  maze?: InjectedMaze;
+};
+
+/** Reset info; `maze` is numpy's text rendering of the grid, built only when read. */
+export interface LabyrinthResetInfo extends Info {
+  readonly maze: string;
+}
+
+/** Step info: the agent's position as [x, y] = [col, row], like POPGym. */
+export interface LabyrinthStepInfo extends Info {
+  readonly position: [number, number];
+}
+
+export function numpyGridText(s: LabyrinthState): string {
+  const lines: string[] = [];
+  for (let r = 0; r < s.rows; r++) {
+    lines.push(
+      `${r === 0 ? "[[" : " ["}${Array.from(s.grid.subarray(r * s.cols, (r + 1) * s.cols)).join(" ")}]`,
+    );
+  }
+  return `${lines.join("\n")}]`;
+}
+
+/**
+ * POPGym's maze env: observation MultiDiscrete([5]*10) (3x3 window codes, then the action just
+ * taken, 4 at reset), action Discrete(4) (0 left, 1 right, 2 up, 3 down). As everywhere in
+ * @sgprop/gym, stepping after the episode ended throws ResetNeededError (POPGym itself would go on).
+ */
+export abstract class LabyrinthEnv extends Env<Int32Array, number> {
+  readonly observationSpace = new MultiDiscrete(new Array<number>(10).fill(NUM_CELL_CODES));
+  readonly actionSpace = new Discrete(NUM_ACTIONS);
+  override metadata: EnvMetadata = { renderModes: ["ansi", "svg"] };
+  /** The episode state on typed arrays (grid, explored cells, position, counters). */
+  readonly state: LabyrinthState;
+  private readonly source: MazeSource;
+
+  protected constructor(kind: LabyrinthKind, opts: LabyrinthEnvOptions = {}) {
+    super();
+    this.state = new LabyrinthState(kind, opts);
+    this.source = new MazeSource(validateGenerator(opts.generator ?? "default"));
+    const mode = opts.renderMode;
+    if (mode !== undefined && mode !== "ansi" && mode !== "svg") {
+      throw new RangeError(`renderMode must be "ansi" or "svg", got ${JSON.stringify(mode)}`);
+    }
+    this.renderMode = mode;
+  }
+
+  get generator(): MazeGenerator {
+    return this.source.generator;
+  }
+
+  get mazeDims(): [number, number] {
+    return [this.state.h, this.state.w];
+  }
+
+  get episodeLength(): number {
+    return this.state.episodeLength;
+  }
+
+  override reset(args?: ResetArgs<LabyrinthResetOptions>): [Int32Array, LabyrinthResetInfo] {
+    super.reset(args);
+    const s = this.state;
+    this.source.reset(s, () => this.rng, args?.seed, args?.options?.maze);
+    const info = {} as LabyrinthResetInfo;
+    Object.defineProperty(info, "maze", { enumerable: true, get: () => numpyGridText(s) });
+    return [this.observe(Action.None), info];
+  }
+
+  step(action: number): StepResult<Int32Array> {
+    const s = this.state;
+    s.step(action);
+    const info: LabyrinthStepInfo = { position: [s.col, s.row] };
+    return [this.observe(action), s.reward, s.terminated, s.truncated, info];
+  }
+
+  private observe(action: number): Int32Array {
+    const obs = new Int32Array(10);
+    obs.set(this.state.window);
+    obs[9] = action;
+    return obs;
+  }
+
+  /** "ansi": POPGym's text view; "svg": an SVG picture; undefined without a render mode. */
+  override render(): string | undefined {
+    if (this.renderMode === "ansi") return renderAnsi(this.state);
+    if (this.renderMode === "svg") return renderSvg(this.state);
+    return undefined;
+  }
+
+  /** The maze as text, whatever the render mode. */
+  renderAnsi(): string {
+    return renderAnsi(this.state);
+  }
+
+  /** The maze as an SVG image, whatever the render mode. */
+  renderSvg(opts?: SvgRenderOptions): string {
+    return renderSvg(this.state, opts);
+  }
+}
+
+/** POPGym's LabyrinthEscape: -1/L per step, +1 and termination on entering the goal. */
+export class LabyrinthEscape extends LabyrinthEnv {
+  constructor(opts: LabyrinthEnvOptions = {}) {
+    super("escape", opts);
+  }
+}
+
+/** POPGym's LabyrinthExplore: 1/(free cells) for each new cell, else -1/L; terminates when all are visited. */
+export class LabyrinthExplore extends LabyrinthEnv {
+  constructor(opts: LabyrinthEnvOptions = {}) {
+    super("explore", opts);
+  }
+}

@@ -1,0 +1,39 @@
+import type { Rng } from "@sgprop/gym";
+import type { LabyrinthState } from "./labyrinth-state.js";
+import type { InjectedMaze } from "./maze.js";
+import { ReferenceMazeRandom, RngMazeRandom } from "./maze-random.js";
+import type { MazeGenerator } from "./vector.js";
+
+export function validateGenerator(generator: unknown): MazeGenerator {
+  if (generator !== "default" && generator !== "reference") {
+    throw new RangeError(`generator must be "default" or "reference", got ${JSON.stringify(generator)}`);
+  }
+  return generator;
+}
+
+/** Where an env's mazes come from at reset: an injected maze, the env's Rng, or the reference replay. */
+export class MazeSource {
+  private reference: ReferenceMazeRandom | undefined;
+
+  constructor(readonly generator: MazeGenerator) {}
+
+  /** Starts an episode in `state`; `rng` is the env's generator, already re-seeded by `seed` if one was given. */
+  reset(
+    state: LabyrinthState,
+    rng: () => Rng,
+    seed: number | undefined,
+    maze: InjectedMaze | undefined,
+  ): void {
+    if (this.generator === "reference" && seed !== undefined)
+      this.reference = ReferenceMazeRandom.fromSeed(seed);
+    if (maze !== undefined) {
+      state.resetInjected(maze);
+    } else if (this.generator === "reference") {
+      // Never seeded: start the replay from a seed drawn from the env's (default-seeded) generator.
+      this.reference ??= ReferenceMazeRandom.fromSeed(rng().uint32());
+      state.resetGenerated(this.reference);
+    } else {
+      state.resetGenerated(new RngMazeRandom(rng()));
+    }
+  }
+}

@@ -1,0 +1,134 @@
+import {
+  type Box,
+  Discrete,
+  Env,
+  type EnvMetadata,
+  FlattenObservation,
+  flattenSpace,
+  MultiDiscrete,
+  type ResetArgs,
+  type StepResult,
+  Tuple,
+} from "@sgprop/gym";
+import { type LabyrinthKind, NUM_ACTIONS, NUM_CELL_CODES } from "./cells.js";
+import {
+  type LabyrinthEnvOptions,
+  LabyrinthEscape,
+  LabyrinthExplore,
+  type LabyrinthRenderMode,
+  type LabyrinthResetInfo,
+  type LabyrinthResetOptions,
+  type LabyrinthStepInfo,
+  numpyGridText,
+} from "./labyrinth-env.js";
+import { LabyrinthState } from "./labyrinth-state.js";
+import { MazeSource, validateGenerator } from "./maze-source.js";
+import { writePaperObservation } from "./paper-observation.js";
+import { renderAnsi, renderSvg, type SvgRenderOptions } from "./render.js";
+import { PAPER_EPISODE_LENGTH } from "./vector.js";
+import { Antialias, PreviousAction } from "./wrappers.js";
+
+/** The observation space of PreviousAction + Antialias + Flatten over a labyrinth: Box(0, 1, (56,)). */
+export function paperObservationSpace(): Box<"float32"> {
+  return flattenSpace(
+    new Tuple([
+      new MultiDiscrete(new Array<number>(10).fill(NUM_CELL_CODES)),
+      new Discrete(NUM_ACTIONS),
+      new Discrete(2),
+    ]),
+  );
+}
+
+/**
+ * The paper's wrapped labyrinth as one env: the observation PreviousAction, Antialias and Flatten
+ * would produce (56 values, LABYRINTH.md), written directly into a typed array instead of being
+ * built up through three wrappers. Equal, step for step, to {@link makePaperLabyrinth}'s
+ * "wrapper-stack" variant (tested).
+ */
+export class PaperLabyrinthEnv extends Env<Float32Array, number> {
+  readonly observationSpace = paperObservationSpace();
+  readonly actionSpace = new Discrete(NUM_ACTIONS);
+  override metadata: EnvMetadata = { renderModes: ["ansi", "svg"] };
+  readonly state: LabyrinthState;
+  private readonly source: MazeSource;
+
+  constructor(kind: LabyrinthKind, opts: LabyrinthEnvOptions = {}) {
+    super();
+    this.state = new LabyrinthState(kind, {
+      mazeDims: opts.mazeDims ?? [6, 6],
+      episodeLength: opts.episodeLength ?? PAPER_EPISODE_LENGTH[kind],
+    });
+    this.source = new MazeSource(validateGenerator(opts.generator ?? "default"));
+    const mode = opts.renderMode;
+    if (mode !== undefined && mode !== "ansi" && mode !== "svg") {
+      throw new RangeError(`renderMode must be "ansi" or "svg", got ${JSON.stringify(mode)}`);
+    }
+    this.renderMode = mode;
+  }
+
+  override reset(args?: ResetArgs<LabyrinthResetOptions>): [Float32Array, LabyrinthResetInfo] {
+    super.reset(args);
+    const s = this.state;
+    this.source.reset(s, () => this.rng, args?.seed, args?.options?.maze);
+    const obs = new Float32Array(56);
+    writePaperObservation(obs, 0, s.window, 4, 0, true);
+    const info = {} as LabyrinthResetInfo;
+    Object.defineProperty(info, "maze", { enumerable: true, get: () => numpyGridText(s) });
+    return [obs, info];
+  }
+
+  step(action: number): StepResult<Float32Array> {
+    const s = this.state;
+    s.step(action);
+    const obs = new Float32Array(56);
+    writePaperObservation(obs, 0, s.window, action, action, false);
+    const info: LabyrinthStepInfo = { position: [s.col, s.row] };
+    return [obs, s.reward, s.terminated, s.truncated, info];
+  }
+
+  override render(): string | undefined {
+    if (this.renderMode === "ansi") return renderAnsi(this.state);
+    if (this.renderMode === "svg") return renderSvg(this.state);
+    return undefined;
+  }
+
+  renderAnsi(): string {
+    return renderAnsi(this.state);
+  }
+
+  renderSvg(opts?: SvgRenderOptions): string {
+    return renderSvg(this.state, opts);
+  }
+}
+
+export interface PaperLabyrinthOptions extends LabyrinthEnvOptions {
+  /**
+   * "fused" (default): one env writing the wrapped observation directly (fast);
+   * "wrapper-stack": the literal FlattenObservation(Antialias(PreviousAction(env))) of the paper.
+   */
+  variant?: "fused" | "wrapper-stack";
+}
+
+export type PaperLabyrinth = Env<Float32Array, number>;
+
+/**
+ * The paper's labyrinth in one call: 6x6, escape 80 / explore 40 steps unless overridden, wrapped
+ * as sgprop's `make_env` does (PreviousAction, then Antialias, then Flatten): observations are
+ * Float32Array(56), actions 0..3.
+ */
+export function makePaperLabyrinth(kind: LabyrinthKind, opts: PaperLabyrinthOptions = {}): PaperLabyrinth {
+  const variant = opts.variant ?? "fused";
+  const envOpts: LabyrinthEnvOptions = {
+    ...opts,
+    mazeDims: opts.mazeDims ?? [6, 6],
+    episodeLength: opts.episodeLength ?? PAPER_EPISODE_LENGTH[kind],
+  };
+  if (variant === "fused") return new PaperLabyrinthEnv(kind, envOpts) as PaperLabyrinth;
+  if (variant !== "wrapper-stack") {
+    throw new RangeError(`variant must be "fused" or "wrapper-stack", got ${JSON.stringify(variant)}`);
+  }
+  const base = kind === "escape" ? new LabyrinthEscape(envOpts) : new LabyrinthExplore(envOpts);
+  return new FlattenObservation(new Antialias(new PreviousAction(base)));
+}
+
+export type { LabyrinthRenderMode };
