@@ -1,6 +1,7 @@
 export * from "./bandit.js";
 export * from "./bundled.js";
 export * from "./dataset.js";
+export * from "./env.js";
 export * from "./errors.js";
 export * from "./evaluate.js";
 export * from "./idx.js";
