@@ -1,1 +1,18 @@
+export { describeValue } from "./describe.js";
+export { Env, type EnvMetadata, type EnvSpec, type Info, type ResetArgs, type StepResult } from "./env.js";
+export {
+  ActionOutOfSpaceError,
+  DuplicateEnvError,
+  EnvCheckError,
+  InvalidEnvIdError,
+  InvalidSpaceError,
+  ResetNeededError,
+  UnknownEnvError,
+  UnsupportedSpaceError,
+} from "./errors.js";
 export * from "./random.js";
+export * from "./spaces/index.js";
+export { ActionWrapper, ObservationWrapper, RewardWrapper, Wrapper } from "./wrapper.js";
+export { FlattenObservation } from "./wrappers/flatten-observation.js";
+export { type EpisodeStatistics, RecordEpisodeStatistics } from "./wrappers/record-episode-statistics.js";
+export { TimeLimit } from "./wrappers/time-limit.js";

@@ -1,0 +1,137 @@
+import { ActionOutOfSpaceError, ResetNeededError } from "./errors.js";
+import { assertSeed, Rng } from "./random.js";
+import { nextDefaultSeed, type Space } from "./spaces/space.js";
+
+export type Info = Record<string, unknown>;
+
+export interface ResetArgs<O = Record<string, unknown>> {
+  /** Re-creates the env's generator from this seed (a non-negative safe integer). */
+  seed?: number;
+  options?: O;
+}
+
+export type StepResult<Obs> = [obs: Obs, reward: number, terminated: boolean, truncated: boolean, info: Info];
+
+export interface EnvMetadata {
+  renderModes: readonly string[];
+  renderFps?: number;
+}
+
+export interface EnvSpec {
+  /** `[namespace/]Name-vN` */
+  id: string;
+  /** Keyword arguments given to the entry point (registered defaults merged with overrides). */
+  kwargs: Record<string, unknown>;
+  /** When set, `make` wraps the env in `TimeLimit(env, maxEpisodeSteps)`. */
+  maxEpisodeSteps?: number;
+}
+
+/** Lets Wrapper (in another module) reach the wrapped env's generator without making it public. */
+export const RNG_OF: unique symbol = Symbol("Env.rng");
+
+type StepFn<Obs, Act> = (action: Act) => StepResult<Obs>;
+type ResetFn<Obs, R> = (args?: ResetArgs<R>) => [Obs, Info];
+
+/**
+ * An environment, like `gymnasium.Env`. Subclasses declare `observationSpace` and `actionSpace`,
+ * implement `step`, and override `reset` calling `super.reset(args)` first (which applies the seed).
+ *
+ * Every env enforces the contract on its public `step`/`reset`, whatever the subclass does:
+ * `step` throws ActionOutOfSpaceError for actions outside `actionSpace` and ResetNeededError before
+ * the first reset or after the episode ended; `reset` throws InvalidSeedError for bad seeds. These
+ * checks run before the subclass code, so a rejected call changes nothing.
+ */
+export abstract class Env<Obs, Act, ResetOpts = Record<string, unknown>> {
+  abstract readonly observationSpace: Space<Obs>;
+  abstract readonly actionSpace: Space<Act>;
+  metadata: EnvMetadata = { renderModes: [] };
+  spec: EnvSpec | undefined = undefined;
+  renderMode: string | undefined = undefined;
+
+  #rng: Rng | undefined;
+  #needsReset: "never-reset" | "episode-over" | undefined = "never-reset";
+
+  constructor() {
+    // The subclass's step/reset are already on the prototype chain here; wrap them in own
+    // properties so the checks above hold for every subclass without its cooperation.
+    const self = this as unknown as { step: StepFn<Obs, Act>; reset: ResetFn<Obs, ResetOpts> };
+    const step = self.step;
+    const reset = self.reset;
+    Object.defineProperty(this, "step", {
+      value: (action: Act) => this.#guardedStep(step, action),
+      writable: true,
+      configurable: true,
+    });
+    Object.defineProperty(this, "reset", {
+      value: (args?: ResetArgs<ResetOpts>) => this.#guardedReset(reset, args),
+      writable: true,
+      configurable: true,
+    });
+  }
+
+  #guardedStep(step: StepFn<Obs, Act>, action: Act): StepResult<Obs> {
+    if (this.#needsReset !== undefined) throw new ResetNeededError(this.constructor.name, this.#needsReset);
+    const space = this.actionSpace;
+    const why = space.mismatch(action);
+    if (why !== undefined) throw new ActionOutOfSpaceError(space, action, why);
+    const result = step.call(this, action);
+    if (result[2] || result[3]) this.#needsReset = "episode-over";
+    return result;
+  }
+
+  #guardedReset(reset: ResetFn<Obs, ResetOpts>, args: ResetArgs<ResetOpts> | undefined): [Obs, Info] {
+    if (reset === Env.prototype.reset) {
+      throw new TypeError(`${this.constructor.name} must override reset() and return [observation, info]`);
+    }
+    if (args?.seed !== undefined) assertSeed(args.seed);
+    const rngBefore = this.#rng;
+    try {
+      const result = reset.call(this, args);
+      this.#needsReset = undefined;
+      return result;
+    } catch (e) {
+      this.#rng = rngBefore;
+      throw e;
+    }
+  }
+
+  /** The env's own generator; (re)created by `reset({seed})`, else from a default seed on first use. */
+  protected get rng(): Rng {
+    return this[RNG_OF]();
+  }
+
+  /** @internal */
+  [RNG_OF](): Rng {
+    this.#rng ??= Rng.fromSeed(nextDefaultSeed());
+    return this.#rng;
+  }
+
+  /**
+   * Subclasses override this, call `super.reset(args)` first, then return the first observation and
+   * info. The base implementation only applies the seed; its return value is not meaningful.
+   */
+  reset(args?: ResetArgs<ResetOpts>): [Obs, Info] {
+    if (args?.seed !== undefined) {
+      assertSeed(args.seed);
+      this.#rng = Rng.fromSeed(args.seed);
+    }
+    return undefined as unknown as [Obs, Info];
+  }
+
+  abstract step(action: Act): StepResult<Obs>;
+
+  render(): string | undefined {
+    return undefined;
+  }
+
+  close(): void {}
+
+  /** The innermost env below all wrappers. */
+  get unwrapped(): Env<unknown, unknown> {
+    return this as Env<unknown, unknown>;
+  }
+
+  toString(): string {
+    return this.spec ? `<${this.constructor.name}<${this.spec.id}>>` : `<${this.constructor.name}>`;
+  }
+}
