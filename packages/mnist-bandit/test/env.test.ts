@@ -31,14 +31,11 @@ describe("MnistBanditEnv", () => {
           expect([reward, terminated, truncated]).toEqual([1, true, false]);
           expect(stepInfo).toMatchObject({ label: action, digit, correct: 1, flipped: false });
           expect(() => env.step(action)).toThrow(ResetNeededError);
-          env.reset();
-          const [, wrong] = env.step(
-            ((env.subset.actionOfClass[
-              data[split].labels[env.reset()[1].exampleIndex as number] as number
-            ] as number) +
-              1) %
-              9,
-          );
+          const [, next] = env.reset();
+          const right = env.subset.actionOfClass[
+            data[split].labels[next.exampleIndex as number] as number
+          ] as number;
+          const [, wrong] = env.step((right + 1) % 9);
           expect(wrong).toBe(0);
         },
       ),
