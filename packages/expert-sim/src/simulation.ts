@@ -36,8 +36,14 @@ export interface ExpertSimOptions extends NoiseLevels {
   readonly m: number | "d";
   /** Observations per partition n to sweep (the sample size is n * 2^d). */
   readonly sampleSizes: readonly number[];
-  /** Monte Carlo trials per (case, d, k, n) cell; each redraws the feedback, not the problem. */
+  /** Monte Carlo trials per (case, d, k, n) cell and problem; each redraws the feedback, not the problem. */
   readonly trials: number;
+  /**
+   * Independent problem draws (Jacobians, experts, targets) per (d, k); 1 in the paper. Theorem 5
+   * holds on average over the Jacobians, so a single draw can sit 10-20% off 2^(d-k) at small d;
+   * with more draws the bootstrap resamples whole problems (each with its trials).
+   */
+  readonly problems: number;
   /** Feedback cases to run. */
   readonly cases: readonly FeedbackCase[];
   /** Paired bootstrap resamples for the ratio's interval (0 or 1 disables it). */
@@ -56,6 +62,7 @@ export const PAPER_DEFAULTS: ExpertSimOptions = Object.freeze({
   m: 5,
   sampleSizes: Object.freeze([1, 2, 3, 4]),
   trials: 20,
+  problems: 1,
   sigma: 0.5,
   p: 0.5,
   tau: 0.5,
@@ -76,6 +83,8 @@ export interface ExpertSimRow {
   /** n * 2^d observations per trial. */
   readonly totalSamples: number;
   readonly trials: number;
+  /** Problem draws pooled in this row. */
+  readonly problems: number;
   /** Mean over trials of ||g_bp - g||^2. */
   readonly mseBackprop: number;
   /** Mean over trials of ||g_sg - g||^2. */
@@ -99,6 +108,7 @@ export const ROW_FIELDS: readonly (keyof ExpertSimRow)[] = [
   "n",
   "totalSamples",
   "trials",
+  "problems",
   "mseBackprop",
   "mseSynthetic",
   "seBackprop",
@@ -125,9 +135,13 @@ export function prepareProblem(problem: ExpertProblem): PreparedProblem {
   return { problem, clean: cleanFeedback(problem), keys: tableKeys(problem), gram: feedbackGram(problem) };
 }
 
-/** The problem of a sweep's (d, k) pair: it depends on (seed, d, k, m) only, not on the case or n. */
-export function sweepProblem(shape: ProblemShape, seed: number): PreparedProblem {
-  return prepareProblem(createProblem(shape, Rng.fromSeed(deriveSeed(seed, 1, shape.d, shape.k, shape.m))));
+/**
+ * Problem draw `index` of a sweep's (d, k) pair: it depends on (seed, d, k, m, index) only, not on
+ * the case or n, so every cell of the pair sees the same network.
+ */
+export function sweepProblem(shape: ProblemShape, seed: number, index = 0): PreparedProblem {
+  const parts = index === 0 ? [1, shape.d, shape.k, shape.m] : [1, shape.d, shape.k, shape.m, index];
+  return prepareProblem(createProblem(shape, Rng.fromSeed(deriveSeed(seed, ...parts))));
 }
 
 export interface TrialErrors {
@@ -189,6 +203,7 @@ export function resolveOptions(options: Partial<ExpertSimOptions> = {}): ExpertS
   list("sampleSizes", o.sampleSizes, 1);
   if (o.m !== "d") requireInteger("m", o.m, 1);
   requireInteger("trials", o.trials, 1);
+  requireInteger("problems", o.problems, 1);
   validateNoise(o);
   if (!Array.isArray(o.cases) || o.cases.length === 0) {
     throw new ExpertSimConfigError("cases", o.cases, "must be a non-empty list");
@@ -228,9 +243,18 @@ export function sweepPairs(options: Pick<ExpertSimOptions, "dims" | "ks" | "m">)
   return { run, skipped };
 }
 
-/** Runs one (case, d, k, n) cell on a prepared problem and summarises it. */
+function meanOf(values: Float64Array): number {
+  let sum = 0;
+  for (const v of values) sum += v;
+  return sum / values.length;
+}
+
+/**
+ * Runs one (case, d, k, n) cell on one or more prepared problems of the same shape and summarises
+ * it. `errors` holds the trials of problem 0 first, then problem 1, and so on.
+ */
 export function runCell(
-  prepared: PreparedProblem,
+  prepared: PreparedProblem | readonly PreparedProblem[],
   feedbackCase: FeedbackCase,
   n: number,
   options: Pick<
@@ -238,22 +262,48 @@ export function runCell(
     "trials" | "sigma" | "p" | "tau" | "bootstrapResamples" | "confidenceLevel" | "fallback" | "seed"
   >,
 ): { row: ExpertSimRow; errors: TrialErrors } {
-  const { d, k, m, partitions } = prepared.problem;
+  const draws: readonly PreparedProblem[] = Array.isArray(prepared)
+    ? prepared
+    : [prepared as PreparedProblem];
+  if (draws.length === 0) throw new ExpertSimConfigError("prepared", draws, "must hold at least one problem");
+  const { d, k, m, partitions } = draws[0]!.problem;
   const caseIndex = FEEDBACK_CASES.indexOf(feedbackCase);
-  const trialRng = Rng.fromSeed(deriveSeed(options.seed, 2, d, k, m, caseIndex, n));
-  const errors = runTrials(prepared, feedbackCase, n, options.trials, options, trialRng, options.fallback);
-  const bp = meanAndStandardError(errors.backprop);
-  const sg = meanAndStandardError(errors.synthetic);
+  const { trials } = options;
+  const backprop = new Float64Array(draws.length * trials);
+  const synthetic = new Float64Array(draws.length * trials);
+  const perProblem = { backprop: new Float64Array(draws.length), synthetic: new Float64Array(draws.length) };
+  draws.forEach((draw, q) => {
+    const shape = draw.problem;
+    if (shape.d !== d || shape.k !== k || shape.m !== m) {
+      throw new ExpertSimConfigError(
+        "prepared",
+        `d=${shape.d} k=${shape.k} m=${shape.m}`,
+        `must all share d=${d} k=${k} m=${m}`,
+      );
+    }
+    const parts = q === 0 ? [2, d, k, m, caseIndex, n] : [2, d, k, m, caseIndex, n, q];
+    const trialRng = Rng.fromSeed(deriveSeed(options.seed, ...parts));
+    const e = runTrials(draw, feedbackCase, n, trials, options, trialRng, options.fallback);
+    backprop.set(e.backprop, q * trials);
+    synthetic.set(e.synthetic, q * trials);
+    perProblem.backprop[q] = meanOf(e.backprop);
+    perProblem.synthetic[q] = meanOf(e.synthetic);
+  });
+  // With several problems the trials are not exchangeable (they share a network): resample
+  // problems, which carries both the Jacobian and the feedback spread into the interval.
+  const units = draws.length > 1 ? perProblem : { backprop, synthetic };
+  const bp = meanAndStandardError(units.backprop);
+  const sg = meanAndStandardError(units.synthetic);
   const bootRng = Rng.fromSeed(deriveSeed(options.seed, 3, d, k, m, caseIndex, n));
   const summary = bootstrapRatio(
-    errors.backprop,
-    errors.synthetic,
+    units.backprop,
+    units.synthetic,
     options.bootstrapResamples,
     bootRng,
     options.confidenceLevel,
   );
   return {
-    errors,
+    errors: { backprop, synthetic },
     row: {
       case: feedbackCase,
       d,
@@ -261,7 +311,8 @@ export function runCell(
       m,
       n,
       totalSamples: n * partitions,
-      trials: options.trials,
+      trials,
+      problems: draws.length,
       mseBackprop: bp.mean,
       mseSynthetic: sg.mean,
       seBackprop: bp.se,
@@ -284,7 +335,7 @@ export interface ExpertSimResult {
 }
 
 /**
- * The full sweep: for each k, d (k <= d) one problem, then for each case and n a cell of Monte
+ * The full sweep: for each k, d (k <= d) `problems` problem draws, then for each case and n a cell of Monte
  * Carlo trials with a bootstrap interval. `onRow` sees each row as soon as it exists.
  */
 export function runExpertSim(
@@ -296,7 +347,9 @@ export function runExpertSim(
   const { run, skipped } = sweepPairs(resolved);
   const rows: ExpertSimRow[] = [];
   for (const shape of run) {
-    const prepared = sweepProblem(shape, resolved.seed);
+    const prepared = Array.from({ length: resolved.problems }, (_, q) =>
+      sweepProblem(shape, resolved.seed, q),
+    );
     for (const feedbackCase of resolved.cases) {
       for (const n of resolved.sampleSizes) {
         const { row } = runCell(prepared, feedbackCase, n, resolved);

@@ -1,13 +1,12 @@
-import { Rng } from "@sgprop/gym";
 import { describe, expect, it } from "vitest";
-import { bootstrapRatio, createProblem, FEEDBACK_CASES, prepareProblem, runTrials } from "../src/index.js";
+import { FEEDBACK_CASES, runExpertSim } from "../src/index.js";
 
 /**
  * Theorem 5: MSE(backprop) / MSE(synthetic) = 2^(d-k). The identity holds in expectation over the
- * Jacobians too, so one problem draw can sit ~10-20% off at small d; we pool independent problem
- * draws and bootstrap over problems (each keeping its trials), which covers both sources of
- * spread. The check then demands the theory inside 1.5 interval half-widths of the measurement
- * while 2^(d-k-1) and 2^(d-k+1) must both lie outside that band: a ratio off by 2 cannot pass.
+ * Jacobians too, so one problem draw can sit 10-20% off at small d; we pool independent problem
+ * draws (`problems`), whose bootstrap resamples whole problems and so covers both sources of
+ * spread. The check demands the theory within 1.5 interval half-widths of the measurement while
+ * 2^(d-k-1) and 2^(d-k+1) must both lie outside that band: a ratio off by 2 cannot pass.
  */
 const shapes = [
   { d: 4, k: 2 },
@@ -15,33 +14,44 @@ const shapes = [
   { d: 6, k: 3 },
   { d: 6, k: 4 },
 ] as const;
-const problems = 48;
-const trialsPerProblem = 10;
-const noise = { sigma: 0.5, p: 0.5, tau: 0.5 };
 
-describe.each(FEEDBACK_CASES)("Theorem 5 ratio, %s feedback", (feedbackCase) => {
-  it.each(shapes)("d = $d, k = $k", ({ d, k }) => {
-    const bp = new Float64Array(problems);
-    const sg = new Float64Array(problems);
-    const seedBase = 1000 * d + 100 * k + FEEDBACK_CASES.indexOf(feedbackCase);
-    for (let q = 0; q < problems; q++) {
-      const prepared = prepareProblem(createProblem({ d, k, m: 5 }, Rng.fromSeed(seedBase * 97 + q)));
-      const errors = runTrials(
-        prepared,
-        feedbackCase,
-        1,
-        trialsPerProblem,
-        noise,
-        Rng.fromSeed(seedBase * 89 + q),
-      );
-      bp[q] = errors.backprop.reduce((s, x) => s + x, 0) / trialsPerProblem;
-      sg[q] = errors.synthetic.reduce((s, x) => s + x, 0) / trialsPerProblem;
+describe.each(shapes)("Theorem 5 ratio at d = $d, k = $k", ({ d, k }) => {
+  const { rows } = runExpertSim({
+    dims: [d],
+    ks: [k],
+    sampleSizes: [1, 3],
+    problems: 48,
+    trials: 10,
+    bootstrapResamples: 400,
+    seed: 2026,
+  });
+  it.each(FEEDBACK_CASES.flatMap((c) => [1, 3].map((n) => [c, n] as const)))(
+    "%s feedback, n = %i",
+    (c, n) => {
+      const row = rows.find((r) => r.case === c && r.n === n)!;
+      expect(row.problems).toBe(48);
+      const theory = 2 ** (d - k);
+      const tolerance = 1.5 * Math.max(row.ratio - row.ratioCiLow, row.ratioCiHigh - row.ratio);
+      const context = `ratio ${row.ratio} CI [${row.ratioCiLow}, ${row.ratioCiHigh}]`;
+      expect(Math.abs(row.ratio - theory), context).toBeLessThan(tolerance);
+      expect(Math.abs(row.ratio - theory / 2), context).toBeGreaterThan(tolerance);
+      expect(Math.abs(row.ratio - theory * 2), context).toBeGreaterThan(tolerance);
+    },
+  );
+});
+
+describe("a single problem draw (the paper's setting)", () => {
+  it("follows 2^(d-k) within 25% at d = 8, k = 2 for every case with 200 trials", () => {
+    const { rows } = runExpertSim({
+      dims: [8],
+      ks: [2],
+      sampleSizes: [1],
+      trials: 200,
+      bootstrapResamples: 0,
+    });
+    for (const row of rows) {
+      expect(row.ratio / row.theory, row.case).toBeGreaterThan(0.75);
+      expect(row.ratio / row.theory, row.case).toBeLessThan(1.25);
     }
-    const { ratio, ciLow, ciHigh } = bootstrapRatio(bp, sg, 500, Rng.fromSeed(seedBase));
-    const theory = 2 ** (d - k);
-    const tolerance = 1.5 * Math.max(ratio - ciLow, ciHigh - ratio);
-    expect(Math.abs(ratio - theory), `ratio ${ratio} CI [${ciLow}, ${ciHigh}]`).toBeLessThan(tolerance);
-    expect(Math.abs(ratio - theory / 2)).toBeGreaterThan(tolerance);
-    expect(Math.abs(ratio - theory * 2)).toBeGreaterThan(tolerance);
   });
 });

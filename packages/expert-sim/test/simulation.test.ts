@@ -7,8 +7,10 @@ import {
   PAPER_DEFAULTS,
   quantileSorted,
   resolveOptions,
+  runCell,
   runExpertSim,
   sweepPairs,
+  sweepProblem,
 } from "../src/index.js";
 
 const small = { dims: [2, 3, 4, 5], ks: [2, 3], sampleSizes: [1, 2], trials: 6, bootstrapResamples: 50 };
@@ -22,6 +24,7 @@ describe("resolveOptions: bad input gives clear errors", () => {
     [{ p: 0 }, /p must be in \(0, 1\], got 0/],
     [{ p: 1.5 }, /p must be in \(0, 1\], got 1.5/],
     [{ trials: 0 }, /trials must be an integer >= 1, got 0/],
+    [{ problems: 1.5 }, /problems must be an integer >= 1, got 1.5/],
     [{ sampleSizes: [1, 0] }, /sampleSizes\[1\] must be an integer >= 1, got 0/],
     [{ dims: [] }, /dims must be a non-empty list/],
     [{ dims: [20] }, /dims\[0\]|d must be an integer in 1\.\.16, got 20/],
@@ -84,6 +87,30 @@ describe("runExpertSim", () => {
     expect(a.find((r) => r.d === 5 && r.k === 3 && r.case === "partial" && r.n === 2)).toEqual(sub[0]);
     const other = runExpertSim({ ...small, seed: 1 }).rows;
     expect(other[0]!.mseBackprop).not.toBe(a[0]!.mseBackprop);
+  });
+
+  it("pools problem draws: problem 0 is the single-draw network, rows count every trial", () => {
+    const one = runExpertSim({ ...small, dims: [4], ks: [2], cases: ["noisy"], sampleSizes: [1] }).rows[0]!;
+    const many = runExpertSim({
+      ...small,
+      dims: [4],
+      ks: [2],
+      cases: ["noisy"],
+      sampleSizes: [1],
+      problems: 3,
+    });
+    const cell = runCell([sweepProblem({ d: 4, k: 2, m: 5 }, 0)], "noisy", 1, resolveOptions(small));
+    expect(cell.row.mseBackprop).toBe(one.mseBackprop);
+    expect(many.rows[0]!.problems).toBe(3);
+    expect(many.rows[0]!.mseBackprop).not.toBe(one.mseBackprop);
+    expect(() =>
+      runCell(
+        [sweepProblem({ d: 4, k: 2, m: 5 }, 0), sweepProblem({ d: 5, k: 2, m: 5 }, 0)],
+        "noisy",
+        1,
+        resolveOptions(small),
+      ),
+    ).toThrow(/must all share d=4 k=2 m=5/);
   });
 
   it("gives ratio exactly 1 when d = k (each table key is a single partition)", () => {

@@ -55,7 +55,9 @@ export function expertSimFigureSpec(rows: readonly ExpertSimRow[], n: number, le
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: {
-      text: `Gradient MSE ratio vs d - k (n = ${n}, m = ${shown[0]?.m ?? "?"}, ${shown[0]?.trials ?? "?"} trials)`,
+      text: `Gradient MSE ratio vs d - k (n = ${n}, m = ${shown[0]?.m ?? "?"}, ${shown[0]?.trials ?? "?"} trials${
+        (shown[0]?.problems ?? 1) > 1 ? ` x ${shown[0]?.problems} problems` : ""
+      })`,
       subtitle: `dots: simulation with ${Math.round(level * 100)}% bootstrap interval; dashed line: Theorem 5, 2^(d-k)`,
     },
     data: { values },
