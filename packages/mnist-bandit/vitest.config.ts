@@ -1,3 +1,9 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { mergeConfig } from "vitest/config";
 import shared from "../../vitest.shared.js";
 
-export default shared;
+// Tests that use the default cache write it under the OS temp folder, not the user's ~/.cache.
+export default mergeConfig(shared, {
+  test: { env: { SGPROP_CACHE_DIR: join(tmpdir(), "sgprop-mnist-bandit-test-cache") } },
+});

