@@ -65,10 +65,22 @@ export function validateBatch(batch: SequenceBatch, obsDim: number, numActions: 
   }
 }
 
-export function lossTensors(batch: SequenceBatch, obsDim: number, numActions: number, hyper: LossHyper): LossTensors {
+export function lossTensors(
+  batch: SequenceBatch,
+  obsDim: number,
+  numActions: number,
+  hyper: LossHyper,
+): LossTensors {
   validateBatch(batch, obsDim, numActions);
   const n = batch.numSteps * batch.numEnvs;
-  const returns = discountedReturns(batch.rewards, batch.dones, batch.valid, batch.numSteps, batch.numEnvs, hyper.gamma);
+  const returns = discountedReturns(
+    batch.rewards,
+    batch.dones,
+    batch.valid,
+    batch.numSteps,
+    batch.numEnvs,
+    hyper.gamma,
+  );
   const normalized = normalizeReturns(returns, batch.valid);
   const oneHot = new Float32Array(n * numActions);
   for (let k = 0; k < n; k++) oneHot[k * numActions + (batch.actions[k] as number)] = 1;

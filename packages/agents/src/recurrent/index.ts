@@ -1,1 +1,9 @@
-export {};
+export * from "../reinforce/index.js";
+export * from "./actor.js";
+export * from "./batch.js";
+export * from "./embedding.js";
+export * from "./params.js";
+export * from "./sparsenet.js";
+export * from "./sparsenetBptt.js";
+export * from "./thetaEstimator.js";
+export * from "./thetaSchedule.js";

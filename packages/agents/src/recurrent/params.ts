@@ -1,8 +1,10 @@
 import type { Rng } from "@sgprop/gym";
 import * as tf from "@tensorflow/tfjs-core";
 
-/** Parameters by canonical name (SPEC 4); insertion order is the order of optimisers and checkpoints. */
-export type ParamMap = Map<string, tf.Tensor>;
+/** Trainable parameters by canonical name (SPEC 4); insertion order is the order of optimisers and checkpoints. */
+export type ParamMap = Map<string, tf.Variable>;
+/** Gradients (or any tensors) by canonical parameter name. */
+export type TensorMap = Map<string, tf.Tensor>;
 
 /** A model configuration or input that cannot be used; the message shows the offending value. */
 export class RecurrentConfigError extends Error {
@@ -72,10 +74,23 @@ export function disposeParams(params: ReadonlyMap<string, tf.Tensor>): void {
   for (const t of params.values()) t.dispose();
 }
 
-/** Deep copy (new tensors) of a parameter map. */
-export function cloneParams(params: ReadonlyMap<string, tf.Tensor>): ParamMap {
+/** Trainable copies of the given tensors (the inputs are not consumed). */
+export function toVariables(tensors: ReadonlyMap<string, tf.Tensor>): ParamMap {
   const out: ParamMap = new Map();
-  for (const [k, v] of params) out.set(k, v.clone());
+  for (const [k, v] of tensors) out.set(k, tf.variable(v, true, undefined, "float32"));
+  return out;
+}
+
+/** Record view of some entries of a map (for the optimiser and clipping helpers). */
+export function pick<T extends tf.Tensor>(
+  map: ReadonlyMap<string, T>,
+  names: readonly string[],
+): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const n of names) {
+    const t = map.get(n);
+    if (t !== undefined) out[n] = t;
+  }
   return out;
 }
 
