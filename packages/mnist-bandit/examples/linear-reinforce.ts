@@ -26,9 +26,9 @@ export async function trainLinearPolicy(steps = 300, seed = 0, lr = 0.05) {
   for (let step = 0; step < steps; step++) {
     const p = probabilities(bandit.sample(batch));
     for (let b = 0; b < B; b++) {
-      let u = rng.float();
+      let u = rng.float() - p[b * A]!;
       let a = 0;
-      while (a < A - 1 && (u -= p[b * A + a]!) >= 0) a++;
+      while (u >= 0 && a < A - 1) u -= p[b * A + ++a]!;
       actions[b] = a;
     }
     const rewards = bandit.score(batch, actions); // 1 for the label, flipped with probability 0.4

@@ -6,5 +6,6 @@ export * from "./errors.js";
 export * from "./evaluate.js";
 export * from "./idx.js";
 export * from "./preprocess.js";
+export * from "./register.js";
 export * from "./reward.js";
 export * from "./sampler.js";

@@ -1,7 +1,21 @@
-import { ActionOutOfSpaceError, ResetNeededError } from "@sgprop/gym";
+import {
+  ActionOutOfSpaceError,
+  checkEnv,
+  make,
+  ResetNeededError,
+  registry,
+  SyncVectorEnv,
+  spec,
+} from "@sgprop/gym";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { InvalidOptionError, MnistBanditEnv, STANDARDIZED_PIXEL } from "../src/index.js";
+import {
+  InvalidOptionError,
+  MNIST_BANDIT_ENV_ID,
+  MnistBanditEnv,
+  registerMnistBanditEnvs,
+  STANDARDIZED_PIXEL,
+} from "../src/index.js";
 import { binomialBound, testData } from "./helpers.js";
 
 const data = testData();
@@ -74,5 +88,46 @@ describe("MnistBanditEnv", () => {
       'split must be "train" or "test", got val',
     );
     expect(() => new MnistBanditEnv({ dataset: data, classes: [1, 1] })).toThrow(/appears more than once/);
+  });
+});
+
+describe("registered env mnist-bandit/MNISTBandit-v0", () => {
+  registerMnistBanditEnvs();
+  registerMnistBanditEnvs(); // idempotent
+
+  it("is in the registry with the paper's defaults", () => {
+    const s = spec(MNIST_BANDIT_ENV_ID);
+    expect(s.kwargs).toEqual({ classes: [0, 1, 3, 4, 5, 6, 7, 8, 9], pFlip: 0.4, split: "train" });
+    expect(registry().filter((r) => r.id === MNIST_BANDIT_ENV_ID)).toHaveLength(1);
+  });
+
+  it("passes the gym env checker", () => {
+    const env = make(MNIST_BANDIT_ENV_ID, { dataset: data });
+    const report = checkEnv(env);
+    expect(report.problems).toEqual([]);
+    expect(report.ok).toBe(true);
+  });
+
+  it("make() forwards kwargs: a noiseless test-split env", () => {
+    const env = make(MNIST_BANDIT_ENV_ID, { dataset: data, split: "test", pFlip: 0, classes: [3, 8] });
+    expect(env.actionSpace.toString()).toBe("Discrete(2)");
+    const inner = env.unwrapped as MnistBanditEnv;
+    expect([inner.split, inner.pFlip]).toEqual(["test", 0]);
+    const [, info] = env.reset({ seed: 3 });
+    expect([3, 8]).toContain(data.test.labels[info.exampleIndex as number]);
+  });
+
+  it("runs in a SyncVectorEnv: env k seeded with seed + k, one step per episode", () => {
+    const vec = new SyncVectorEnv(
+      Array.from({ length: 4 }, () => () => make(MNIST_BANDIT_ENV_ID, { dataset: data }) as MnistBanditEnv),
+    );
+    const [obs] = vec.reset({ seed: 10 });
+    expect(obs.length).toBe(4 * 784);
+    const single = new MnistBanditEnv({ dataset: data });
+    const [first] = single.reset({ seed: 12 });
+    expect(Array.from(obs.subarray(2 * 784, 3 * 784))).toEqual(Array.from(first));
+    const [, rewards, terminated] = vec.step([0, 1, 2, 3]);
+    expect(Array.from(terminated)).toEqual([1, 1, 1, 1]);
+    for (const r of rewards) expect(r === 0 || r === 1).toBe(true);
   });
 });
