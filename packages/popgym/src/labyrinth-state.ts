@@ -36,6 +36,8 @@ export class LabyrinthState {
   /** The 3x3 view around the agent, row-major, with POPGym's padding and clipping quirks. */
   readonly window = new Uint8Array(9);
   readonly entrances: Entrances = { startRow: 0, startCol: 0, endRow: 0, endCol: 0 };
+  private scratchGrid: Uint8Array | undefined;
+  private readonly scratchEntrances: Entrances = { startRow: 0, startCol: 0, endRow: 0, endCol: 0 };
   row = 0;
   col = 0;
   stepCount = 0;
@@ -73,16 +75,24 @@ export class LabyrinthState {
 
   /** Starts an episode in a given maze (validated; throws InvalidMazeError). */
   resetInjected(maze: unknown): void {
-    readInjectedMaze(maze, this.rows, this.cols, this.grid, this.entrances);
+    // Validate into scratch space so that a rejected maze leaves the running episode untouched.
+    this.scratchGrid ??= new Uint8Array(this.grid.length);
+    const scratch = this.scratchGrid;
+    const e0 = this.scratchEntrances;
+    readInjectedMaze(maze, this.rows, this.cols, scratch, e0);
+    if (this.kind === "explore") {
+      const si = e0.startRow * this.cols + e0.startCol;
+      let free = 0;
+      for (let i = 0; i < scratch.length; i++) if (scratch[i] === Cell.Free && i !== si) free++;
+      if (free === 0) throw new InvalidMazeError("explore needs at least one free (code 0) cell");
+    }
+    this.grid.set(scratch);
+    Object.assign(this.entrances, e0);
     const e = this.entrances;
     // The reference never marks the goal in explore: its end cell stays as mazelib left it (wall).
     const ei = e.endRow * this.cols + e.endCol;
     if (this.kind === "explore" && this.grid[ei] === Cell.Goal) this.grid[ei] = Cell.Wall;
     this.begin();
-    if (this.kind === "explore" && !(this.posRewardScale < Number.POSITIVE_INFINITY)) {
-      this.ready = false;
-      throw new InvalidMazeError("explore needs at least one free (code 0) cell");
-    }
   }
 
   private begin(): void {

@@ -10,7 +10,7 @@ import {
   type StepResult,
   Tuple,
 } from "@sgprop/gym";
-import { type LabyrinthKind, NUM_ACTIONS, NUM_CELL_CODES } from "./cells.js";
+import { type LabyrinthKind, NUM_ACTIONS, NUM_CELL_CODES, PAPER_OBS_DIM } from "./cells.js";
 import {
   type LabyrinthEnvOptions,
   LabyrinthEscape,
@@ -27,6 +27,37 @@ import { writePaperObservation } from "./paper-observation.js";
 import { renderAnsi, renderSvg, type SvgRenderOptions } from "./render.js";
 import { PAPER_EPISODE_LENGTH } from "./vector.js";
 import { Antialias, PreviousAction } from "./wrappers.js";
+
+/**
+ * Hands out fresh Float32Array observations carved from shared ArrayBuffers. V8 gives every
+ * typed array above 64 bytes its own off-heap backing store, which costs more than a whole
+ * labyrinth step; views into a larger buffer avoid that. Regions are never reused, so observations
+ * stay independent (a kept observation keeps its slab of `perSlab` observations alive).
+ */
+export class ObservationSlab {
+  private buffer: ArrayBuffer;
+  private offset: number;
+  private readonly bytes: number;
+
+  constructor(
+    readonly length: number,
+    readonly perSlab = 256,
+  ) {
+    this.bytes = length * Float32Array.BYTES_PER_ELEMENT;
+    this.buffer = new ArrayBuffer(this.bytes * perSlab);
+    this.offset = 0;
+  }
+
+  next(): Float32Array {
+    if (this.offset === this.buffer.byteLength) {
+      this.buffer = new ArrayBuffer(this.bytes * this.perSlab);
+      this.offset = 0;
+    }
+    const out = new Float32Array(this.buffer, this.offset, this.length);
+    this.offset += this.bytes;
+    return out;
+  }
+}
 
 /** The observation space of PreviousAction + Antialias + Flatten over a labyrinth: Box(0, 1, (56,)). */
 export function paperObservationSpace(): Box<"float32"> {
@@ -51,6 +82,7 @@ export class PaperLabyrinthEnv extends Env<Float32Array, number> {
   override metadata: EnvMetadata = { renderModes: ["ansi", "svg"] };
   readonly state: LabyrinthState;
   private readonly source: MazeSource;
+  private readonly slab = new ObservationSlab(PAPER_OBS_DIM);
 
   constructor(kind: LabyrinthKind, opts: LabyrinthEnvOptions = {}) {
     super();
@@ -70,7 +102,7 @@ export class PaperLabyrinthEnv extends Env<Float32Array, number> {
     super.reset(args);
     const s = this.state;
     this.source.reset(s, () => this.rng, args?.seed, args?.options?.maze);
-    const obs = new Float32Array(56);
+    const obs = this.slab.next();
     writePaperObservation(obs, 0, s.window, 4, 0, true);
     const info = {} as LabyrinthResetInfo;
     Object.defineProperty(info, "maze", { enumerable: true, get: () => numpyGridText(s) });
@@ -80,7 +112,7 @@ export class PaperLabyrinthEnv extends Env<Float32Array, number> {
   step(action: number): StepResult<Float32Array> {
     const s = this.state;
     s.step(action);
-    const obs = new Float32Array(56);
+    const obs = this.slab.next();
     writePaperObservation(obs, 0, s.window, action, action, false);
     const info: LabyrinthStepInfo = { position: [s.col, s.row] };
     return [obs, s.reward, s.terminated, s.truncated, info];
