@@ -9,6 +9,7 @@ export * from "./maze-source.js";
 export * from "./mt19937.js";
 export * from "./paper.js";
 export * from "./paper-observation.js";
+export * from "./registry.js";
 export * from "./render.js";
 export * from "./vector.js";
 export * from "./wrappers.js";
