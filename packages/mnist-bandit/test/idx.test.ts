@@ -19,8 +19,14 @@ import {
 } from "../src/index.js";
 import { freshCacheDir, sameBytes } from "./helpers.js";
 
-const FASHION_DIR = "/usr/share/datasets/fashion-mnist";
+/** Debian's dataset-fashion-mnist location; SGPROP_FASHION_MNIST_DIR points elsewhere. */
+const FASHION_DIR = process.env.SGPROP_FASHION_MNIST_DIR ?? "/usr/share/datasets/fashion-mnist";
 const hasFashion = existsSync(join(FASHION_DIR, "train-images-idx3-ubyte.gz"));
+if (!hasFashion) {
+  console.warn(
+    `Fashion-MNIST test skipped: no IDX files in ${FASHION_DIR} (apt-get install dataset-fashion-mnist)`,
+  );
+}
 
 interface Split {
   images: Uint8Array;
