@@ -5,8 +5,7 @@
  * Run: pnpm --filter @sgprop/popgym bench
  */
 import { Rng } from "@sgprop/gym";
-import { LabyrinthState, LabyrinthVectorEnv, ReferenceMazeRandom, RngMazeRandom } from "../src/index.js";
-import { makePaperLabyrinth } from "../src/paper.js";
+import { LabyrinthEscape, LabyrinthVectorEnv, makePaperLabyrinth } from "../src/index.js";
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 7);
 const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 300);
@@ -80,25 +79,18 @@ for (const variant of ["fused", "wrapper-stack"] as const) {
   );
 }
 
-// 2. Resets.
+// 2. Resets through the public env API (seeded, so every reset builds a new maze).
 for (const [dims, ref] of [
   [[6, 6], REF.reset6],
   [[10, 10], REF.reset10],
 ] as const) {
   for (const generator of ["default", "reference"] as const) {
-    const s = new LabyrinthState("escape", { mazeDims: dims, episodeLength: 80 });
+    const env = new LabyrinthEscape({ mazeDims: [dims[0], dims[1]], episodeLength: 80, generator });
     let seed = 0;
     report(
-      `reset ${dims[0]}x${dims[1]} (generator ${generator}, seeded)`,
+      `reset ${dims[0]}x${dims[1]} (generator ${generator})`,
       measure(() => {
-        for (let i = 0; i < 1000; i++) {
-          const seedNow = seed++;
-          s.resetGenerated(
-            generator === "default"
-              ? new RngMazeRandom(Rng.fromSeed(seedNow))
-              : ReferenceMazeRandom.fromSeed(seedNow),
-          );
-        }
+        for (let i = 0; i < 1000; i++) env.reset({ seed: seed++ });
         return 1000;
       }),
       ref,

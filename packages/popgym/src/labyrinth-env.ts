@@ -32,7 +32,7 @@ export type LabyrinthResetOptions = {
   maze?: InjectedMaze;
 };
 
-/** Reset info; `maze` is numpy's text rendering of the grid, built only when read. */
+/** Reset info; `maze` is numpy's text rendering of the grid, as POPGym returns it. */
 export interface LabyrinthResetInfo extends Info {
   readonly maze: string;
 }
@@ -42,14 +42,21 @@ export interface LabyrinthStepInfo extends Info {
   readonly position: [number, number];
 }
 
+const DIGITS = ["0", "1", "2", "3", "4"];
+
+/** numpy's `str(grid)` for a grid of one-digit codes, e.g. "[[1 1 1]\n [1 0 1]\n [1 1 1]]". */
 export function numpyGridText(s: LabyrinthState): string {
-  const lines: string[] = [];
+  const g = s.grid;
+  let out = "[[";
   for (let r = 0; r < s.rows; r++) {
-    lines.push(
-      `${r === 0 ? "[[" : " ["}${Array.from(s.grid.subarray(r * s.cols, (r + 1) * s.cols)).join(" ")}]`,
-    );
+    if (r > 0) out += "]\n [";
+    const base = r * s.cols;
+    for (let c = 0; c < s.cols; c++) {
+      if (c > 0) out += " ";
+      out += DIGITS[g[base + c] as number];
+    }
   }
-  return `${lines.join("\n")}]`;
+  return `${out}]]`;
 }
 
 /**
@@ -92,8 +99,7 @@ export abstract class LabyrinthEnv extends Env<Int32Array, number> {
     super.reset(args);
     const s = this.state;
     this.source.reset(s, () => this.rng, args?.seed, args?.options?.maze);
-    const info = {} as LabyrinthResetInfo;
-    Object.defineProperty(info, "maze", { enumerable: true, get: () => numpyGridText(s) });
+    const info: LabyrinthResetInfo = { maze: numpyGridText(s) };
     return [this.observe(Action.None), info];
   }
 

@@ -1,5 +1,5 @@
 import type { Rng } from "@sgprop/gym";
-import { Mt19937 } from "./mt19937.js";
+import { Mt19937, ReferenceSeedError } from "./mt19937.js";
 
 /**
  * The random draws maze generation needs. Two implementations: one on top of the env's own `Rng`
@@ -55,6 +55,14 @@ export class ReferenceMazeRandom implements MazeRandom {
   /** A pair seeded the way `MazeEnv.reset(seed=seed)` seeds the process-wide generators. */
   static fromSeed(seed: number): ReferenceMazeRandom {
     return new ReferenceMazeRandom(Mt19937.fromPythonSeed(seed), Mt19937.fromNumpyLegacySeed(seed));
+  }
+
+  /** Re-seeds both generators in place, as `MazeEnv.reset(seed=seed)` does (no allocation). */
+  reseed(seed: number): void {
+    // Validate first so that a rejected seed leaves both streams as they were.
+    if (!Number.isSafeInteger(seed) || seed < 0 || seed >= 4294967296) throw new ReferenceSeedError(seed);
+    this.python.seedPython(seed);
+    this.numpy.seedNumpyLegacy(seed);
   }
 
   /** CPython's `_randbelow_with_getrandbits`: k = bit length of n, redraw while >= n. */

@@ -1,7 +1,7 @@
 const N = 624;
 const M = 397;
-const MATRIX_A = 0x9908b0df;
-const UPPER_MASK = 0x80000000;
+const MATRIX_A = 0x9908b0df | 0;
+const UPPER_MASK = 0x80000000 | 0;
 const LOWER_MASK = 0x7fffffff;
 
 /** Thrown when a seed cannot be used by the reference (numpy legacy) seeding. */
@@ -20,38 +20,45 @@ export class ReferenceSeedError extends RangeError {
  * `init_by_array` (CPython's `random.seed(int)`).
  */
 export class Mt19937 {
-  private readonly mt = new Uint32Array(N);
+  // Int32Array keeps every word a machine integer in optimised code (Uint32Array words above 2^31
+  // become doubles); the bit patterns are the same.
+  private readonly mt = new Int32Array(N);
   private index = N + 1;
 
   /** numpy legacy `np.random.seed(seed)` for 0 <= seed < 2^32. */
   static fromNumpyLegacySeed(seed: number): Mt19937 {
-    assertReferenceSeed(seed);
     const g = new Mt19937();
-    g.initGenrand(seed);
+    g.seedNumpyLegacy(seed);
     return g;
+  }
+
+  /** Re-seeds in place like numpy's legacy `np.random.seed(seed)` (no allocation). */
+  seedNumpyLegacy(seed: number): void {
+    assertReferenceSeed(seed);
+    this.initGenrand(seed);
+  }
+
+  /** Re-seeds in place like CPython's `random.seed(seed)` for a non-negative integer. */
+  seedPython(seed: number): void {
+    if (!Number.isSafeInteger(seed) || seed < 0) throw new ReferenceSeedError(seed);
+    const lo = seed % 4294967296;
+    const hi = Math.floor(seed / 4294967296);
+    this.initByArray(hi > 0 ? [lo, hi] : [lo]);
   }
 
   /** CPython `random.seed(seed)` for a non-negative integer: init_by_array over its 32-bit words. */
   static fromPythonSeed(seed: number): Mt19937 {
-    if (!Number.isSafeInteger(seed) || seed < 0) throw new ReferenceSeedError(seed);
-    const key: number[] = [];
-    let rest = seed;
-    do {
-      key.push(rest % 4294967296);
-      rest = Math.floor(rest / 4294967296);
-    } while (rest > 0);
     const g = new Mt19937();
-    g.initByArray(key);
+    g.seedPython(seed);
     return g;
   }
 
   private initGenrand(s: number): void {
     const mt = this.mt;
-    mt[0] = s >>> 0;
+    mt[0] = s | 0;
     for (let i = 1; i < N; i++) {
       const prev = mt[i - 1] as number;
-      const x = (prev ^ (prev >>> 30)) >>> 0;
-      mt[i] = (Math.imul(x, 1812433253) + i) >>> 0;
+      mt[i] = (Math.imul(prev ^ (prev >>> 30), 1812433253) + i) | 0;
     }
     this.index = N;
   }
@@ -64,9 +71,8 @@ export class Mt19937 {
     const len = key.length;
     for (let k = Math.max(N, len); k > 0; k--) {
       const prev = mt[i - 1] as number;
-      const x = (prev ^ (prev >>> 30)) >>> 0;
-      const mul = Math.imul(x, 1664525) >>> 0;
-      mt[i] = (((mt[i] as number) ^ mul) + (key[j] as number) + j) >>> 0;
+      const mul = Math.imul(prev ^ (prev >>> 30), 1664525);
+      mt[i] = (((mt[i] as number) ^ mul) + ((key[j] as number) | 0) + j) | 0;
       i++;
       j++;
       if (i >= N) {
@@ -77,25 +83,31 @@ export class Mt19937 {
     }
     for (let k = N - 1; k > 0; k--) {
       const prev = mt[i - 1] as number;
-      const x = (prev ^ (prev >>> 30)) >>> 0;
-      const mul = Math.imul(x, 1566083941) >>> 0;
-      mt[i] = (((mt[i] as number) ^ mul) - i) >>> 0;
+      const mul = Math.imul(prev ^ (prev >>> 30), 1566083941);
+      mt[i] = (((mt[i] as number) ^ mul) - i) | 0;
       i++;
       if (i >= N) {
         mt[0] = mt[N - 1] as number;
         i = 1;
       }
     }
-    mt[0] = 0x80000000;
+    mt[0] = 0x80000000 | 0;
     this.index = N;
   }
 
   private twist(): void {
     const mt = this.mt;
-    for (let kk = 0; kk < N; kk++) {
-      const y = ((mt[kk] as number) & UPPER_MASK) | ((mt[(kk + 1) % N] as number) & LOWER_MASK);
-      mt[kk] = ((mt[(kk + M) % N] as number) ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0)) >>> 0;
+    let kk = 0;
+    for (; kk < N - M; kk++) {
+      const y = ((mt[kk] as number) & UPPER_MASK) | ((mt[kk + 1] as number) & LOWER_MASK);
+      mt[kk] = (mt[kk + M] as number) ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
     }
+    for (; kk < N - 1; kk++) {
+      const y = ((mt[kk] as number) & UPPER_MASK) | ((mt[kk + 1] as number) & LOWER_MASK);
+      mt[kk] = (mt[kk + M - N] as number) ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
+    }
+    const y = ((mt[N - 1] as number) & UPPER_MASK) | ((mt[0] as number) & LOWER_MASK);
+    mt[N - 1] = (mt[M - 1] as number) ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
     this.index = 0;
   }
 

@@ -104,8 +104,7 @@ export class PaperLabyrinthEnv extends Env<Float32Array, number> {
     this.source.reset(s, () => this.rng, args?.seed, args?.options?.maze);
     const obs = this.slab.next();
     writePaperObservation(obs, 0, s.window, 4, 0, true);
-    const info = {} as LabyrinthResetInfo;
-    Object.defineProperty(info, "maze", { enumerable: true, get: () => numpyGridText(s) });
+    const info: LabyrinthResetInfo = { maze: numpyGridText(s) };
     return [obs, info];
   }
 

@@ -98,8 +98,11 @@ export class LabyrinthVectorEnv {
     const s = this.stateAt(k);
     const { seed, options } = args;
     if (seed !== undefined) {
-      if (this.generator === "reference") this.referenceRandoms[k] = ReferenceMazeRandom.fromSeed(seed);
-      else this.rngs[k] = Rng.fromSeed(seed);
+      if (this.generator === "reference") {
+        const r = this.referenceRandoms[k];
+        if (r === undefined) this.referenceRandoms[k] = ReferenceMazeRandom.fromSeed(seed);
+        else r.reseed(seed);
+      } else this.rngs[k] = Rng.fromSeed(seed);
     }
     if (options?.maze !== undefined) {
       s.resetInjected(options.maze);
