@@ -29,11 +29,22 @@ export function formatNumber(x: number): string {
   return Object.is(x, -0) ? "-0" : String(x);
 }
 
-/** Python-style float rendering ("1.0", "-inf") used by space toString, like Gymnasium's reprs. */
-export function formatFloat(x: number): string {
+/**
+ * Python-style float rendering ("1.0", "-inf") used by space toString, like Gymnasium's reprs.
+ * With `float32`, the shortest decimal that rounds back to the same float32 ("0.1", not
+ * "0.10000000149011612").
+ */
+export function formatFloat(x: number, float32 = false): string {
   if (x === Number.POSITIVE_INFINITY) return "inf";
   if (x === Number.NEGATIVE_INFINITY) return "-inf";
-  return Number.isInteger(x) ? x.toFixed(1) : String(x);
+  if (Number.isInteger(x) && Math.abs(x) < 1e16) return x.toFixed(1);
+  if (float32) {
+    for (let digits = 1; digits < 10; digits++) {
+      const short = Number(x.toPrecision(digits));
+      if (Math.fround(short) === x) return String(short);
+    }
+  }
+  return String(x);
 }
 
 /** Python tuple rendering of a shape: (), (3,), (2, 3). */

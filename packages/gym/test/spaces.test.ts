@@ -201,6 +201,10 @@ describe("space construction and printing", () => {
     expect(new Discrete(4, { start: -2 }).toString()).toBe("Discrete(4, start=-2)");
     expect(new Box(0, 1, [56]).toString()).toBe("Box(0.0, 1.0, (56,), float32)");
     expect(new Box(0, 255, [2, 3], "uint8").toString()).toBe("Box(0, 255, (2, 3), uint8)");
+    expect(new Box(0.1, [0.3, 1e20], undefined).toString()).toBe(
+      "Box(0.1, [0.3, 100000000000000000000], (2,), float32)",
+    );
+    expect(new Box(-Infinity, 0.1, [1], "float64").toString()).toBe("Box(-inf, 0.1, (1,), float64)");
     expect(new MultiDiscrete([3, 4]).toString()).toBe("MultiDiscrete([3, 4])");
     expect(new MultiBinary([2, 3]).toString()).toBe("MultiBinary([2, 3])");
     expect(new Tuple([new Discrete(2), new MultiBinary(3)]).toString()).toBe(

@@ -145,7 +145,8 @@ export class Box<D extends Dtype = "float32"> extends Space<ArrayOf<D>> {
   }
 
   toString(): string {
-    const fmt = isIntegerDtype(this.dtype) ? String : formatFloat;
+    const float32 = this.dtype === "float32";
+    const fmt = isIntegerDtype(this.dtype) ? String : (v: number) => formatFloat(v, float32);
     const bound = (a: ArrayLike<number>) =>
       Array.prototype.every.call(a, (v: number) => v === a[0])
         ? fmt(a[0] as number)

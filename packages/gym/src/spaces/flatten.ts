@@ -71,7 +71,7 @@ export function flattenInto<T>(space: Space<T>, x: T, out: Float32Array, offset:
 }
 
 function oneHotIndex(space: Space<unknown>, x: number, start: number, n: number): number {
-  const i = x - start;
+  const i = typeof x === "number" ? x - start : Number.NaN;
   if (!Number.isInteger(i) || i < 0 || i >= n) {
     throw new RangeError(`flatten: ${describeValue(x)} is not a valid value of ${space.toString()}`);
   }
