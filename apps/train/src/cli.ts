@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
+import { expertSimCliCommand } from "./cli/expert-sim-flags.js";
 import { type Output, processOutput } from "./cli/output.js";
-import { conformanceCommand } from "./commands/conformance.js";
+import { sweepCommand } from "./commands/sweep.js";
 import { trainCommand } from "./commands/train.js";
 import { ExitCode, TrainerUnavailableError, UsageError } from "./errors.js";
 
@@ -25,8 +26,12 @@ export function buildProgram(out: Output, setExit: (code: number) => void): Comm
     .description("check the implementation against the golden files (default: every bundled file)")
     .argument("[files...]", "golden JSON files")
     .action(async (files: string[]) => {
+      // Loaded on demand: the checkers pull in TensorFlow.js, which other commands need not load.
+      const { conformanceCommand } = await import("./commands/conformance.js");
       setExit((await conformanceCommand(files, out.info)).exitCode);
     });
+  program.addCommand(sweepCommand(out, setExit));
+  program.addCommand(expertSimCliCommand(out, setExit));
   // Exit code 2 for every usage error raised by commander itself (unknown flag, bad choice, ...).
   const applyExitOverride = (cmd: Command) => {
     cmd
