@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { expertSimCliCommand } from "./cli/expert-sim-flags.js";
 import { type Output, processOutput } from "./cli/output.js";
+import { reportCommand } from "./commands/report.js";
 import { sweepCommand } from "./commands/sweep.js";
 import { trainCommand } from "./commands/train.js";
 import { ExitCode, TrainerUnavailableError, UsageError } from "./errors.js";
@@ -31,6 +32,7 @@ export function buildProgram(out: Output, setExit: (code: number) => void): Comm
       setExit((await conformanceCommand(files, out.info)).exitCode);
     });
   program.addCommand(sweepCommand(out, setExit));
+  program.addCommand(reportCommand(out, setExit));
   program.addCommand(expertSimCliCommand(out, setExit));
   // Exit code 2 for every usage error raised by commander itself (unknown flag, bad choice, ...).
   const applyExitOverride = (cmd: Command) => {

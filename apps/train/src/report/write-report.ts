@@ -1,0 +1,173 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { basename, join, relative } from "node:path";
+import { renderFigure, type VegaLiteSpec } from "../plot/index.js";
+import { writeJsonAtomic } from "../run/files.js";
+import { formatNumber, textTable } from "../run/metrics.js";
+import { bestLearningRates, type GroupStats, groupRuns, reportMetrics } from "./aggregate.js";
+import { curvesSpec, lrSensitivitySpec, thetaSpec } from "./figures.js";
+import { type LoadedSweep, loadSweep } from "./load.js";
+
+export interface ReportOutput {
+  readonly markdown: string;
+  readonly figures: string[];
+  readonly json: string;
+}
+
+function pm(s: { mean: number; sem: number; n: number }): string {
+  return s.n === 0 ? "-" : `${formatNumber(s.mean)} ± ${formatNumber(s.sem)}`;
+}
+
+/** A GitHub-flavoured Markdown table. */
+export function markdownTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  textColumns = 2,
+): string {
+  const esc = (c: string) => c.replace(/\|/g, "\\|");
+  return [
+    `| ${header.map(esc).join(" | ")} |`,
+    `| ${header.map((_, i) => (i < textColumns ? "---" : "---:")).join(" | ")} |`,
+    ...rows.map((r) => `| ${r.map(esc).join(" | ")} |`),
+  ].join("\n");
+}
+
+function sortGroups(groups: GroupStats[]): GroupStats[] {
+  return groups.sort(
+    (a, b) =>
+      a.setting.localeCompare(b.setting) ||
+      a.method.localeCompare(b.method) ||
+      a.learningRate - b.learningRate,
+  );
+}
+
+/** Aggregates sweeps into SVG/PNG figures, `report.md` and `report.json` under `outDir`. */
+export async function writeReport(
+  sweepDirs: readonly string[],
+  outDir: string,
+  title: string,
+): Promise<ReportOutput> {
+  const figuresDir = join(outDir, "figures");
+  mkdirSync(figuresDir, { recursive: true });
+  const md: string[] = [`# ${title}`, "", `Generated ${new Date().toISOString()} by \`sgprop report\`.`, ""];
+  const figures: string[] = [];
+  const json: Record<string, unknown>[] = [];
+  const figure = async (spec: VegaLiteSpec, name: string, caption: string) => {
+    const out = await renderFigure(spec, join(figuresDir, name));
+    writeFileSync(join(figuresDir, `${name}.vl.json`), `${JSON.stringify(spec, null, 2)}\n`);
+    figures.push(out.svg, out.png);
+    md.push(
+      `![${caption}](${relative(outDir, out.png)})`,
+      "",
+      `*${caption}* ([SVG](${relative(outDir, out.svg)}))`,
+      "",
+    );
+  };
+  for (const dir of sweepDirs) {
+    const loaded: LoadedSweep = loadSweep(dir);
+    const { sweep, runs } = loaded;
+    const name = sweep.name;
+    const complete = runs.filter((r) => r.status === "complete").length;
+    const failed = runs.filter((r) => r.status === "failed");
+    const incomplete = runs.filter((r) => r.status === "incomplete").length;
+    md.push(`## ${name} (${sweep.kind})`, "");
+    md.push(
+      `Sweep folder: \`${dir}\`. Runs: ${runs.length} (${complete} complete, ${failed.length} failed, ${incomplete} incomplete).`,
+      "",
+    );
+    const sweepJson: Record<string, unknown> = {
+      name,
+      kind: sweep.kind,
+      dir,
+      runs: runs.length,
+      complete,
+      failed: failed.length,
+      metrics: {},
+    };
+    for (const [i, { metric, source, title: metricTitle }] of reportMetrics(sweep.kind).entries()) {
+      const groups = sortGroups(groupRuns(loaded, metric, source));
+      if (groups.length === 0) continue;
+      const best = sortGroups(bestLearningRates(groups));
+      const slug = metric.replace(/[^a-z0-9]+/gi, "-");
+      md.push(`### ${metricTitle} (\`${metric}\`)`, "");
+      md.push(
+        markdownTable(
+          ["setting", "method", "best lr", "seeds", "final (last 10%)", "AUC"],
+          best.map((g) => [
+            g.setting,
+            g.method,
+            String(g.learningRate),
+            String(g.runs.length),
+            pm(g.final),
+            pm(g.auc),
+          ]),
+        ),
+        "",
+      );
+      await figure(
+        curvesSpec(sweep.kind, `${name}: ${metricTitle}`, best, metric, source),
+        `${name}-curves-${slug}`,
+        `${name}: ${metricTitle}, mean ± SEM over seeds`,
+      );
+      const lrs = new Set(groups.map((g) => g.learningRate));
+      if (i === 0 && lrs.size > 1) {
+        const sortedLrs = [...lrs].sort((a, b) => a - b);
+        const rows = [...new Set(groups.map((g) => `${g.setting}\u0000${g.method}`))].map((key) => {
+          const [setting, method] = key.split("\u0000") as [string, string];
+          return [
+            setting,
+            method,
+            ...sortedLrs.map((lr) => {
+              const g = groups.find(
+                (x) => x.setting === setting && x.method === method && x.learningRate === lr,
+              );
+              return g === undefined ? "" : pm(g.auc);
+            }),
+          ];
+        });
+        md.push(`Learning-rate sensitivity (AUC of \`${metric}\`, mean ± SEM over seeds):`, "");
+        md.push(markdownTable(["setting", "method", ...sortedLrs.map((lr) => `lr ${lr}`)], rows), "");
+        await figure(
+          lrSensitivitySpec(`${name}: learning-rate sensitivity`, groups, metric),
+          `${name}-lr-auc`,
+          `${name}: AUC of ${metric} against the learning rate`,
+        );
+      }
+      (sweepJson.metrics as Record<string, unknown>)[metric] = groups.map((g) => ({
+        setting: g.setting,
+        method: g.method,
+        learningRate: g.learningRate,
+        seeds: g.runs.length,
+        auc: g.auc,
+        final: g.final,
+        best: best.includes(g),
+      }));
+    }
+    const theta = thetaSpec(sweep.kind, `${name}: theta dynamics`, runs);
+    if (theta !== undefined) {
+      md.push("### theta dynamics", "");
+      await figure(theta, `${name}-theta`, `${name}: mixing weight theta during training (sgprop runs)`);
+    }
+    if (failed.length > 0) {
+      md.push("### failed runs", "");
+      md.push(
+        markdownTable(
+          ["run", "error"],
+          failed.map((r) => [r.run.id, r.error ?? "?"]),
+        ),
+        "",
+      );
+    }
+    json.push(sweepJson);
+  }
+  const markdown = join(outDir, "report.md");
+  writeFileSync(markdown, `${md.join("\n")}\n`);
+  const jsonPath = join(outDir, "report.json");
+  writeJsonAtomic(jsonPath, { title, sweeps: json });
+  return { markdown, figures, json: jsonPath };
+}
+
+export function reportTitle(dirs: readonly string[]): string {
+  return `sgprop report: ${dirs.map((d) => basename(d)).join(", ")}`;
+}
+
+export { textTable };
