@@ -85,6 +85,9 @@ export abstract class Env<Obs, Act, ResetOpts = Record<string, unknown>> {
     }
     if (args?.seed !== undefined) assertSeed(args.seed);
     const rngBefore = this.#rng;
+    // Seeding here rather than only in the base reset keeps seeds effective even in a subclass
+    // that forgets super.reset(args).
+    if (args?.seed !== undefined) this.#rng = Rng.fromSeed(args.seed);
     try {
       const result = reset.call(this, args);
       this.#needsReset = undefined;
@@ -107,14 +110,12 @@ export abstract class Env<Obs, Act, ResetOpts = Record<string, unknown>> {
   }
 
   /**
-   * Subclasses override this, call `super.reset(args)` first, then return the first observation and
-   * info. The base implementation only applies the seed; its return value is not meaningful.
+   * Subclasses override this, call `super.reset(args)` first (as in Gymnasium), then return the
+   * first observation and info. The seed has already been checked and applied to `rng` when the
+   * subclass code runs; the base implementation returns nothing meaningful.
    */
   reset(args?: ResetArgs<ResetOpts>): [Obs, Info] {
-    if (args?.seed !== undefined) {
-      assertSeed(args.seed);
-      this.#rng = Rng.fromSeed(args.seed);
-    }
+    if (args?.seed !== undefined) assertSeed(args.seed);
     return undefined as unknown as [Obs, Info];
   }
 

@@ -1,6 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { Env, type Info, type ResetArgs, type StepResult } from "../src/env.js";
 import { ActionOutOfSpaceError, InvalidSeedError, ResetNeededError } from "../src/errors.js";
+import { Discrete } from "../src/spaces/discrete.js";
+import { RecordEpisodeStatistics } from "../src/wrappers/record-episode-statistics.js";
+import { TimeLimit } from "../src/wrappers/time-limit.js";
 import { counterEnv } from "./support/test-env.js";
 
 describe("Env contract enforcement", () => {
@@ -66,5 +70,75 @@ describe("Env contract enforcement", () => {
     fresh.reset({ seed: 7 });
     expect(fresh.reset()[0]).toEqual(env.reset()[0]);
     expect(first[1]).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe("refused calls change nothing, through a wrapper stack", () => {
+  it("a run with refused actions and seeds interleaved equals the run without them", () => {
+    const stack = () => new RecordEpisodeStatistics(new TimeLimit(counterEnv(6), 4));
+    const step = fc.oneof(
+      { weight: 3, arbitrary: fc.record({ ok: fc.constant(true), action: fc.integer({ min: 0, max: 1 }) }) },
+      {
+        weight: 1,
+        arbitrary: fc.record({ ok: fc.constant(false), action: fc.constantFrom(2, -1, 0.5, Number.NaN) }),
+      },
+      { weight: 1, arbitrary: fc.record({ ok: fc.constant(false), action: fc.constant("reset-bad-seed") }) },
+    );
+    fc.assert(
+      fc.property(fc.nat(), fc.array(step, { maxLength: 30 }), (seed, script) => {
+        const noisy = stack();
+        const clean = stack();
+        expect(noisy.reset({ seed })).toEqual(clean.reset({ seed }));
+        for (const { ok, action } of script) {
+          if (!ok) {
+            if (action === "reset-bad-seed")
+              expect(() => noisy.reset({ seed: -seed - 1 })).toThrow(InvalidSeedError);
+            else expect(() => noisy.step(action as number)).toThrow(ActionOutOfSpaceError);
+            continue;
+          }
+          const a = clean.step(action as number);
+          const b = noisy.step(action as number);
+          expect(b[0]).toEqual(a[0]);
+          expect(b.slice(1, 4)).toEqual(a.slice(1, 4));
+          if (a[2] || a[3]) {
+            expect(() => noisy.step(0)).toThrow(ResetNeededError);
+            expect(noisy.reset()[0]).toEqual(clean.reset()[0]);
+          }
+        }
+        expect(noisy.lengthQueue).toEqual(clean.lengthQueue);
+        expect(noisy.episodeCount).toBe(clean.episodeCount);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe("seeding", () => {
+  it("applies the seed even when a subclass forgets super.reset", () => {
+    class Forgetful extends Env<number, number> {
+      readonly observationSpace = new Discrete(1000);
+      readonly actionSpace = new Discrete(1);
+      override reset(_args?: ResetArgs): [number, Info] {
+        return [this.rng.integer(0, 999), {}];
+      }
+      step(_action: number): StepResult<number> {
+        return [this.rng.integer(0, 999), 0, false, false, {}];
+      }
+    }
+    const a = new Forgetful();
+    const b = new Forgetful();
+    expect(a.reset({ seed: 5 })).toEqual(b.reset({ seed: 5 }));
+    expect(a.step(0)).toEqual(b.step(0));
+  });
+
+  it("an env that does not override reset says so", () => {
+    class NoReset extends Env<number, number> {
+      readonly observationSpace = new Discrete(1);
+      readonly actionSpace = new Discrete(1);
+      step(): StepResult<number> {
+        return [0, 0, false, false, {}];
+      }
+    }
+    expect(() => new NoReset().reset()).toThrow(/NoReset must override reset/);
   });
 });
