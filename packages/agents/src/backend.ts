@@ -2,8 +2,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
-// tfjs-core alone registers no gradients; the models need them on every backend.
-import "@tensorflow/tfjs-core/dist/register_all_gradients";
+import "./gradients.js";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 
 /** Backends a user can name (SPEC 7). "tensorflow" means tfjs-node-gpu or tfjs-node. */
@@ -137,4 +136,10 @@ export async function selectBackend(name?: BackendName): Promise<string> {
 /** The backend currently active in TensorFlow.js. */
 export function currentBackend(): string {
   return tf.getBackend();
+}
+
+/** Selects the default backend unless {@link selectBackend} already ran in this process. */
+export async function ensureBackend(): Promise<string> {
+  if (selected !== undefined && tf.getBackend() === selected) return selected;
+  return selectBackend();
 }

@@ -43,8 +43,14 @@ export class Adam {
     this.epsilon = options.epsilon ?? 1e-8;
     this.params = new Map(Object.entries(params));
     for (const [name, p] of this.params) {
-      this.m.set(name, tf.variable(tf.zerosLike(p), false));
-      this.v.set(name, tf.variable(tf.zerosLike(p), false));
+      this.m.set(
+        name,
+        tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+      );
+      this.v.set(
+        name,
+        tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+      );
       this.steps.set(name, 0);
     }
   }

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
+import { perNeuronOuter } from "../ops/perNeuron.js";
 
 /** Inputs of {@link estimateThetaBatch}; N samples, W neurons, q outputs, D inputs, M slots. */
 export interface ThetaEstimatorInputs {
@@ -79,9 +80,7 @@ export function estimateThetaBatch(inputs: ThetaEstimatorInputs): tf.Tensor1D {
     const meanDD = tf.mean(dd, 0); // [W]
     const meanWD = tf.mean(wd, 0);
     // Means of the outer products: [W, 2(M+Mq), D] = (1/N) sum_n [Gw; Gd]_n^T u_n.
-    const both = tf.transpose(tf.concat([Gw, Gd], 2), [1, 2, 0]); // [W, 2K, N]
-    const uW = tf.transpose(u, [1, 0, 2]); // [W, N, D]
-    const outer = tf.div(tf.matMul(both, uW), n); // [W, 2K, D]
+    const outer = tf.div(perNeuronOuter(tf.concat([Gw, Gd], 2), u), n); // [W, 2K, D]
     const k = Gw.shape[2] as number;
     const wbarA = tf.slice(outer, [0, 0, 0], [w, k, d]);
     const dbarA = tf.slice(outer, [0, k, 0], [w, k, d]);

@@ -1,0 +1,154 @@
+import type { Rng } from "@sgprop/gym";
+import * as tf from "@tensorflow/tfjs-core";
+import { InvalidConfigError, InvalidInputError, requireInt } from "./errors.js";
+
+/** Sizes of the dense MLP baseline of the bandit (SPEC 4.6). */
+export interface MlpConfig {
+  readonly inputDim: number;
+  /** Units per hidden layer (745 in the paper, matching the SparseNet's parameter count). */
+  readonly hiddenWidth: number;
+  readonly numLayers: number;
+  readonly numActions: number;
+  /** h_l = tanh(W h_{l-1} + b) + h_{l-1} for l > 0; off in the paper's sweeps. */
+  readonly residual: boolean;
+}
+
+export function checkMlpConfig(c: MlpConfig): MlpConfig {
+  requireInt("inputDim", c.inputDim, 1);
+  requireInt("hiddenWidth", c.hiddenWidth, 1);
+  requireInt("numLayers", c.numLayers, 1);
+  requireInt("numActions", c.numActions, 2);
+  return c;
+}
+
+/** Canonical parameter names and shapes ([out, in] weights, PyTorch convention). */
+export function mlpShapes(c: MlpConfig): Record<string, number[]> {
+  const shapes: Record<string, number[]> = {};
+  for (let l = 0; l < c.numLayers; l++) {
+    shapes[`hidden.${l}.weight`] = [c.hiddenWidth, l === 0 ? c.inputDim : c.hiddenWidth];
+    shapes[`hidden.${l}.bias`] = [c.hiddenWidth];
+  }
+  shapes["action.weight"] = [c.numActions, c.hiddenWidth];
+  shapes["action.bias"] = [c.numActions];
+  return shapes;
+}
+
+/** Xavier-normal weights (std sqrt(2 / (in + out))) and zero biases, as the reference. */
+export function initMlpParams(c: MlpConfig, rng: Rng): Record<string, tf.Tensor> {
+  const out: Record<string, tf.Tensor> = {};
+  for (const [name, shape] of Object.entries(mlpShapes(c))) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(size);
+    if (name.endsWith("weight")) {
+      const std = Math.sqrt(2 / ((shape[0] as number) + (shape[1] as number)));
+      for (let i = 0; i < size; i++) data[i] = rng.normal() * std;
+    }
+    out[name] = tf.tensor(data, shape);
+  }
+  return out;
+}
+
+/** Forward values kept for the backward pass. */
+export interface MlpForward {
+  /** h_{-1} = x, then every hidden output [B, H]. */
+  readonly inputs: readonly tf.Tensor[];
+  readonly hidden: readonly tf.Tensor[];
+  /** tanh(W h + b) of each layer (differs from hidden for residual layers). */
+  readonly act: readonly tf.Tensor[];
+  readonly logits: tf.Tensor;
+}
+
+let counter = 0;
+
+/**
+ * The dense baseline: L tanh layers, then a linear action layer. The backward pass is written
+ * out (two matMuls per layer, both in the untransposed layout that wasm's XNNPACK path handles
+ * fastest).
+ */
+export class Mlp {
+  readonly config: MlpConfig;
+  readonly vars: Readonly<Record<string, tf.Variable>>;
+
+  constructor(config: MlpConfig, params: Readonly<Record<string, tf.Tensor>>) {
+    this.config = checkMlpConfig(config);
+    const vars: Record<string, tf.Variable> = {};
+    for (const [name, shape] of Object.entries(mlpShapes(config))) {
+      const t = params[name];
+      if (t === undefined) throw new InvalidConfigError(`parameter ${name}`, "missing", `shape [${shape}]`);
+      if (t.shape.join() !== shape.join())
+        throw new InvalidConfigError(`shape of ${name}`, t.shape, `[${shape}]`);
+      vars[name] = tf.tidy(() =>
+        tf.variable(t.dtype === "float32" ? t : tf.cast(t, "float32"), true, `mlp_${name}_${counter++}`),
+      );
+    }
+    this.vars = vars;
+  }
+
+  static create(config: MlpConfig, rng: Rng): Mlp {
+    const params = initMlpParams(checkMlpConfig(config), rng);
+    const net = new Mlp(config, params);
+    tf.dispose(Object.values(params));
+    return net;
+  }
+
+  private v(name: string): tf.Variable {
+    const t = this.vars[name];
+    if (t === undefined) throw new Error(`no parameter ${name}`);
+    return t;
+  }
+
+  checkInput(x: tf.Tensor): void {
+    if (x.rank !== 2 || x.shape[1] !== this.config.inputDim) {
+      throw new InvalidInputError(`MLP input must be [B, ${this.config.inputDim}], got [${x.shape}]`);
+    }
+    const finite = tf.tidy(() => tf.all(tf.isFinite(x)).dataSync()[0]);
+    if (finite !== 1) throw new InvalidInputError("MLP input contains NaN or Inf");
+  }
+
+  forward(x: tf.Tensor): MlpForward {
+    const inputs: tf.Tensor[] = [];
+    const hidden: tf.Tensor[] = [];
+    const act: tf.Tensor[] = [];
+    let h = x;
+    for (let l = 0; l < this.config.numLayers; l++) {
+      inputs.push(h);
+      const wt = tf.transpose(this.v(`hidden.${l}.weight`));
+      const a = tf.tanh(tf.add(tf.matMul(h, wt), this.v(`hidden.${l}.bias`)));
+      act.push(a);
+      h = this.config.residual && l > 0 ? tf.add(a, h) : a;
+      hidden.push(h);
+    }
+    const logits = tf.add(tf.matMul(h, tf.transpose(this.v("action.weight"))), this.v("action.bias"));
+    return { inputs, hidden, act, logits };
+  }
+
+  /** Action probabilities for contexts x [B, X]. */
+  probabilities(x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => tf.softmax(this.forward(x).logits, -1));
+  }
+
+  /** Gradients of a loss with gradient dlogits [B, A] with respect to every parameter. */
+  backward(fwd: MlpForward, dlogits: tf.Tensor): Record<string, tf.Tensor> {
+    const grads: Record<string, tf.Tensor> = {};
+    const L = this.config.numLayers;
+    const hLast = fwd.hidden[L - 1] as tf.Tensor;
+    grads["action.weight"] = tf.matMul(tf.transpose(dlogits), hLast);
+    grads["action.bias"] = tf.sum(dlogits, 0);
+    let g = tf.matMul(dlogits, this.v("action.weight"));
+    for (let l = L - 1; l >= 0; l--) {
+      const a = fwd.act[l] as tf.Tensor;
+      const dz = tf.mul(g, tf.sub(1, tf.square(a)));
+      grads[`hidden.${l}.weight`] = tf.matMul(tf.transpose(dz), fwd.inputs[l] as tf.Tensor);
+      grads[`hidden.${l}.bias`] = tf.sum(dz, 0);
+      if (l > 0) {
+        const back = tf.matMul(dz, this.v(`hidden.${l}.weight`));
+        g = this.config.residual ? tf.add(back, g) : back;
+      }
+    }
+    return grads;
+  }
+
+  dispose(): void {
+    tf.dispose(Object.values(this.vars));
+  }
+}
