@@ -36,3 +36,10 @@ export function requireNonNegative(parameter: string, value: unknown) {
     throw new ExpertSimConfigError(parameter, value, "must be a finite number >= 0");
   }
 }
+
+/** Mismatched array lengths would otherwise read past the end and turn into silent NaN. */
+export function requireLength(parameter: string, length: number, expected: number, meaning: string) {
+  if (length !== expected) {
+    throw new ExpertSimConfigError(`${parameter}.length`, length, `must be ${expected} (${meaning})`);
+  }
+}

@@ -1,4 +1,4 @@
-import { ExpertSimConfigError } from "./errors.js";
+import { ExpertSimConfigError, requireLength } from "./errors.js";
 import { populationGradient } from "./gradient.js";
 import type { ExpertProblem } from "./problem.js";
 
@@ -47,7 +47,9 @@ export function fitSyntheticTables(
   counts?: ArrayLike<number>,
 ): Float64Array {
   assertTableFallback(fallback);
-  const partitions = meanFeedback.length / m;
+  const partitions = Math.floor(meanFeedback.length / m);
+  requireLength("meanFeedback", meanFeedback.length, partitions * m, `a multiple of m = ${m}`);
+  requireLength("keys", keys.length, meanFeedback.length, "the length of meanFeedback");
   if (counts !== undefined && counts.length !== partitions) {
     throw new ExpertSimConfigError(
       "counts.length",
@@ -94,6 +96,8 @@ export function predictSyntheticFeedback(
   out: Float64Array = new Float64Array(keys.length),
 ): Float64Array {
   const size = 2 ** k;
+  requireLength("tables", tables.length, m * size, `m x 2^k = ${m} x ${size}`);
+  requireLength("out", out.length, keys.length, "the length of keys");
   for (let i = 0; i < keys.length; i++) out[i] = tables[(i % m) * size + keys[i]!]!;
   return out;
 }

@@ -1,5 +1,5 @@
 import type { Rng } from "@sgprop/gym";
-import { ExpertSimConfigError, requireInteger, requireNonNegative } from "./errors.js";
+import { ExpertSimConfigError, requireInteger, requireLength, requireNonNegative } from "./errors.js";
 import type { ExpertProblem } from "./problem.js";
 
 /**
@@ -67,7 +67,10 @@ export function sampleMeanFeedback(
   out: Float64Array = new Float64Array(clean.length),
 ): Float64Array {
   requireInteger("n", n, 1);
-  const { m } = problem;
+  validateNoise(noise);
+  const { m, partitions } = problem;
+  requireLength("clean", clean.length, partitions * m, "partitions x experts");
+  requireLength("out", out.length, clean.length, "the length of clean");
   switch (feedbackCase) {
     case "noisy": {
       const std = noise.sigma / Math.sqrt(n);

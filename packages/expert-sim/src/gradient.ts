@@ -1,3 +1,4 @@
+import { requireLength } from "./errors.js";
 import type { ExpertProblem } from "./problem.js";
 
 /**
@@ -8,6 +9,7 @@ import type { ExpertProblem } from "./problem.js";
  */
 export function populationLoss(problem: ExpertProblem, theta: Float64Array): number {
   const { d, k, m, partitions, nodes, jacobians, expertCoords, expertWeights, expertBiases } = problem;
+  requireLength("theta", theta.length, partitions * d, "partitions x d");
   const h = new Float64Array(d);
   let total = 0;
   for (let r = 0; r < partitions; r++) {
@@ -39,6 +41,7 @@ export function populationLoss(problem: ExpertProblem, theta: Float64Array): num
  */
 export function populationGradient(problem: ExpertProblem, feedback: Float64Array): Float64Array {
   const { d, k, m, partitions, jacobians, expertCoords, expertWeights } = problem;
+  requireLength("feedback", feedback.length, partitions * m, "partitions x experts");
   const out = new Float64Array(partitions * d);
   const nodeGrad = new Float64Array(d);
   for (let r = 0; r < partitions; r++) {
@@ -91,7 +94,9 @@ export function feedbackGram(problem: ExpertProblem): Float64Array {
 
 /** ||g(estimate) - g(clean)||^2 from the feedback error e = estimate - clean ([R, m]) and {@link feedbackGram}. */
 export function squaredGradientError(gram: Float64Array, feedbackError: Float64Array, m: number): number {
-  const partitions = feedbackError.length / m;
+  const partitions = Math.floor(feedbackError.length / m);
+  requireLength("feedbackError", feedbackError.length, partitions * m, `a multiple of m = ${m}`);
+  requireLength("gram", gram.length, partitions * m * m, "partitions x m x m");
   let total = 0;
   for (let r = 0; r < partitions; r++) {
     const base = r * m;

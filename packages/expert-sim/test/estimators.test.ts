@@ -6,10 +6,13 @@ import {
   createProblem,
   ExpertSimConfigError,
   FEEDBACK_CASES,
+  feedbackGram,
   fitSyntheticTables,
   populationGradient,
+  populationLoss,
   predictSyntheticFeedback,
   sampleMeanFeedback,
+  squaredGradientError,
   syntheticGradient,
   tableKeys,
 } from "../src/index.js";
@@ -133,6 +136,47 @@ describe("sampleMeanFeedback", () => {
     );
     expect(() => sampleMeanFeedback(p, cleanFeedback(p), 1, "loud" as never, noise, Rng.fromSeed(1))).toThrow(
       /case must be one of noisy, activation, partial, got "loud"/,
+    );
+  });
+});
+
+describe("bad input to the building blocks fails loudly instead of turning into NaN", () => {
+  const p = createProblem({ d: 3, k: 2, m: 2 }, Rng.fromSeed(1));
+  const clean = cleanFeedback(p);
+  const keys = tableKeys(p);
+
+  it("sampleMeanFeedback checks the noise levels and array lengths", () => {
+    const ok = { sigma: 0.5, p: 0.5, tau: 0.5 };
+    expect(() => sampleMeanFeedback(p, clean, 1, "activation", { ...ok, p: 0 }, Rng.fromSeed(2))).toThrow(
+      /p must be in \(0, 1\], got 0/,
+    );
+    expect(() => sampleMeanFeedback(p, clean, 1, "noisy", { ...ok, sigma: -1 }, Rng.fromSeed(2))).toThrow(
+      /sigma must be a finite number >= 0, got -1/,
+    );
+    expect(() => sampleMeanFeedback(p, clean.subarray(0, 4), 1, "noisy", ok, Rng.fromSeed(2))).toThrow(
+      /clean\.length must be 16 \(partitions x experts\), got 4/,
+    );
+    expect(() => sampleMeanFeedback(p, clean, 1, "noisy", ok, Rng.fromSeed(2), new Float64Array(3))).toThrow(
+      /out\.length must be 16/,
+    );
+  });
+
+  it("gradients, errors and tables check their array lengths", () => {
+    expect(() => populationGradient(p, clean.subarray(0, 4))).toThrow(
+      /feedback\.length must be 16 \(partitions x experts\), got 4/,
+    );
+    expect(() => populationLoss(p, new Float64Array(5))).toThrow(/theta\.length must be 24/);
+    expect(() => squaredGradientError(feedbackGram(p), clean.subarray(0, 5), 2)).toThrow(
+      /feedbackError\.length must be 4 \(a multiple of m = 2\), got 5/,
+    );
+    expect(() => squaredGradientError(feedbackGram(p), clean.subarray(0, 4), 2)).toThrow(
+      /gram\.length must be 8/,
+    );
+    expect(() => fitSyntheticTables(clean, keys.subarray(0, 3), 2, 2)).toThrow(
+      /keys\.length must be 16 \(the length of meanFeedback\), got 3/,
+    );
+    expect(() => predictSyntheticFeedback(new Float64Array(3), keys, 2, 2)).toThrow(
+      /tables\.length must be 8 \(m x 2\^k = 2 x 4\), got 3/,
     );
   });
 });
