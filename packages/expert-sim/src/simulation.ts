@@ -39,9 +39,9 @@ export interface ExpertSimOptions extends NoiseLevels {
   /** Monte Carlo trials per (case, d, k, n) cell and problem; each redraws the feedback, not the problem. */
   readonly trials: number;
   /**
-   * Independent problem draws (Jacobians, experts, targets) per (d, k); 1 in the paper. Theorem 5
-   * holds on average over the Jacobians, so a single draw can sit 10-20% off 2^(d-k) at small d;
-   * with more draws the bootstrap resamples whole problems (each with its trials).
+   * Independent problem draws (Jacobians, experts, targets) per (d, k); 1 in the paper. The
+   * expected ratio is exactly 2^(d-k) for every draw (test/ratio.test.ts), so more draws only add
+   * trials; with more than one, the bootstrap resamples whole problems (each with its trials).
    */
   readonly problems: number;
   /** Feedback cases to run. */
