@@ -51,6 +51,9 @@ export class LabyrinthVectorEnv {
   private readonly rngs: (Rng | undefined)[];
   private readonly referenceRandoms: (ReferenceMazeRandom | undefined)[];
   private readonly positionBuffer: Int32Array;
+  // Slots never reset yet; while nonzero, step checks readiness slot by slot.
+  private neverReset: number;
+  private readonly everReset: Uint8Array;
 
   constructor(opts: LabyrinthVectorOptions) {
     const { kind, numEnvs } = opts;
@@ -77,6 +80,8 @@ export class LabyrinthVectorEnv {
     this.terminated = new Uint8Array(numEnvs);
     this.truncated = new Uint8Array(numEnvs);
     this.positionBuffer = new Int32Array(numEnvs * 2);
+    this.neverReset = numEnvs;
+    this.everReset = new Uint8Array(numEnvs);
   }
 
   /** The single-env state behind slot k (grid, explored cells, counters); read-only use. */
@@ -109,6 +114,10 @@ export class LabyrinthVectorEnv {
     } else {
       s.resetGenerated(this.mazeRandom(k));
     }
+    if (!this.everReset[k]) {
+      this.everReset[k] = 1;
+      this.neverReset--;
+    }
     writePaperObservation(this.observations, k * PAPER_OBS_DIM, s.window, 4, 0, true);
     this.rewards[k] = 0;
     this.terminated[k] = 0;
@@ -139,24 +148,25 @@ export class LabyrinthVectorEnv {
     if (active !== undefined && active.length < n) {
       throw new RangeError(`expected ${n} active flags, got ${active.length}`);
     }
+    const states = this.states;
     // Validate everything first so that a bad action leaves every env untouched.
     for (let k = 0; k < n; k++) {
       if (active !== undefined && !active[k]) continue;
       const a = actions[k] as number;
       if (!(a === 0 || a === 1 || a === 2 || a === 3)) throw new InvalidActionError(a, k);
-      if (!(this.states[k] as LabyrinthState).ready) {
+      if (this.neverReset > 0 && !(states[k] as LabyrinthState).ready) {
         throw new LabyrinthNotResetError(`LabyrinthVectorEnv slot ${k}`);
       }
     }
-    const obs = this.observations;
+    const { observations: obs, rewards, terminated, truncated } = this;
     for (let k = 0; k < n; k++) {
       if (active !== undefined && !active[k]) continue;
       const a = actions[k] as number;
-      const s = this.states[k] as LabyrinthState;
+      const s = states[k] as LabyrinthState;
       s.step(a);
-      this.rewards[k] = s.reward;
-      this.terminated[k] = s.terminated ? 1 : 0;
-      this.truncated[k] = s.truncated ? 1 : 0;
+      rewards[k] = s.reward;
+      terminated[k] = s.terminated ? 1 : 0;
+      truncated[k] = s.truncated ? 1 : 0;
       writePaperObservation(obs, k * PAPER_OBS_DIM, s.window, a, a, false);
     }
   }
