@@ -13,10 +13,10 @@ for (let t = 0; t < 5; t++) {
 console.log(env.render()); // POPGym's text view: ██ walls, ++ visited, 🟢 start, 🛑 goal, 🚎 agent
 
 // An SVG picture of the maze (start, goal, agent, visited cells).
-const escape = new LabyrinthEscape({ mazeDims: [6, 6], episodeLength: 80 });
-escape.reset({ seed: 3 });
-escape.step(0);
-const svg: string = escape.renderSvg({ title: "seed 3" });
+const small = new LabyrinthEscape({ mazeDims: [6, 6], episodeLength: 80 });
+small.reset({ seed: 3 });
+small.step(0);
+const svg: string = small.renderSvg({ title: "seed 3" });
 console.log(svg.length > 0);
 
 // The paper's wrapped env: 56-long observations.
@@ -38,8 +38,8 @@ const maze = {
   start: [5, 6],
   end: [5, 0],
 };
-escape.reset({ options: { maze } });
-console.log(escape.step(0)[4]); // { position: [5, 5] }
+small.reset({ options: { maze } });
+console.log(small.step(0)[4]); // { position: [5, 5] }
 
 // Vectorise: 20 envs driven like the paper's trainer (one episode per env, finished envs masked).
 const vec = new LabyrinthVectorEnv({ kind: "escape", numEnvs: 20 }); // 6x6, episode length 80
