@@ -1,7 +1,9 @@
 import { Command, CommanderError } from "commander";
 import { expertSimCliCommand } from "./cli/expert-sim-flags.js";
 import { type Output, processOutput } from "./cli/output.js";
+import { benchCommand } from "./commands/bench.js";
 import { reportCommand } from "./commands/report.js";
+import { reproduceCommand } from "./commands/reproduce.js";
 import { sweepCommand } from "./commands/sweep.js";
 import { trainCommand } from "./commands/train.js";
 import { ExitCode, TrainerUnavailableError, UsageError } from "./errors.js";
@@ -33,6 +35,8 @@ export function buildProgram(out: Output, setExit: (code: number) => void): Comm
     });
   program.addCommand(sweepCommand(out, setExit));
   program.addCommand(reportCommand(out, setExit));
+  program.addCommand(reproduceCommand(out, setExit));
+  program.addCommand(benchCommand(out, setExit));
   program.addCommand(expertSimCliCommand(out, setExit));
   // Exit code 2 for every usage error raised by commander itself (unknown flag, bad choice, ...).
   const applyExitOverride = (cmd: Command) => {

@@ -34,7 +34,7 @@ export function defaultRunDir(kind: TrainKind, o: ResolvedOptions, now = new Dat
 }
 
 export function defaultCheckpointEvery(kind: TrainKind): number {
-  return kind === "popgym" ? 25 : 250;
+  return kind === "popgym" ? 10 : 250;
 }
 
 interface TrainFlags {

@@ -20,7 +20,10 @@ export const banditParams: readonly ParamSpec[] = [
     key: "algorithm",
     description: "gradient rule: sgprop mixes backpropagated and synthetic gradients; backprop is theta = 1",
     type: { type: "enum", values: ["sgprop", "backprop"] },
-    default: "sgprop",
+    default: {
+      derive: (r) => (r.model === "mlp" ? "backprop" : "sgprop"),
+      doc: "sgprop for sparsenet, backprop for mlp",
+    },
   },
   {
     key: "seed",

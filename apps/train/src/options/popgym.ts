@@ -12,7 +12,10 @@ export const popgymParams: readonly ParamSpec[] = [
     key: "algorithm",
     description: "gradient rule: sgprop mixes backpropagated and synthetic gradients; backprop is theta = 1",
     type: { type: "enum", values: ["sgprop", "backprop"] },
-    default: "sgprop",
+    default: {
+      derive: (r) => (r.model === "sparsenet" ? "sgprop" : "backprop"),
+      doc: "sgprop for sparsenet, backprop for gru/lstm",
+    },
   },
   {
     key: "seed",
@@ -136,6 +139,12 @@ export const popgymParams: readonly ParamSpec[] = [
     default: 6,
   },
   { key: "hiddenSize", description: "GRU/LSTM hidden size", type: { type: "integer", min: 1 }, default: 256 },
+  {
+    key: "actorHiddenSize",
+    description: "GRU/LSTM actor MLP width",
+    type: { type: "integer", min: 1 },
+    default: 128,
+  },
   {
     key: "thetaInit",
     description: "initial mixing weight theta per neuron",

@@ -27,8 +27,9 @@ export const presets: Readonly<Record<TrainKind, Readonly<Record<string, Preset>
       values: { env: "explore", numEnvs: 40 },
     },
     quick: {
-      description: "the `pnpm train` demo: paper-sized SparseNet on LabyrinthEscape 6x6, 40 batches",
-      values: { env: "escape", batches: 40 },
+      description:
+        "the `pnpm train` demo: paper-sized SparseNet sgprop on LabyrinthEscape 6x6, 20 batches of 20 envs",
+      values: { env: "escape", batches: 20 },
     },
     tiny: {
       description: "smoke test: tiny network, 4 batches of 2 envs",
@@ -45,6 +46,7 @@ export const presets: Readonly<Record<TrainKind, Readonly<Record<string, Preset>
         embedDim: 8,
         actorSlots: 2,
         hiddenSize: 8,
+        actorHiddenSize: 8,
       },
     },
   },

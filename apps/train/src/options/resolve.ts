@@ -84,7 +84,21 @@ export function resolveOptions(kind: TrainKind, layers: readonly SettingsLayer[]
 }
 
 function checkCrossConstraints(kind: TrainKind, r: Record<string, ParamValue>): void {
+  if (r.algorithm === "sgprop" && r.model !== "sparsenet") {
+    throw new InvalidOptionError(
+      "--algorithm",
+      "sgprop",
+      `backprop for --model ${r.model} (synthetic gradients need --model sparsenet)`,
+    );
+  }
   if (kind === "popgym") {
+    if ((r.rolloutLength as number) > (r.episodeLength as number)) {
+      throw new InvalidOptionError(
+        "--rollout-length",
+        r.rolloutLength,
+        `an integer <= --episode-length (${r.episodeLength})`,
+      );
+    }
     const dims = r.mazeDims as readonly number[];
     if (dims.some((d) => d % 2 !== 0)) {
       throw new InvalidOptionError("--maze-dims", dims.join(","), "two even integers >= 6 (e.g. 6,6)");
