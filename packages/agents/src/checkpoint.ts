@@ -110,7 +110,8 @@ export function decodeSafetensors(
     if (base + end > bytes.length || begin > end) {
       throw new CheckpointFormatError(source, `tensor "${name}" offsets [${begin}, ${end}] exceed the file`);
     }
-    const copy = bytes.slice(base + begin, base + end);
+    // Buffer.slice returns a view into a pooled buffer; copy into a fresh, aligned array.
+    const copy = new Uint8Array(bytes.subarray(base + begin, base + end));
     const data =
       dtype === "F32"
         ? new Float32Array(copy.buffer, 0, copy.length / 4)
