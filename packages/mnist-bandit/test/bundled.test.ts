@@ -99,10 +99,18 @@ describe("bundled digits", () => {
     expect(bundledCacheInfo("/some/root").directory).toBe(info.directory);
   });
 
-  it("writes nothing with cacheDir null", () => {
+  it("writes nothing with cacheDir null, where the default would have written", () => {
     const root = freshCacheDir();
-    loadBundledDigits({ cacheDir: null });
-    expect(readdirSync(root)).toEqual([]);
+    const saved = process.env.SGPROP_CACHE_DIR;
+    process.env.SGPROP_CACHE_DIR = root; // the default cache now points at the empty folder
+    try {
+      loadBundledDigits({ cacheDir: null });
+      expect(readdirSync(root)).toEqual([]);
+      loadBundledDigits();
+      expect(readdirSync(root)).toEqual(["mnist-bandit"]);
+    } finally {
+      process.env.SGPROP_CACHE_DIR = saved;
+    }
   });
 
   it("gives a dataset with 10 classes and a descriptive source", () => {
