@@ -34,6 +34,8 @@ export function scoreActions(
 ): Float32Array {
   const size = labels.length;
   assertActions(actions, size, numActions);
+  // A NaN pFlip would never flip and a pFlip of 2 would always flip: both silently wrong.
+  if (noise) assertPFlip(noise.pFlip);
   if (out.length < size) throw new InvalidOptionError("out.length", out.length, `>= the batch size ${size}`);
   for (let b = 0; b < size; b++) {
     let r = actions[b] === labels[b] ? 1 : 0;

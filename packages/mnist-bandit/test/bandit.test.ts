@@ -8,6 +8,7 @@ import {
   InvalidOptionError,
   MnistBandit,
   STANDARDIZED_PIXEL,
+  scoreActions,
 } from "../src/index.js";
 import { binomialBound, sameBytes, testData } from "./helpers.js";
 
@@ -205,6 +206,19 @@ describe("MnistBandit bad input", () => {
         `pFlip must be a probability in [0, 1], got ${pFlip}`,
       );
     }
+  });
+
+  it("scoreActions, used directly, rejects pFlip outside [0, 1] too", () => {
+    const labels = Int32Array.of(0, 1);
+    const out = new Float32Array(2);
+    for (const pFlip of [Number.NaN, -0.5, 2]) {
+      expect(() => scoreActions(labels, [0, 1], 2, out, { pFlip, rng: Rng.fromSeed(0) })).toThrow(
+        `pFlip must be a probability in [0, 1], got ${pFlip}`,
+      );
+    }
+    expect(Array.from(scoreActions(labels, [0, 0], 2, out, { pFlip: 0, rng: Rng.fromSeed(0) }))).toEqual([
+      1, 0,
+    ]);
   });
 
   it("rejects batch sizes below 1 or fractional", () => {
