@@ -97,7 +97,8 @@ export class LabyrinthVectorEnv {
 
   /**
    * Resets env k: with `options.maze` the given maze is used; otherwise a maze is generated from
-   * `seed` (or, without a seed, from env k's generator where the previous reset left it).
+   * `seed` (or, without a seed, from env k's generator where the previous reset left it; a slot
+   * never seeded starts from seed k). A given seed always re-seeds the slot's generator.
    */
   resetEnv(k: number, args: VectorResetArgs = {}): void {
     const s = this.stateAt(k);

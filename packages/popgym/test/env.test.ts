@@ -14,7 +14,7 @@ import {
   LabyrinthVectorEnv,
   makePaperLabyrinth,
 } from "../src/index.js";
-import { goldenEpisodes } from "./helpers.js";
+import { goldenEpisodes, reachable } from "./helpers.js";
 
 const evenDim = fc.integer({ min: 3, max: 10 }).map((x) => 2 * x);
 
@@ -70,6 +70,21 @@ function playAndCheck(env: LabyrinthEnv, seed: number, policySeed: number): Traj
   const nonWall = grid.filter((v) => v !== Cell.Wall).length;
   const free = grid.filter((v) => v === Cell.Free).length;
   const visited = new Set([s.row * cols + s.col]);
+  // The grid after reset: wall border except the entrances, every non-wall cell reachable from the start.
+  const { startRow, startCol, endRow, endCol } = s.entrances;
+  const startIdx = startRow * cols + startCol;
+  const endIdx = endRow * cols + endCol;
+  expect(grid[startIdx]).toBe(Cell.Start);
+  expect(grid[endIdx]).toBe(env instanceof LabyrinthEscape ? Cell.Goal : Cell.Wall);
+  for (let i = 0; i < grid.length; i++) {
+    const r = Math.floor(i / cols);
+    const c = i % cols;
+    const border = r === 0 || c === 0 || r === rows - 1 || c === cols - 1;
+    if (border && i !== startIdx && i !== endIdx) expect(grid[i]).toBe(Cell.Wall);
+  }
+  expect(reachable(grid, rows, cols, startIdx).size).toBe(nonWall);
+  const side = (r: number, c: number) => (r === 0 ? "N" : r === rows - 1 ? "S" : c === 0 ? "W" : "E");
+  expect(`${side(startRow, startCol)}${side(endRow, endCol)}`).toMatch(/^(NS|SN|WE|EW)$/);
   const traj: Trajectory = { obs: [[...obs0]], rewards: [], flags: [], positions: [] };
   expect(env.observationSpace.contains(obs0)).toBe(true);
   expect(obs0[9]).toBe(4);
@@ -111,7 +126,7 @@ describe.each([
   ["escape", LabyrinthEscape],
   ["explore", LabyrinthExplore],
 ] as const)("Labyrinth%s properties", (_, Ctor) => {
-  it("agent never on a wall, observations in the space, documented rewards, termination and truncation (200 runs)", () => {
+  it("well-formed grid, agent never on a wall, observations in the space, documented rewards, termination and truncation (200 runs)", () => {
     let terminations = 0;
     fc.assert(
       fc.property(

@@ -36,7 +36,3 @@ export function reachable(grid: ArrayLike<number>, rows: number, cols: number, f
   }
   return seen;
 }
-
-/** fast-check arbitrary pieces shared by the property tests: even dims 6..20. */
-export const EVEN_DIM_MIN = 3;
-export const EVEN_DIM_MAX = 10;
