@@ -16,7 +16,7 @@ import {
   type SparseNetPolicy,
   scatterParents,
 } from "./sparsenet.js";
-import { estimateThetaBatch, RECURRENT_THETA_EPS } from "./thetaEstimator.js";
+import { estimateRecurrentThetaBatch, RECURRENT_THETA_EPS } from "./thetaEstimator.js";
 
 export type { SgMode };
 
@@ -61,7 +61,7 @@ export interface BpttResult {
   readonly sgGrads?: TensorMap;
   /** Adaptive estimate (when `thetaPrev` was given). */
   readonly thetaBatch?: Float64Array;
-  /** Mean over valid rows of the per-row L2 norm of the [W, q] gradient at H_t (true, mixed, predicted). */
+  /** Mean over valid rows and neurons of the L2 norm over q of the gradient at H_t (true, mixed, predicted). */
   readonly trueGradNorm: number;
   readonly mixedGradNorm: number;
   readonly predGradNorm: number;
@@ -288,8 +288,9 @@ export function sparseNetBptt(
       // Diagnostics over valid rows.
       const validRow = tf.reshape(lt.valid, [1, T * B, 1]);
       const nValid = Math.max(1, countValid(batch.valid));
+      // As the reference logs them: per-neuron L2 norms over q, averaged over valid rows and neurons.
       const rowNormMean = (x: tf.Tensor3D) =>
-        tf.div(tf.sum(tf.mul(tf.sqrt(tf.sum(tf.square(x), [0, 2])), lt.valid)), nValid);
+        tf.div(tf.sum(tf.mul(tf.sum(tf.sqrt(tf.sum(tf.square(x), 2)), 0), lt.valid)), nValid * W);
       const trueAll = neuronMajor(trueSteps) as tf.Tensor3D;
       const mixedAll = neuronMajor(mixedSteps) as tf.Tensor3D;
       const norms = [
@@ -324,7 +325,7 @@ export function sparseNetBptt(
           const idx = tf.tensor1d(rows, "int32");
           const yAll = neuronMajor(steps.map((s) => s.y)) as tf.Tensor4D;
           const subAll = neuronMajor(subSteps) as tf.Tensor3D;
-          thetaBatch = estimateThetaBatch(
+          thetaBatch = estimateRecurrentThetaBatch(
             {
               g: tf.gather(trueAll, idx, 1) as tf.Tensor3D,
               s: tf.gather(subAll, idx, 1) as tf.Tensor3D,

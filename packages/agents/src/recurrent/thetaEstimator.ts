@@ -5,7 +5,7 @@ import type { SparseNetDims } from "./sparsenet.js";
 export const RECURRENT_THETA_EPS = 1e-12;
 
 /** Per-sample inputs of the estimator for the N valid (t, env) rows, neuron-major. */
-export interface EstimatorInputs {
+export interface RecurrentEstimatorInputs {
   /** Received (true) gradients g_n [W, N, q]. */
   readonly g: tf.Tensor3D;
   /** Substitutes s_n [W, N, q] (prediction or projection). */
@@ -51,7 +51,7 @@ function paramGradientFactors(
 function outerProductInner(
   x: tf.Tensor3D,
   yT: tf.Tensor3D,
-  inp: EstimatorInputs,
+  inp: RecurrentEstimatorInputs,
   d: SparseNetDims,
 ): tf.Tensor1D {
   const [w, n, c] = x.shape;
@@ -79,8 +79,8 @@ function outerProductInner(
  * Inner products use the closed forms (no per-sample gradient tensors); the input of neuron i is
  * split into its parent part and, for input neurons, the embedding, so the zero part costs nothing.
  */
-export function estimateThetaBatch(
-  inp: EstimatorInputs,
+export function estimateRecurrentThetaBatch(
+  inp: RecurrentEstimatorInputs,
   d: SparseNetDims,
   thetaPrev: ArrayLike<number>,
   eps = RECURRENT_THETA_EPS,
