@@ -1,5 +1,4 @@
 import { assertSeed, Rng } from "@sgprop/gym";
-import { bundledMnist } from "./bundled.js";
 import type { MnistDataset } from "./dataset.js";
 import {
   type BanditPolicy,
@@ -7,16 +6,12 @@ import {
   type EvaluationResult,
   evaluateOnSampler,
 } from "./evaluate.js";
-import { loadIdxDataset } from "./idx.js";
 import { type ClassSubset, classSubset, DEFAULT_CLASSES } from "./preprocess.js";
 import { assertPFlip, scoreActions } from "./reward.js";
 import { type ContextBatch, ContextSampler, createContextBatch } from "./sampler.js";
+import { type DataSourceOptions, resolveDataset } from "./source.js";
 
-export interface MnistBanditOptions {
-  /** The data. Default: the bundled 10,000 digits (or the IDX files in `dataDir` when given). */
-  dataset?: MnistDataset;
-  /** A directory with the four standard IDX files (plain or .gz), used when `dataset` is absent. */
-  dataDir?: string;
+export interface MnistBanditOptions extends DataSourceOptions {
   /** Classes that are actions, in action order. Default [0,1,3,4,5,6,7,8,9] (the paper's code). */
   classes?: readonly number[];
   /** Probability that a training reward is flipped. Default 0.4 (the paper). */
@@ -62,8 +57,7 @@ export class MnistBandit {
     assertSeed(seed);
     this.pFlip = options.pFlip ?? 0.4;
     assertPFlip(this.pFlip);
-    this.dataset =
-      options.dataset ?? (options.dataDir !== undefined ? loadIdxDataset(options.dataDir) : bundledMnist());
+    this.dataset = resolveDataset(options);
     this.subset = classSubset(options.classes ?? DEFAULT_CLASSES, this.dataset.numClasses);
     this.numActions = this.subset.classes.length;
     const precompute = options.precompute ?? true;

@@ -1,8 +1,6 @@
 import { Box, Discrete, Env, type Info, type ResetArgs, type StepResult } from "@sgprop/gym";
-import { bundledMnist } from "./bundled.js";
 import type { MnistDataset } from "./dataset.js";
 import { InvalidOptionError } from "./errors.js";
-import { loadIdxDataset } from "./idx.js";
 import {
   type ClassSubset,
   classSubset,
@@ -12,12 +10,9 @@ import {
 } from "./preprocess.js";
 import { assertPFlip } from "./reward.js";
 import { type ContextBatch, ContextSampler, createContextBatch } from "./sampler.js";
+import { type DataSourceOptions, resolveDataset } from "./source.js";
 
-export interface MnistBanditEnvOptions {
-  /** The data. Default: the bundled 10,000 digits (or the IDX files in `dataDir` when given). */
-  dataset?: MnistDataset;
-  /** A directory with the four standard IDX files (plain or .gz), used when `dataset` is absent. */
-  dataDir?: string;
+export interface MnistBanditEnvOptions extends DataSourceOptions {
   /** Classes that are actions, in action order. Default [0,1,3,4,5,6,7,8,9]. */
   classes?: readonly number[];
   /** Probability that the reward is flipped. Default 0.4; use 0 (with split "test") to evaluate. */
@@ -56,8 +51,7 @@ export class MnistBanditEnv extends Env<Float32Array, number> {
     if (this.split !== "train" && this.split !== "test") {
       throw new InvalidOptionError("split", this.split, '"train" or "test"');
     }
-    this.dataset =
-      options.dataset ?? (options.dataDir !== undefined ? loadIdxDataset(options.dataDir) : bundledMnist());
+    this.dataset = resolveDataset(options);
     this.subset = classSubset(options.classes ?? DEFAULT_CLASSES, this.dataset.numClasses);
     this.sampler = new ContextSampler(
       this.dataset[this.split],

@@ -1,10 +1,9 @@
 import { Rng } from "@sgprop/gym";
-import { bundledMnist } from "./bundled.js";
-import type { MnistDataset } from "./dataset.js";
 import { InvalidOptionError } from "./errors.js";
 import { classSubset, DEFAULT_CLASSES } from "./preprocess.js";
 import { assertActions } from "./reward.js";
 import { type ContextBatch, ContextSampler, createContextBatch } from "./sampler.js";
+import { type DataSourceOptions, resolveDataset } from "./source.js";
 
 /**
  * What a policy returns for a batch: either a [B, numActions] row-major table of action
@@ -117,14 +116,15 @@ export async function evaluateOnSampler(
 }
 
 /**
- * Evaluates a policy on the held-out (test) split of `dataset` (default: the bundled digits)
- * restricted to `classes` (default: the paper's nine). Seeded: `seed` (default 0) or `rng`.
+ * Evaluates a policy on the held-out (test) split of `dataset` (or of the IDX files in `dataDir`;
+ * default: the bundled digits) restricted to `classes` (default: the paper's nine). Seeded:
+ * `seed` (default 0) or `rng`.
  */
 export async function evaluatePolicy(
   policy: BanditPolicy,
-  options: EvaluationOptions & { dataset?: MnistDataset; classes?: readonly number[] } = {},
+  options: EvaluationOptions & DataSourceOptions & { classes?: readonly number[] } = {},
 ): Promise<EvaluationResult> {
-  const dataset = options.dataset ?? bundledMnist();
+  const dataset = resolveDataset(options);
   const subset = classSubset(options.classes ?? DEFAULT_CLASSES, dataset.numClasses);
   const sampler = new ContextSampler(dataset.test, subset, "test");
   return evaluateOnSampler(policy, sampler, subset.classes.length, options);

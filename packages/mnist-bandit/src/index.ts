@@ -9,3 +9,4 @@ export * from "./preprocess.js";
 export * from "./register.js";
 export * from "./reward.js";
 export * from "./sampler.js";
+export * from "./source.js";

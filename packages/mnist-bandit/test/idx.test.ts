@@ -8,12 +8,14 @@ import {
   DatasetMismatchError,
   DatasetNotFoundError,
   encodeIdx,
+  evaluatePolicy,
   IDX_FILES,
   type IdxArray,
   type IdxDtype,
   IdxFormatError,
   loadIdxDataset,
   MnistBandit,
+  MnistBanditEnv,
   parseIdx,
   readIdxFile,
 } from "../src/index.js";
@@ -161,7 +163,7 @@ describe("loadIdxDataset", () => {
     ["gzipped", { gzip: true }],
     ["dotted names", { dotted: true }],
   ] as const) {
-    it(`round-trips a data set written by the test (${label})`, () => {
+    it(`round-trips a data set written by the test (${label})`, async () => {
       const dir = join(freshCacheDir(), "mnist");
       writeDataset(dir, train, test, opts);
       const data = loadIdxDataset(dir);
@@ -171,10 +173,26 @@ describe("loadIdxDataset", () => {
       expect(sameBytes(data.test.images, test.images)).toBe(true);
       expect(Array.from(data.train.labels)).toEqual(Array.from(train.labels));
       expect(data.numClasses).toBe(10);
-      // the same in-memory type drives the bandit
+      // the same in-memory type drives the bandit, the env and the evaluation helper
       const bandit = new MnistBandit({ dataDir: dir, seed: 3 });
       const batch = bandit.sample(bandit.createBatch(8));
       expect(batch.contexts.length).toBe(8 * 784);
+      const env = new MnistBanditEnv({ dataDir: dir, split: "test" });
+      const [, info] = env.reset({ seed: 1 });
+      expect(info.exampleIndex as number).toBeLessThan(20);
+      const seen = new Set<number>();
+      const oracle = await evaluatePolicy(
+        (b) => {
+          for (const row of b.exampleIndices) {
+            expect(row).toBeLessThan(20); // rows of the 20-image test split written above
+            seen.add(test.labels[row] as number);
+          }
+          return { actions: b.labels };
+        },
+        { dataDir: dir, n: 40 },
+      );
+      expect(oracle.expectedReward).toBe(1);
+      expect([...seen].every((c) => c !== 2)).toBe(true); // default subset, from the test labels
     });
   }
 
