@@ -79,7 +79,7 @@ export class LabyrinthState {
     this.scratchGrid ??= new Uint8Array(this.grid.length);
     const scratch = this.scratchGrid;
     const e0 = this.scratchEntrances;
-    readInjectedMaze(maze, this.rows, this.cols, scratch, e0);
+    readInjectedMaze(maze, this.rows, this.cols, scratch, e0, this.kind === "escape");
     if (this.kind === "explore") {
       const si = e0.startRow * this.cols + e0.startCol;
       let free = 0;
@@ -91,7 +91,7 @@ export class LabyrinthState {
     const e = this.entrances;
     // The reference never marks the goal in explore: its end cell stays as mazelib left it (wall).
     const ei = e.endRow * this.cols + e.endCol;
-    if (this.kind === "explore" && this.grid[ei] === Cell.Goal) this.grid[ei] = Cell.Wall;
+    if (this.kind === "explore" && e.endRow >= 0 && this.grid[ei] === Cell.Goal) this.grid[ei] = Cell.Wall;
     this.begin();
   }
 

@@ -22,7 +22,8 @@ export interface Maze {
 export interface InjectedMaze {
   readonly grid: readonly (readonly number[])[] | ArrayLike<number>;
   readonly start: readonly [number, number] | readonly number[];
-  readonly end: readonly [number, number] | readonly number[];
+  /** Required for escape; explore may leave it out (its end cell is a wall that is never used). */
+  readonly end?: readonly [number, number] | readonly number[];
 }
 
 /** Checks POPGym's constraints on `maze_dims` (both even; mazelib needs at least 3 hallways per side). */
@@ -119,6 +120,7 @@ function walk(
 export interface Entrances {
   startRow: number;
   startCol: number;
+  /** -1 when an explore maze was injected without an end. */
   endRow: number;
   endCol: number;
 }
@@ -177,6 +179,7 @@ export function readInjectedMaze(
   cols: number,
   grid: Uint8Array,
   out: Entrances,
+  endRequired = true,
 ): void {
   if (typeof maze !== "object" || maze === null) {
     throw new InvalidMazeError(`expected {grid, start, end}, got ${String(maze)}`);
@@ -211,22 +214,27 @@ export function readInjectedMaze(
       for (let j = 0; j < cols; j++) grid[i * cols + j] = readCode(gl[i * cols + j], i, j);
     }
   }
-  const { start, end } = m;
+  const { start } = m;
   if (!isCoord(start)) throw new InvalidMazeError(`start must be [row, col], got ${JSON.stringify(start)}`);
-  if (!isCoord(end)) throw new InvalidMazeError(`end must be [row, col], got ${JSON.stringify(end)}`);
+  // Explore never uses its end cell, so a maze for it may leave `end` out.
+  const end = m.end;
+  if (end === undefined && endRequired) throw new InvalidMazeError("escape needs an end [row, col]");
+  if (end !== undefined && !isCoord(end)) {
+    throw new InvalidMazeError(`end must be [row, col], got ${JSON.stringify(end)}`);
+  }
   for (const [name, p] of [
     ["start", start],
     ["end", end],
   ] as const) {
-    if (p[0] < 0 || p[0] >= rows || p[1] < 0 || p[1] >= cols) {
+    if (p !== undefined && (p[0] < 0 || p[0] >= rows || p[1] < 0 || p[1] >= cols)) {
       throw new InvalidMazeError(`${name} [${p[0]}, ${p[1]}] lies outside the ${rows} x ${cols} grid`);
     }
   }
-  if (start[0] === end[0] && start[1] === end[1]) {
+  if (end !== undefined && start[0] === end[0] && start[1] === end[1]) {
     throw new InvalidMazeError(`start and end are the same cell [${start[0]}, ${start[1]}]`);
   }
   const si = start[0] * cols + start[1];
-  const ei = end[0] * cols + end[1];
+  const ei = end === undefined ? -1 : end[0] * cols + end[1];
   if (grid[si] === Cell.Wall || grid[si] === Cell.Goal) {
     throw new InvalidMazeError(
       `start [${start[0]}, ${start[1]}] is inside a ${grid[si] === Cell.Wall ? "wall" : "goal"} (code ${grid[si]})`,
@@ -241,14 +249,14 @@ export function readInjectedMaze(
     }
     if (v === Cell.Goal && i !== ei) {
       throw new InvalidMazeError(
-        `code 3 (goal) at [${Math.floor(i / cols)}, ${i % cols}] is not the end [${end[0]}, ${end[1]}]`,
+        `code 3 (goal) at [${Math.floor(i / cols)}, ${i % cols}] is not the end ${end === undefined ? "(none given)" : `[${end[0]}, ${end[1]}]`}`,
       );
     }
   }
   out.startRow = start[0];
   out.startCol = start[1];
-  out.endRow = end[0];
-  out.endCol = end[1];
+  out.endRow = end === undefined ? -1 : end[0];
+  out.endCol = end === undefined ? -1 : end[1];
 }
 
 function readCode(v: unknown, i: number, j: number): number {

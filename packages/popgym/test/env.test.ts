@@ -307,6 +307,18 @@ describe("bad input", () => {
     expect(() => wrongDims.reset({ options: { maze: ep } })).toThrow(/need 11 x 11/);
   });
 
+  it("needs an end for escape only", () => {
+    const ep = goldenEpisodes("explore")[0]!;
+    const { grid, start } = ep;
+    const explore = new LabyrinthExplore({ mazeDims: [6, 6], episodeLength: 40 });
+    const [withEnd] = explore.reset({ options: { maze: ep } });
+    const [withoutEnd] = explore.reset({ options: { maze: { grid, start } } });
+    expect([...withoutEnd]).toEqual([...withEnd]);
+    expect(explore.state.posRewardScale).toBe(1 / 17);
+    const escape = new LabyrinthEscape({ mazeDims: [6, 6], episodeLength: 80 });
+    expect(() => escape.reset({ options: { maze: { grid, start } } })).toThrow(/escape needs an end/);
+  });
+
   it("refuses to step before reset", () => {
     expect(() => new LabyrinthExplore().step(0)).toThrow(ResetNeededError);
   });
