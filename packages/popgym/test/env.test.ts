@@ -315,8 +315,8 @@ describe("bad input", () => {
     const [withoutEnd] = explore.reset({ options: { maze: { grid, start } } });
     expect([...withoutEnd]).toEqual([...withEnd]);
     expect(explore.state.posRewardScale).toBe(1 / 17);
-    const escape = new LabyrinthEscape({ mazeDims: [6, 6], episodeLength: 80 });
-    expect(() => escape.reset({ options: { maze: { grid, start } } })).toThrow(/escape needs an end/);
+    const escapeEnv = new LabyrinthEscape({ mazeDims: [6, 6], episodeLength: 80 });
+    expect(() => escapeEnv.reset({ options: { maze: { grid, start } } })).toThrow(/escape needs an end/);
   });
 
   it("refuses to step before reset", () => {
