@@ -1,10 +1,11 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { defaultPopgymOptions } from "@sgprop/agents";
+import * as agents from "@sgprop/agents";
 import { describe, expect, it } from "vitest";
 import { resolveSettings } from "../src/cli/settings.js";
 import { ConfigFileError, InvalidOptionError, UsageError } from "../src/errors.js";
+import { banditParams } from "../src/options/bandit.js";
 import { popgymParams } from "../src/options/popgym.js";
 import { presets } from "../src/options/presets.js";
 import { resolveOptions } from "../src/options/resolve.js";
@@ -72,12 +73,19 @@ describe("paper defaults (SPEC 6)", () => {
     expect(mlp).toMatchObject({ learningRate: 2e-5, width: 745, residual: false, algorithm: "backprop" });
   });
 
-  it("every fixed POPGym default equals @sgprop/agents' defaultPopgymOptions", () => {
-    const agents = defaultPopgymOptions as unknown as Record<string, unknown>;
-    for (const spec of popgymParams) {
+  // Drift guard: the CLI's flags and defaults must be the trainers' own.
+  it.each([
+    ["defaultPopgymOptions", popgymParams],
+    ["defaultBanditOptions", banditParams],
+  ] as const)("every fixed default equals @sgprop/agents' %s", (name, params) => {
+    const defaults = (agents as Record<string, unknown>)[name] as Record<string, unknown> | undefined;
+    expect(defaults, `${name} is exported by @sgprop/agents`).toBeDefined();
+    for (const spec of params) {
       if (spec.default === undefined || isDerived(spec.default)) continue;
-      expect([spec.key, agents[spec.key]]).toEqual([spec.key, spec.default]);
+      expect([spec.key, defaults?.[spec.key]]).toEqual([spec.key, spec.default]);
     }
+    const ours = new Set(params.map((p) => p.key));
+    expect(Object.keys(defaults ?? {}).filter((k) => !ours.has(k))).toEqual([]);
   });
 
   it("every preset resolves", () => {

@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { InvalidOptionError } from "../errors.js";
-import type { TrainKind } from "../options/presets.js";
+import { presets, type TrainKind } from "../options/presets.js";
 import { paramsOf, presetNames } from "../options/resolve.js";
 import { describeAllowed, flagOf, formatDefault, parseParamValue, placeholderOf } from "../options/schema.js";
 
@@ -30,6 +30,10 @@ export function addParamFlags(cmd: Command, kind: TrainKind): Command {
 
 /** The flags shared by `train`, `bench` and the like: preset and config file. */
 export function addPresetFlags(cmd: Command, kind: TrainKind): Command {
+  const list = Object.entries(presets[kind])
+    .map(([name, p]) => `  ${name.padEnd(18)} ${p.description}`)
+    .join("\n");
+  cmd.addHelpText("after", `\nPresets (--preset):\n${list}\n\nPrecedence: paper defaults < preset < --config file < flags.`);
   return cmd
     .addOption(
       new Option("--preset <name>", `named settings applied before the config file and flags`).choices(

@@ -4,7 +4,7 @@ import { addParamFlags, addPresetFlags, explicitParams } from "../cli/param-flag
 import { resolveSettings } from "../cli/settings.js";
 import { ExitCode } from "../errors.js";
 import type { TrainKind } from "../options/presets.js";
-import { formatNumber, textTable, unitName } from "../run/metrics.js";
+import { formatNumber, textTable, unitName, unitsName } from "../run/metrics.js";
 import { trainerFactory } from "../trainers/registry.js";
 import { positiveInt } from "./train.js";
 
@@ -28,10 +28,10 @@ export function summariseTimes(seconds: number[]): BenchResult {
 /** `sgprop bench popgym|bandit`: seconds per training unit with the given settings (nothing written). */
 function benchKind(kind: TrainKind, out: Output, setExit: (code: number) => void): Command {
   const cmd = new Command(kind).description(
-    `time ${unitName(kind)}es of a ${kind} trainer (min/median/max; nothing is written)`,
+    `time ${unitsName(kind)} of a ${kind} trainer (min/median/max; nothing is written)`,
   );
   addPresetFlags(cmd, kind);
-  cmd.option("--units <n>", `timed ${unitName(kind)}es after one warm-up`, positiveInt("--units"), 5);
+  cmd.option("--units <n>", `timed ${unitsName(kind)} after one warm-up`, positiveInt("--units"), 5);
   addParamFlags(cmd, kind);
   cmd.action(async (flags: { preset?: string; config?: string; units: number }) => {
     const settings = resolveSettings({

@@ -6,7 +6,7 @@ import { resolveSettings } from "../cli/settings.js";
 import { ExitCode, InvalidOptionError } from "../errors.js";
 import type { TrainKind } from "../options/presets.js";
 import type { ResolvedOptions } from "../options/resolve.js";
-import { formatNumber, headlineMetrics, textTable, unitName } from "../run/metrics.js";
+import { formatNumber, headlineMetrics, textTable, unitName, unitsName } from "../run/metrics.js";
 import { createProgress, type ProgressMode } from "../run/progress.js";
 import {
   executeRun,
@@ -64,7 +64,7 @@ export function trainCommand(kind: TrainKind, out: Output, setExit: (code: numbe
     .option("--resume <dir>", "continue the run in <dir> from its last checkpoint")
     .option(
       "--checkpoint-every <units>",
-      `checkpoint period in ${unitName(kind)}es (default: ${defaultCheckpointEvery(kind)})`,
+      `checkpoint period in ${unitsName(kind)} (default: ${defaultCheckpointEvery(kind)})`,
       positiveInt("--checkpoint-every"),
     )
     .option(
@@ -112,7 +112,7 @@ async function runTrainCommand(
     if (run.alreadyComplete) {
       run.trainer.dispose();
       out.info(
-        `${flags.resume} is already complete (${run.trainer.total} ${unitName(kind)}es); nothing to do.`,
+        `${flags.resume} is already complete (${run.trainer.total} ${unitsName(kind)}); nothing to do.`,
       );
       return ExitCode.ok;
     }
@@ -223,7 +223,7 @@ export function printRunReport(run: PreparedRun, summary: RunSummary, out: Outpu
   out.info("");
   const status = summary.status === "complete" ? "finished" : "interrupted (resume with --resume)";
   out.info(
-    `${status}: ${summary.completed}/${summary.total} ${unitName(kind)}es in ${summary.seconds.toFixed(1)} s`,
+    `${status}: ${summary.completed}/${summary.total} ${unitsName(kind)} in ${summary.seconds.toFixed(1)} s`,
   );
   out.info(`results in ${run.dir}:`);
   for (const f of [

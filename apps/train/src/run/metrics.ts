@@ -37,6 +37,10 @@ export function unitName(kind: TrainKind): string {
   return kind === "popgym" ? "batch" : "step";
 }
 
+export function unitsName(kind: TrainKind): string {
+  return kind === "popgym" ? "batches" : "steps";
+}
+
 export interface MetricSummary {
   readonly last: number;
   /** Mean over the last 10% of rows (at least one): less noisy than the last value. */

@@ -22,10 +22,21 @@ export async function trainerFactory(kind: TrainKind): Promise<TrainerFactory> {
     );
   }
   const backendFn = agents.currentBackend ?? agents.getBackend;
+  // @sgprop/agents does not depend on the environment packages: the bandit comes from here.
+  const withEnv =
+    kind === "bandit" ? await banditEnvironment() : (options: TrainerOptions): TrainerOptions => options;
   return {
     implementation: "agents",
-    create: (options) => (create as CreateFn)(options),
-    restore: (dir, options) => (restore as RestoreFn)(dir, options),
+    create: (options) => (create as CreateFn)(withEnv(options)),
+    restore: (dir, options) => (restore as RestoreFn)(dir, withEnv(options)),
     backend: () => (typeof backendFn === "function" ? String((backendFn as () => unknown)()) : undefined),
   };
+}
+
+async function banditEnvironment(): Promise<(options: TrainerOptions) => TrainerOptions> {
+  const { MnistBandit } = await import("@sgprop/mnist-bandit");
+  return (options) => ({
+    ...options,
+    bandit: (o: { seed: number; pFlip: number; classes: readonly number[]; dataDir?: string }) => new MnistBandit(o),
+  });
 }
