@@ -33,7 +33,10 @@ export function addPresetFlags(cmd: Command, kind: TrainKind): Command {
   const list = Object.entries(presets[kind])
     .map(([name, p]) => `  ${name.padEnd(18)} ${p.description}`)
     .join("\n");
-  cmd.addHelpText("after", `\nPresets (--preset):\n${list}\n\nPrecedence: paper defaults < preset < --config file < flags.`);
+  cmd.addHelpText(
+    "after",
+    `\nPresets (--preset):\n${list}\n\nPrecedence: paper defaults < preset < --config file < flags.`,
+  );
   return cmd
     .addOption(
       new Option("--preset <name>", `named settings applied before the config file and flags`).choices(

@@ -139,8 +139,18 @@ export const banditParams: readonly ParamSpec[] = [
     type: { type: "enum", values: ["prediction", "positive_projection"] },
     default: "prediction",
   },
-  { key: "thetaEps", description: "eq. 3 keeps the previous theta where v + b2 <= eps", type: { type: "number", min: 0 }, default: 1e-6 },
-  { key: "sgStepsPerPolicyStep", description: "SG-phase Adam steps before each policy step", type: { type: "integer", min: 0 }, default: 1 },
+  {
+    key: "thetaEps",
+    description: "eq. 3 keeps the previous theta where v + b2 <= eps",
+    type: { type: "number", min: 0 },
+    default: 1e-6,
+  },
+  {
+    key: "sgStepsPerPolicyStep",
+    description: "SG-phase Adam steps before each policy step",
+    type: { type: "integer", min: 0 },
+    default: 1,
+  },
   {
     key: "reusePolicyBatchForSg",
     description: "the SG phase trains on the policy step's batch (paper) instead of a fresh one",
@@ -153,8 +163,18 @@ export const banditParams: readonly ParamSpec[] = [
     type: { type: "boolean" },
     default: false,
   },
-  { key: "mixActionLayerGradient", description: "mix synthetic gradients at the action layer too (paper: off)", type: { type: "boolean" }, default: false },
-  { key: "thetaActionInit", description: "initial theta of the action layer when it is mixed", type: { type: "number", min: 0, max: 1 }, default: 1 },
+  {
+    key: "mixActionLayerGradient",
+    description: "mix synthetic gradients at the action layer too (paper: off)",
+    type: { type: "boolean" },
+    default: false,
+  },
+  {
+    key: "thetaActionInit",
+    description: "initial theta of the action layer when it is mixed",
+    type: { type: "number", min: 0, max: 1 },
+    default: 1,
+  },
   {
     key: "backend",
     description: "TensorFlow.js backend (default: wasm, falling back to cpu)",

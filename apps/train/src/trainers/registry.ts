@@ -37,6 +37,7 @@ async function banditEnvironment(): Promise<(options: TrainerOptions) => Trainer
   const { MnistBandit } = await import("@sgprop/mnist-bandit");
   return (options) => ({
     ...options,
-    bandit: (o: { seed: number; pFlip: number; classes: readonly number[]; dataDir?: string }) => new MnistBandit(o),
+    bandit: (o: { seed: number; pFlip: number; classes: readonly number[]; dataDir?: string }) =>
+      new MnistBandit(o),
   });
 }
