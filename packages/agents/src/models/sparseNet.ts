@@ -1,7 +1,7 @@
 import type { Rng } from "@sgprop/gym";
 import * as tf from "@tensorflow/tfjs-core";
-import { IndexGather } from "../ops/gather.js";
-import { perNeuronMatVec, perNeuronOuter } from "../ops/perNeuron.js";
+import { HostGather } from "../ops/hostGather.js";
+import { fastTanh, perNeuronMatVec, perNeuronMatVecs, perNeuronOuter } from "../ops/perNeuron.js";
 import { InvalidConfigError, InvalidInputError, requireInt } from "./errors.js";
 
 /** Sizes of the feed-forward FeedforwardSparseNet of the bandit (SPEC 4.2). */
@@ -187,8 +187,8 @@ export class FeedforwardSparseNet {
   readonly connectivity: FeedforwardConnectivity;
   /** Every parameter (policy and SG) by canonical name. */
   readonly vars: Readonly<Record<string, tf.Variable>>;
-  private readonly firstIdx: tf.Tensor1D;
-  private readonly parentGathers: IndexGather[];
+  private readonly firstGather: HostGather;
+  private readonly parentGathers: HostGather[];
 
   constructor(
     config: FeedforwardSparseNetConfig,
@@ -210,12 +210,12 @@ export class FeedforwardSparseNet {
       );
     }
     this.vars = vars;
-    this.firstIdx = tf.tensor1d(connectivity.firstLayerInputIdx, "int32");
+    this.firstGather = new HostGather(connectivity.firstLayerInputIdx, config.inputDim, 1);
     this.parentGathers = [];
     const wp = config.width * config.numParents;
     for (let l = 1; l < config.numLayers; l++) {
       this.parentGathers.push(
-        new IndexGather(connectivity.parentIdx.subarray((l - 1) * wp, l * wp), config.width),
+        new HostGather(connectivity.parentIdx.subarray((l - 1) * wp, l * wp), config.width, config.neuronDim),
       );
     }
   }
@@ -261,9 +261,10 @@ export class FeedforwardSparseNet {
   layerInput(l: number, x: tf.Tensor, hPrev: tf.Tensor | undefined): tf.Tensor {
     const b = x.shape[0] as number;
     const { width: w } = this.config;
-    if (l === 0) return tf.reshape(tf.gather(x, this.firstIdx, 1), [b, w, this.nd]);
-    const g = this.parentGathers[l - 1] as IndexGather;
-    return tf.reshape(g.apply(hPrev as tf.Tensor, 1), [b, w, this.nd]);
+    if (l === 0)
+      return tf.tensor3d(this.firstGather.gather(x.dataSync() as Float32Array, b), [b, w, this.nd]);
+    const g = this.parentGathers[l - 1] as HostGather;
+    return tf.tensor3d(g.gather((hPrev as tf.Tensor).dataSync() as Float32Array, b), [b, w, this.nd]);
   }
 
   /**
@@ -277,32 +278,28 @@ export class FeedforwardSparseNet {
     let hPrev: tf.Tensor | undefined;
     for (let l = 0; l < L; l++) {
       const u = this.layerInput(l, x, hPrev);
-      const mats = [this.v(`hiddenKeys.${l}`), tf.reshape(this.v(`hiddenA.${l}`), [w, m * q, this.nd])];
-      if (withSg) mats.push(tf.reshape(this.v(`sg.hiddenA.${l}`), [w, m * q, this.nd]));
-      const wcatT = tf.transpose(tf.concat(mats, 1), [0, 2, 1]); // [W, nd, K]
-      const z = perNeuronMatVec(u, wcatT);
-      const alpha = tf.softmax(tf.div(tf.slice(z, [0, 0, 0], [b, w, m]), Math.sqrt(this.nd)), -1);
-      const pre = tf.add(
-        tf.slice(z, [0, 0, m], [b, w, m * q]),
-        tf.reshape(this.v(`hiddenB.${l}`), [1, w, m * q]),
-      );
-      const y = tf.reshape(tf.tanh(pre), [b, w, m, q]);
+      const mats = [
+        tf.transpose(this.v(`hiddenKeys.${l}`), [0, 2, 1]),
+        tf.transpose(tf.reshape(this.v(`hiddenA.${l}`), [w, m * q, this.nd]), [0, 2, 1]),
+      ];
+      if (withSg)
+        mats.push(tf.transpose(tf.reshape(this.v(`sg.hiddenA.${l}`), [w, m * q, this.nd]), [0, 2, 1]));
+      const [zk, za, zs] = perNeuronMatVecs(u, mats) as [tf.Tensor, tf.Tensor, tf.Tensor | undefined];
+      const alpha = tf.softmax(tf.div(zk, Math.sqrt(this.nd)), -1);
+      const pre = tf.add(za, tf.reshape(this.v(`hiddenB.${l}`), [1, w, m * q]));
+      const y = tf.reshape(fastTanh(pre), [b, w, m, q]);
       const a4 = tf.expandDims(alpha, 3);
       const out = tf.sum(tf.mul(a4, y), 2);
       let sgPred: tf.Tensor | undefined;
       let sgLin: tf.Tensor | undefined;
-      if (withSg) {
-        const lin = tf.add(
-          tf.slice(z, [0, 0, m + m * q], [b, w, m * q]),
-          tf.reshape(this.v(`sg.hiddenB.${l}`), [1, w, m * q]),
-        );
-        sgLin = tf.reshape(lin, [b, w, m, q]);
+      if (zs !== undefined) {
+        sgLin = tf.reshape(tf.add(zs, tf.reshape(this.v(`sg.hiddenB.${l}`), [1, w, m * q])), [b, w, m, q]);
         sgPred = tf.sum(tf.mul(a4, sgLin), 2);
       }
       let h = out;
       let tanhOut: tf.Tensor | undefined;
       if (residual && l > 0) {
-        tanhOut = tf.tanh(out);
+        tanhOut = fastTanh(out);
         h = tf.add(tanhOut, hPrev as tf.Tensor);
       }
       layers.push({
@@ -373,7 +370,7 @@ export class FeedforwardSparseNet {
     gMixed: tf.Tensor,
     needParams: boolean,
   ): { grads?: FeedforwardLayerGrads; dhPrev?: tf.Tensor } {
-    const { width: w, numSlots: m, neuronDim: q, numParents: p } = this.config;
+    const { width: w, numSlots: m, neuronDim: q } = this.config;
     const b = gMixed.shape[0] as number;
     const dout = cache.tanhOut ? tf.mul(gMixed, tf.sub(1, tf.square(cache.tanhOut))) : gMixed;
     const d4 = tf.expandDims(dout, 2); // [B, W, 1, q]
@@ -396,8 +393,8 @@ export class FeedforwardSparseNet {
       1,
     );
     const du = perNeuronMatVec(dz, wcat); // [B, W, nd]
-    const g = this.parentGathers[l - 1] as IndexGather;
-    let dhPrev = g.scatterAdd(tf.reshape(du, [b, w * p, q]), 1);
+    const g = this.parentGathers[l - 1] as HostGather;
+    let dhPrev: tf.Tensor = tf.tensor3d(g.scatterAdd(du.dataSync() as Float32Array, b), [b, w, q]);
     if (cache.tanhOut) dhPrev = tf.add(dhPrev, gMixed);
     return grads ? { grads, dhPrev } : { dhPrev };
   }
@@ -424,8 +421,6 @@ export class FeedforwardSparseNet {
   /** Every parameter as named float data, plus the connectivity (for checkpoints). */
   dispose(): void {
     tf.dispose(Object.values(this.vars));
-    this.firstIdx.dispose();
-    for (const g of this.parentGathers) g.dispose();
   }
 }
 
