@@ -189,3 +189,40 @@ describe("bad input: exit code 2 and nothing written", () => {
     expect(snapshot(dir)).toEqual(before);
   });
 });
+
+describe("sgprop expert-sim and bench", () => {
+  it("expert-sim takes the paper's parameters as flags and writes its results", async () => {
+    const dir = join(tmp, "expert");
+    const args = [
+      "expert-sim",
+      "--out",
+      dir,
+      "--dims",
+      "4..5",
+      "--ks",
+      "2",
+      "--sample-sizes",
+      "1",
+      "--trials",
+      "3",
+    ];
+    const { code, text } = await run([...args, "--bootstrap-resamples", "10", "--quiet"]);
+    expect(code).toBe(0);
+    expect(text).toMatch(/expert-sim: 6 cells/);
+    for (const f of ["results.csv", "results.json", "ratio-vs-d-minus-k.svg", "ratio-vs-d-minus-k.png"]) {
+      expect(existsSync(join(dir, f)), f).toBe(true);
+    }
+    const bad = await run(["expert-sim", "--out", join(tmp, "expert-bad"), "--cases", "noisy,loud"]);
+    expect(bad.code).toBe(2);
+    expect(bad.text).toMatch(/--cases.*noisy, activation, partial/);
+    expect(existsSync(join(tmp, "expert-bad"))).toBe(false);
+  });
+
+  it("bench times units and writes nothing", async () => {
+    const { code, text } = await run(["bench", "popgym", "--preset", "tiny", "--units", "3"]);
+    expect(code).toBe(0);
+    expect(text).toMatch(
+      /popgym sparsenet\/sgprop \(none \(fake trainer\)\)\s+[\d.e-]+\s+[\d.e-]+\s+[\d.e-]+\s+3/,
+    );
+  });
+});

@@ -109,7 +109,12 @@ export async function writeReport(
         `${name}: ${metricTitle}, mean ± SEM over seeds`,
       );
       const lrs = new Set(groups.map((g) => g.learningRate));
-      if (i === 0 && lrs.size > 1) {
+      const swept = groups.some((g) =>
+        groups.some(
+          (h) => h.method === g.method && h.setting === g.setting && h.learningRate !== g.learningRate,
+        ),
+      );
+      if (i === 0 && swept) {
         const sortedLrs = [...lrs].sort((a, b) => a - b);
         const rows = [...new Set(groups.map((g) => `${g.setting}\u0000${g.method}`))].map((key) => {
           const [setting, method] = key.split("\u0000") as [string, string];
