@@ -5,6 +5,8 @@ export * from "./embedding.js";
 export * from "./learner.js";
 export * from "./params.js";
 export * from "./rnn.js";
+export * from "./sparseCore.js";
+export * from "./sparseMaps.js";
 export * from "./sparsenet.js";
 export * from "./sparsenetBptt.js";
 export * from "./thetaEstimator.js";

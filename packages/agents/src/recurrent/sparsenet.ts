@@ -12,7 +12,16 @@ import {
   requirePositiveInt,
   toVariables,
 } from "./params.js";
+import { type CoreMaps, type CoreTrace, coreForwardStep } from "./sparseCore.js";
+import { coreSizes, jsCoreMaps } from "./sparseMaps.js";
 import { type ChildrenGraph, childrenGraph } from "./thetaSchedule.js";
+
+/** What a rollout needs from the policy for a batch. */
+export interface RolloutMaps {
+  readonly core: CoreMaps;
+  /** [E, Ni*C] embedding maps of the input neurons. */
+  readonly wEmb: tf.Tensor2D;
+}
 
 /** Sizes of the recurrent SparseNet policy (SPEC 4.3; paper values in {@link PAPER_SPARSENET_SIZES}). */
 export interface SparseNetConfig {
@@ -294,69 +303,6 @@ export function externalTerm(
   return tf.add(ext, bias) as tf.Tensor3D;
 }
 
-/** What one step of the core keeps for the backward pass. */
-export interface CoreStep {
-  /** Parent part of the inputs [W, B, Pq]. */
-  readonly uPar: tf.Tensor3D;
-  /** Routing weights [W, B, M]. */
-  readonly alpha: tf.Tensor3D;
-  /** Slot outputs [W, B, M, q]. */
-  readonly y: tf.Tensor4D;
-  /** New state [W, B, q]. */
-  readonly h: tf.Tensor3D;
-}
-
-/** Gathers the parents' states: h [W, B, q] -> [W, B, P*q] (parent-major, then q). */
-export function gatherParents(h: tf.Tensor3D, k: CoreKernels): tf.Tensor3D {
-  const { W, P, q, Pq } = k.dims;
-  const b = h.shape[1];
-  const g = tf.gather(tf.reshape(h, [W, b * q]), k.parentFlat);
-  return tf.reshape(tf.transpose(tf.reshape(g, [W, P, b, q]), [0, 2, 1, 3]), [W, b, Pq]) as tf.Tensor3D;
-}
-
-/** Adjoint of {@link gatherParents} as a matmul (wasm has no gradient kernel for gather). */
-export function scatterParents(du: tf.Tensor3D, k: CoreKernels): tf.Tensor3D {
-  const { W, P, q } = k.dims;
-  const b = du.shape[1];
-  const rows = tf.reshape(tf.transpose(tf.reshape(du, [W, b, P, q]), [0, 2, 1, 3]), [W * P, b * q]);
-  return tf.reshape(tf.matMul(k.scatter, rows as tf.Tensor2D), [W, b, q]) as tf.Tensor3D;
-}
-
-/** One step of every neuron at once from the (already reset) previous state h [W, B, q]. */
-export function coreStep(hPrev: tf.Tensor3D, ext: tf.Tensor3D, k: CoreKernels): CoreStep {
-  const { W, M, q, Mq, D } = k.dims;
-  const b = hPrev.shape[1];
-  const uPar = gatherParents(hPrev, k);
-  const zc = tf.add(tf.matMul(uPar, k.wPar), ext);
-  const y = tf.tanh(tf.reshape(tf.slice(zc, [0, 0, 0], [W, b, Mq]), [W, b, M, q])) as tf.Tensor4D;
-  const alpha = tf.softmax(tf.mul(tf.slice(zc, [0, 0, Mq], [W, b, M]), 1 / Math.sqrt(D))) as tf.Tensor3D;
-  const h = tf.sum(tf.mul(tf.expandDims(alpha, 3), y), 2) as tf.Tensor3D;
-  return { uPar, alpha, y, h };
-}
-
-/**
- * Backward of one core step for the gradient `dh` [W, B, q] leaving the state: returns the
- * gradient of the fused pre-activations dzc [W, B, C] and of the parent inputs [W, B, Pq].
- */
-export function coreStepBackward(
-  step: CoreStep,
-  dh: tf.Tensor3D,
-  k: CoreKernels,
-): { dzc: tf.Tensor3D; duPar: tf.Tensor3D } {
-  const { W, Mq, D } = k.dims;
-  const b = dh.shape[1];
-  const dh4 = tf.expandDims(dh, 2);
-  const dz = tf.mul(tf.mul(tf.expandDims(step.alpha, 3), dh4), tf.sub(1, tf.square(step.y)));
-  const dAlpha = tf.sum(tf.mul(dh4, step.y), 3);
-  const dScore = tf.mul(
-    tf.mul(step.alpha, tf.sub(dAlpha, tf.sum(tf.mul(step.alpha, dAlpha), 2, true))),
-    1 / Math.sqrt(D),
-  );
-  const dzc = tf.concat([tf.reshape(dz, [W, b, Mq]), dScore], 2) as tf.Tensor3D;
-  const duPar = tf.matMul(dzc, k.wPar, false, true) as tf.Tensor3D;
-  return { dzc, duPar };
-}
-
 /** Parameters and connectivity of a recurrent SparseNet, with helpers for rollouts. */
 export class SparseNetPolicy {
   readonly dims: SparseNetDims;
@@ -394,36 +340,51 @@ export class SparseNetPolicy {
     );
   }
 
-  logits(h: tf.Tensor3D): tf.Tensor2D {
-    const { W, q } = this.dims;
-    const b = h.shape[1];
-    const f = tf.reshape(tf.transpose(h, [1, 0, 2]), [b, W * q]) as tf.Tensor2D;
+  /** Actor logits [N, A] from flattened states f [N, W*q]. */
+  logits(f: tf.Tensor2D): tf.Tensor2D {
     const p = this.params;
     return slotActorLogits(f, getParam(p, "actorKeys"), getParam(p, "actorA"), getParam(p, "actorB"));
   }
 
   /**
-   * One rollout step: zero the state of envs with `starts[b] = 1`, step the core on the observation
-   * rows obs [B, O], and return the new state [W, B, q] and the logits [B, A] (both new tensors).
+   * One rollout step on the typed-array core: zero the state of envs with `starts[b] = 1`, step on
+   * the observation rows obs [B, O], and return the new state [B][W][q] (written into `trace.h`)
+   * and the logits [B, A]. `maps` and `wEmb` come from {@link rolloutMaps}.
    */
   step(
-    k: CoreKernels,
-    h: tf.Tensor3D,
-    starts: tf.Tensor,
+    maps: RolloutMaps,
+    hPrev: Float32Array,
+    starts: ArrayLike<number>,
     obs: tf.Tensor2D,
-  ): { h: tf.Tensor3D; logits: tf.Tensor2D } {
-    return tf.tidy(() => {
-      const b = obs.shape[0];
-      const keep = tf.reshape(tf.sub(1, starts), [1, b, 1]);
-      const e = this.embed(obs);
-      const ext = externalTerm(e, k.wEmb, k.bias, this.dims, this.dims.C);
-      const s = coreStep(tf.mul(h, keep) as tf.Tensor3D, ext, k);
-      return { h: s.h, logits: this.logits(s.h) };
-    });
+    trace: CoreTrace,
+  ): Float32Array {
+    const b = obs.shape[0];
+    const d = this.dims;
+    const keep = new Float32Array(b);
+    for (let i = 0; i < b; i++) keep[i] = 1 - (starts[i] as number);
+    const extT = tf.tidy(() => tf.matMul(this.embed(obs), maps.wEmb));
+    const ext = extT.dataSync() as Float32Array;
+    extT.dispose();
+    coreForwardStep(coreSizes(d), maps.core, hPrev, 0, keep, ext, 0, trace, 0, b);
+    const logitsT = tf.tidy(() =>
+      this.logits(tf.tensor2d(trace.h.subarray(0, b * d.W * d.q), [b, d.W * d.q])),
+    );
+    const logits = logitsT.dataSync() as Float32Array;
+    logitsT.dispose();
+    return logits;
   }
 
-  zeroState(numEnvs: number): tf.Tensor3D {
-    return tf.zeros([this.dims.W, numEnvs, this.dims.q]);
+  /** Maps for rollouts (read once per batch); dispose `wEmb` afterwards. */
+  rolloutMaps(): RolloutMaps {
+    const k = coreKernels(this.config, this.params, this.parentIdx, false);
+    const wEmb = k.wEmb.clone();
+    disposeKernels(k);
+    return { core: jsCoreMaps(this.params, this.parentIdx, this.dims, false), wEmb };
+  }
+
+  /** A zero state [B][W][q]. */
+  zeroState(numEnvs: number): Float32Array {
+    return new Float32Array(numEnvs * this.dims.W * this.dims.q);
   }
 
   dispose(): void {

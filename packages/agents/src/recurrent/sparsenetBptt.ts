@@ -1,22 +1,22 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { reinforceLoss } from "../reinforce/loss.js";
-import { mixWithSubstitute, type SgMode, sgSubstitute } from "../sgprop/mixing.js";
+import type { SgMode } from "../sgprop/mixing.js";
 import { slotActorLogits } from "./actor.js";
 import type { LossTensors, SequenceBatch } from "./batch.js";
 import { EMBEDDING_PARAMS, embedObservations } from "./embedding.js";
 import { getParam, RecurrentInputError, type TensorMap } from "./params.js";
 import {
-  type CoreKernels,
-  type CoreStep,
-  coreKernels,
-  coreStep,
-  coreStepBackward,
-  disposeKernels,
-  externalTerm,
-  type SparseNetPolicy,
-  scatterParents,
-} from "./sparsenet.js";
-import { estimateRecurrentThetaBatch, RECURRENT_THETA_EPS } from "./thetaEstimator.js";
+  allocTrace,
+  type CoreSizes,
+  coreBackward,
+  coreEstimatorSums,
+  coreForwardStep,
+  corePredictions,
+  coreSgLoss,
+} from "./sparseCore.js";
+import { canonicalSlotGrads, coreSizes, jsCoreMaps } from "./sparseMaps.js";
+import { coreKernels, disposeKernels, type SparseNetPolicy } from "./sparsenet.js";
+import { RECURRENT_THETA_EPS, thetaFromSums } from "./thetaEstimator.js";
 
 export type { SgMode };
 
@@ -68,47 +68,48 @@ export interface BpttResult {
   readonly record?: BpttRecord;
 }
 
-/** [W, T*B, ...] from T tensors [W, B, ...]. */
-function neuronMajor(steps: tf.Tensor[]): tf.Tensor {
-  const stacked = tf.stack(steps, 1);
-  const [w, t, b, ...rest] = stacked.shape;
-  return tf.reshape(stacked, [w as number, (t as number) * (b as number), ...rest]);
+/** Runs a tfjs computation and returns its values, releasing every tensor. */
+function download(f: () => tf.Tensor): Float32Array {
+  const t = tf.tidy(f);
+  const data = t.dataSync() as Float32Array;
+  t.dispose();
+  return data;
 }
 
-/** [T, B, W, q] from T tensors [W, B, q]. */
-function timeMajorRecord(steps: tf.Tensor[]): tf.Tensor4D {
-  return tf.transpose(tf.stack(steps, 0), [0, 2, 1, 3]) as tf.Tensor4D;
+function countValid(valid: ArrayLike<number>): number {
+  let n = 0;
+  for (let i = 0; i < valid.length; i++) if (valid[i]) n++;
+  return n;
 }
 
-/** Canonical [W, M, q, D] gradient from the parent part [W, Pq, Mq] and the embedding part [E, Ni*cols]. */
-function slotMapGrad(
-  par: tf.Tensor3D,
-  emb: tf.Tensor2D,
-  k: CoreKernels,
+/** Per-input-neuron sum over (E, cols) of X^T e products: [Ni] values of sum (A^T e)(B^T e). */
+function embeddingInner(
+  eT: tf.Tensor2D,
+  xa: Float32Array,
+  xb: Float32Array,
+  n: number,
+  ni: number,
   cols: number,
-  colFrom: number,
-  colCount: number,
-  shape: "A" | "keys",
-): tf.Tensor {
-  const { W, M, q, Pq, E, Ni } = k.dims;
-  const lead = shape === "A" ? [M, q] : [M];
-  const parPart = tf.reshape(tf.transpose(tf.slice(par, [0, 0, colFrom], [W, Pq, colCount]), [0, 2, 1]), [
-    W,
-    ...lead,
-    Pq,
-  ]);
-  const e3 = tf.slice(tf.reshape(emb, [E, Ni, cols]), [0, 0, colFrom], [E, Ni, colCount]);
-  let embPart = tf.reshape(tf.transpose(e3, [1, 2, 0]), [Ni, ...lead, E]);
-  if (Ni < W) embPart = tf.concat([embPart, tf.zeros([W - Ni, ...lead, E])], 0);
-  return tf.concat([parPart, embPart], lead.length + 1);
+): Float64Array {
+  const out = new Float64Array(ni);
+  if (n === 0 || ni === 0) return out;
+  const data = tf.tidy(() => {
+    const ga = tf.matMul(eT, tf.tensor2d(xa, [n, ni * cols]));
+    const gb = xa === xb ? ga : tf.matMul(eT, tf.tensor2d(xb, [n, ni * cols]));
+    return tf.sum(tf.reshape(tf.mul(ga, gb), [-1, ni, cols]), [0, 2]);
+  });
+  out.set(data.dataSync());
+  data.dispose();
+  return out;
 }
 
 /**
  * Loss, gradients and (in sgprop) the SG-mixed backward pass of the recurrent SparseNet over a
- * whole rollout (golden README 3). The forward keeps per-step inputs, routing weights and slot
- * outputs; the backward is written out so that the gradient arriving at every H_t can be recorded
- * and replaced by the mix before it continues into step t's parameters and into H_{t-1}. The
- * embedding and the actor (functions of all steps at once) use tfjs autodiff.
+ * whole rollout (golden README 3). The neuron core runs in typed-array loops (sparseCore.ts): the
+ * forward keeps per-step inputs, routing weights and slot outputs, and the backward records the
+ * gradient arriving at every H_t and replaces it by the mix before it continues into step t's maps
+ * and into H_{t-1}. The embedding, the input neurons' embedding maps and the actor (functions of
+ * all steps at once) use large tfjs matmuls and tfjs autodiff.
  */
 export function sparseNetBptt(
   policy: SparseNetPolicy,
@@ -117,9 +118,11 @@ export function sparseNetBptt(
   opts: BpttOptions,
 ): BpttResult {
   const d = policy.dims;
-  const { W, q } = d;
+  const s: CoreSizes = coreSizes(d);
+  const { W, q, Ni, C, Mq } = d;
   const T = batch.numSteps;
   const B = batch.numEnvs;
+  const R = T * B;
   const mixing = opts.mixing;
   if (mixing !== undefined && mixing.thetaSchedule.length !== T * W) {
     throw new RecurrentInputError(
@@ -127,74 +130,57 @@ export function sparseNetBptt(
     );
   }
   const p = policy.params;
-  const k = coreKernels(policy.config, p, policy.parentIdx, mixing !== undefined);
+  const sgprop = mixing !== undefined;
+  const maps = jsCoreMaps(p, policy.parentIdx, d, sgprop);
+  const k = coreKernels(policy.config, p, policy.parentIdx, sgprop);
+  const embedParams = EMBEDDING_PARAMS.map((name) => getParam(p, name));
+  const embedFn = (...xs: tf.Tensor[]) =>
+    embedObservations(lt.obs, xs[0] as tf.Tensor, xs[1] as tf.Tensor, xs[2] as tf.Tensor, xs[3] as tf.Tensor);
+  const e = tf.tidy(() => embedFn(...embedParams));
+  const eT = tf.transpose(e) as tf.Tensor2D;
   try {
-    let thetaBatch: Float64Array | undefined;
-    const result = tf.tidy(() => {
-      const embedParams = EMBEDDING_PARAMS.map((name) => getParam(p, name));
-      const embedFn = (...xs: tf.Tensor[]) =>
-        embedObservations(
-          lt.obs,
-          xs[0] as tf.Tensor,
-          xs[1] as tf.Tensor,
-          xs[2] as tf.Tensor,
-          xs[3] as tf.Tensor,
-        );
-      const e = embedFn(...embedParams);
-      const extAll = tf.unstack(
-        tf.reshape(externalTerm(e, k.wEmb, k.bias, d, d.C), [W, T, B, d.C]),
-        1,
-      ) as tf.Tensor3D[];
-      const starts = Float32Array.from(batch.episodeStarts as ArrayLike<number>);
-      const keeps: tf.Tensor3D[] = [];
-      for (let t = 0; t < T; t++) {
-        keeps.push(
-          tf.reshape(tf.sub(1, tf.tensor1d(starts.subarray(t * B, (t + 1) * B))), [1, B, 1]) as tf.Tensor3D,
-        );
-      }
-      // Forward.
-      let h: tf.Tensor3D =
-        opts.initialHidden !== undefined
-          ? (tf.transpose(opts.initialHidden, [1, 0, 2]) as tf.Tensor3D)
-          : (tf.zeros([W, B, q]) as tf.Tensor3D);
-      const steps: CoreStep[] = [];
-      for (let t = 0; t < T; t++) {
-        const prev = h;
-        const s = tf.tidy(
-          () =>
-            coreStep(
-              tf.mul(prev, keeps[t] as tf.Tensor3D) as tf.Tensor3D,
-              extAll[t] as tf.Tensor3D,
-              k,
-            ) as unknown as tf.TensorContainer,
-        ) as unknown as CoreStep;
-        steps.push(s);
-        h = s.h;
-      }
-      // Actor and loss over all steps at once; dF gives the actor's gradient at every H_t.
-      const hFlat = tf.reshape(
-        tf.transpose(
-          tf.stack(
-            steps.map((s) => s.h),
-            0,
-          ),
-          [0, 2, 1, 3],
-        ),
-        [T * B, W * q],
-      ) as tf.Tensor2D;
-      const actorParams = ["actorKeys", "actorA", "actorB"].map((name) => getParam(p, name));
-      const lossInputs = {
-        actionsOneHot: lt.actionsOneHot,
-        normalizedReturns: lt.normalizedReturns,
-        valid: lt.valid,
-        entropyCoef: opts.entropyCoef,
-      };
+    // Embedding terms of the input neurons for every row at once.
+    const extIn = download(() => tf.matMul(e, k.wEmb));
+    const keep = new Float32Array(R);
+    for (let r = 0; r < R; r++) keep[r] = 1 - (batch.episodeStarts[r] as number);
+    // Forward through time.
+    const trace = allocTrace(s, R);
+    const h0 =
+      opts.initialHidden !== undefined
+        ? (opts.initialHidden.dataSync() as Float32Array)
+        : new Float32Array(B * W * q);
+    for (let t = 0; t < T; t++) {
+      const prev = t === 0 ? h0 : trace.h;
+      const prevOffset = t === 0 ? 0 : (t - 1) * B * W * q;
+      coreForwardStep(
+        s,
+        maps,
+        prev,
+        prevOffset,
+        keep.subarray(t * B, (t + 1) * B),
+        extIn,
+        t * B * Ni * C,
+        trace,
+        t * B,
+        B,
+      );
+    }
+    // Actor and loss over all steps; the gradient at every H_t comes from tfjs autodiff.
+    const actorParams = ["actorKeys", "actorA", "actorB"].map((name) => getParam(p, name));
+    const lossInputs = {
+      actionsOneHot: lt.actionsOneHot,
+      normalizedReturns: lt.normalizedReturns,
+      valid: lt.valid,
+      entropyCoef: opts.entropyCoef,
+    };
+    const actor = tf.tidy(() => {
+      const hFlat = tf.tensor2d(trace.h, [R, W * q]);
       const lossFn = (...xs: tf.Tensor[]) =>
         reinforceLoss(
           slotActorLogits(xs[0] as tf.Tensor2D, xs[1] as tf.Tensor, xs[2] as tf.Tensor, xs[3] as tf.Tensor),
           lossInputs,
         ).totalLoss;
-      const actorGrads = tf.grads(lossFn)([hFlat, ...actorParams]);
+      const grads = tf.grads(lossFn)([hFlat, ...actorParams]);
       const logits = slotActorLogits(
         hFlat,
         actorParams[0] as tf.Tensor,
@@ -202,233 +188,162 @@ export function sparseNetBptt(
         actorParams[2] as tf.Tensor,
       );
       const loss = reinforceLoss(logits, lossInputs);
-      const dActor = tf.unstack(
-        tf.transpose(tf.reshape(actorGrads[0] as tf.Tensor, [T, B, W, q]), [0, 2, 1, 3]),
-      ) as tf.Tensor3D[];
-
-      // SG predictions for all steps from the same inputs (u and alpha are constants for them).
-      const alphaAll = neuronMajor(steps.map((s) => s.alpha)) as tf.Tensor3D;
-      const uParAll = neuronMajor(steps.map((s) => s.uPar)) as tf.Tensor3D;
-      let predSteps: tf.Tensor3D[] = [];
-      let predAll: tf.Tensor3D | undefined;
-      if (mixing !== undefined) {
-        const sgExt = externalTerm(e, k.sgEmb as tf.Tensor2D, k.sgBias as tf.Tensor3D, d, d.Mq);
-        const zs = tf.reshape(tf.add(tf.matMul(uParAll, k.sgPar as tf.Tensor3D), sgExt), [W, T * B, d.M, q]);
-        predAll = tf.sum(tf.mul(tf.expandDims(alphaAll, 3), zs), 2) as tf.Tensor3D;
-        predSteps = tf.unstack(tf.reshape(predAll, [W, T, B, q]), 1) as tf.Tensor3D[];
-      }
-      const thetaSteps: tf.Tensor2D[] = [];
-      if (mixing !== undefined) {
-        const th = Float32Array.from(mixing.thetaSchedule);
-        for (let t = 0; t < T; t++) thetaSteps.push(tf.tensor2d(th.subarray(t * W, (t + 1) * W), [W, 1]));
-      }
-
-      // Backward through time with the mix at every H_t (valid or not).
-      const dzcSteps: tf.Tensor3D[] = new Array(T);
-      const trueSteps: tf.Tensor3D[] = new Array(T);
-      const mixedSteps: tf.Tensor3D[] = new Array(T);
-      const subSteps: tf.Tensor3D[] = new Array(T);
-      let carry: tf.Tensor3D | undefined;
-      for (let t = T - 1; t >= 0; t--) {
-        const incoming = carry;
-        const out = tf.tidy(() => {
-          const g = (
-            incoming === undefined
-              ? (dActor[t] as tf.Tensor3D).clone()
-              : tf.add(dActor[t] as tf.Tensor3D, incoming)
-          ) as tf.Tensor3D;
-          let mixed = g;
-          let sub: tf.Tensor3D | undefined;
-          if (mixing !== undefined) {
-            const pred = predSteps[t] as tf.Tensor3D;
-            sub = (mixing.mode === "prediction" ? pred : sgSubstitute(g, pred, mixing.mode)) as tf.Tensor3D;
-            mixed = mixWithSubstitute(g, sub, thetaSteps[t] as tf.Tensor2D) as tf.Tensor3D;
-          }
-          const back = coreStepBackward(steps[t] as CoreStep, mixed, k);
-          const next =
-            t > 0
-              ? (tf.mul(scatterParents(back.duPar, k), keeps[t] as tf.Tensor3D) as tf.Tensor3D)
-              : undefined;
-          return { g, mixed, sub, dzc: back.dzc, next } as unknown as tf.TensorContainer;
-        }) as unknown as {
-          g: tf.Tensor3D;
-          mixed: tf.Tensor3D;
-          sub?: tf.Tensor3D;
-          dzc: tf.Tensor3D;
-          next?: tf.Tensor3D;
-        };
-        dzcSteps[t] = out.dzc;
-        trueSteps[t] = out.g;
-        mixedSteps[t] = out.mixed;
-        if (out.sub !== undefined) subSteps[t] = out.sub;
-        carry = out.next;
-      }
-
-      // Parameter gradients of the core, summed over steps with one batched matmul per map.
-      const dzcAll = neuronMajor(dzcSteps) as tf.Tensor3D;
-      const dWpar = tf.matMul(uParAll, dzcAll, true, false) as tf.Tensor3D;
-      const dzcIn = tf.reshape(tf.transpose(tf.slice(dzcAll, [0, 0, 0], [d.Ni, T * B, d.C]), [1, 0, 2]), [
-        T * B,
-        d.Ni * d.C,
-      ]) as tf.Tensor2D;
-      const dWemb = tf.matMul(e, dzcIn, true, false) as tf.Tensor2D;
-      const de = tf.matMul(dzcIn, k.wEmb, false, true);
-      const embedGrads = tf.grads(embedFn)(embedParams, de);
-      const grads: Record<string, tf.Tensor> = {};
-      EMBEDDING_PARAMS.forEach((name, i) => {
-        grads[name] = embedGrads[i] as tf.Tensor;
-      });
-      grads.neuronKeys = slotMapGrad(dWpar, dWemb, k, d.C, d.Mq, d.M, "keys");
-      grads.policyA = slotMapGrad(dWpar, dWemb, k, d.C, 0, d.Mq, "A");
-      grads.policyB = tf.reshape(tf.sum(tf.slice(dzcAll, [0, 0, 0], [W, T * B, d.Mq]), 1), [W, d.M, q]);
-      grads.actorKeys = actorGrads[1] as tf.Tensor;
-      grads.actorA = actorGrads[2] as tf.Tensor;
-      grads.actorB = actorGrads[3] as tf.Tensor;
-
-      // Diagnostics over valid rows.
-      const validRow = tf.reshape(lt.valid, [1, T * B, 1]);
-      const nValid = Math.max(1, countValid(batch.valid));
-      // As the reference logs them: per-neuron L2 norms over q, averaged over valid rows and neurons.
-      const rowNormMean = (x: tf.Tensor3D) =>
-        tf.div(tf.sum(tf.mul(tf.sum(tf.sqrt(tf.sum(tf.square(x), 2)), 0), lt.valid)), nValid * W);
-      const trueAll = neuronMajor(trueSteps) as tf.Tensor3D;
-      const mixedAll = neuronMajor(mixedSteps) as tf.Tensor3D;
-      const norms = [
-        rowNormMean(trueAll),
-        rowNormMean(mixedAll),
-        predAll !== undefined ? rowNormMean(predAll) : tf.scalar(0),
-      ];
-
-      const extra: Record<string, tf.Tensor> = {};
-      if (mixing !== undefined && predAll !== undefined) {
-        // SG loss against the detached post-mix gradient over valid rows; only sgA, sgB get gradients.
-        const denom = nValid * W * q;
-        const diff = tf.mul(tf.sub(predAll, mixedAll), validRow);
-        extra.sgLoss = tf.div(tf.sum(tf.square(diff)), denom);
-        const dPred = tf.mul(diff, 2 / denom);
-        const dzs = tf.reshape(tf.mul(tf.expandDims(alphaAll, 3), tf.expandDims(dPred, 2)), [
-          W,
-          T * B,
-          d.Mq,
-        ]) as tf.Tensor3D;
-        const dSgPar = tf.matMul(uParAll, dzs, true, false) as tf.Tensor3D;
-        const dzsIn = tf.reshape(tf.transpose(tf.slice(dzs, [0, 0, 0], [d.Ni, T * B, d.Mq]), [1, 0, 2]), [
-          T * B,
-          d.Ni * d.Mq,
-        ]) as tf.Tensor2D;
-        const dSgEmb = tf.matMul(e, dzsIn, true, false) as tf.Tensor2D;
-        extra.sgA = slotMapGrad(dSgPar, dSgEmb, k, d.Mq, 0, d.Mq, "A");
-        extra.sgB = tf.reshape(tf.sum(dzs, 1), [W, d.M, q]);
-        if (mixing.thetaPrev !== undefined) {
-          const rows: number[] = [];
-          for (let r = 0; r < T * B; r++) if (batch.valid[r]) rows.push(r);
-          const idx = tf.tensor1d(rows, "int32");
-          const yAll = neuronMajor(steps.map((s) => s.y)) as tf.Tensor4D;
-          const subAll = neuronMajor(subSteps) as tf.Tensor3D;
-          thetaBatch = estimateRecurrentThetaBatch(
-            {
-              g: tf.gather(trueAll, idx, 1) as tf.Tensor3D,
-              s: tf.gather(subAll, idx, 1) as tf.Tensor3D,
-              alpha: tf.gather(alphaAll, idx, 1) as tf.Tensor3D,
-              y: tf.gather(yAll, idx, 1) as tf.Tensor4D,
-              uPar: tf.gather(uParAll, idx, 1) as tf.Tensor3D,
-              uEmb: tf.gather(e, idx, 0) as tf.Tensor2D,
-            },
-            d,
-            mixing.thetaPrev,
-            mixing.thetaEps ?? RECURRENT_THETA_EPS,
-          );
-        }
-        if (opts.record) {
-          extra.trueGrad = timeMajorRecord(trueSteps);
-          extra.mixedGrad = timeMajorRecord(mixedSteps);
-          extra.sgPrediction = timeMajorRecord(predSteps);
-        }
-      }
-      const scalars = tf.stack([
-        loss.totalLoss,
-        loss.policyLoss,
-        loss.entropyLoss,
-        ...norms,
-        extra.sgLoss ?? tf.scalar(0),
-      ]);
-      const kept = {
-        grads,
-        scalars,
+      return {
+        dH: grads[0] as tf.Tensor,
+        actorKeys: grads[1] as tf.Tensor,
+        actorA: grads[2] as tf.Tensor,
+        actorB: grads[3] as tf.Tensor,
+        scalars: tf.stack([loss.totalLoss, loss.policyLoss, loss.entropyLoss]),
         logits,
         logProbs: loss.logProbs,
         entropy: loss.entropy,
-        extra,
       };
-      return kept as unknown as tf.TensorContainer;
-    }) as unknown as {
-      grads: Record<string, tf.Tensor>;
-      scalars: tf.Tensor1D;
-      logits: tf.Tensor2D;
-      logProbs: tf.Tensor1D;
-      entropy: tf.Tensor1D;
-      extra: Record<string, tf.Tensor>;
-    };
-    const s = result.scalars.dataSync();
-    result.scalars.dispose();
-    const grads: TensorMap = new Map();
-    for (const name of [
-      "featureMap.weight",
-      "featureMap.bias",
-      "preprocessor.weight",
-      "preprocessor.bias",
-      "neuronKeys",
-      "policyA",
-      "policyB",
-      "actorKeys",
-      "actorA",
-      "actorB",
-    ]) {
-      grads.set(name, result.grads[name] as tf.Tensor);
+    });
+    const dActor = actor.dH.dataSync() as Float32Array;
+    actor.dH.dispose();
+    const lossScalars = actor.scalars.dataSync();
+    actor.scalars.dispose();
+
+    let pred: Float32Array | undefined;
+    if (sgprop) {
+      const sgExt = download(() => tf.matMul(e, k.sgEmb as tf.Tensor2D));
+      pred = corePredictions(s, maps.sgPar as Float32Array, maps.sgBias as Float32Array, sgExt, trace);
     }
-    const x = result.extra;
-    const sgGrads: TensorMap | undefined =
-      x.sgA !== undefined && x.sgB !== undefined
-        ? new Map([
-            ["sgA", x.sgA],
-            ["sgB", x.sgB],
-          ])
-        : undefined;
+    const back = coreBackward(
+      s,
+      maps,
+      trace,
+      dActor,
+      keep,
+      T,
+      B,
+      mixing !== undefined && pred !== undefined
+        ? { theta: mixing.thetaSchedule, positiveProjection: mixing.mode === "positive_projection", pred }
+        : undefined,
+    );
+
+    // Parameter gradients of the core and the embedding.
+    const grads: TensorMap = new Map();
+    const embedGrads = tf.tidy(() => {
+      const dzIn = tf.tensor2d(back.dzIn, [R, Ni * C]);
+      const dWemb = tf.matMul(eT, dzIn);
+      const de = tf.matMul(dzIn, tf.transpose(k.wEmb));
+      return [dWemb, ...tf.grads(embedFn)(embedParams, de)];
+    });
+    const dWemb = embedGrads[0] as tf.Tensor;
+    const core = canonicalSlotGrads(back.dwPar, dWemb.dataSync() as Float32Array, d, true);
+    dWemb.dispose();
+    EMBEDDING_PARAMS.forEach((name, i) => {
+      grads.set(name, embedGrads[i + 1] as tf.Tensor);
+    });
+    grads.set("neuronKeys", tf.tensor3d(core.keys as Float32Array, [W, d.M, d.D]));
+    grads.set("policyA", tf.tensor4d(core.a, [W, d.M, q, d.D]));
+    const dB = new Float32Array(W * Mq);
+    for (let i = 0; i < W; i++) for (let c = 0; c < Mq; c++) dB[i * Mq + c] = back.dBias[i * C + c] as number;
+    grads.set("policyB", tf.tensor3d(dB, [W, d.M, q]));
+    grads.set("actorKeys", actor.actorKeys);
+    grads.set("actorA", actor.actorA);
+    grads.set("actorB", actor.actorB);
+
+    // Diagnostics as the reference logs them: per-neuron norms over q, mean over valid rows and neurons.
+    const nValid = countValid(batch.valid);
+    const normMean = (x: Float32Array) => {
+      let total = 0;
+      for (let r = 0; r < R; r++) {
+        if (!batch.valid[r]) continue;
+        for (let i = 0; i < W; i++) {
+          let sq = 0;
+          for (let j = 0; j < q; j++) sq += (x[(r * W + i) * q + j] as number) ** 2;
+          total += Math.sqrt(sq);
+        }
+      }
+      return total / Math.max(nValid * W, 1);
+    };
+    const trueGradNorm = normMean(back.trueGrad);
+    const mixedGradNorm = normMean(back.mixedGrad);
+    const predGradNorm = pred !== undefined ? normMean(pred) : 0;
+
+    let sgLoss: number | undefined;
+    let sgGrads: TensorMap | undefined;
+    let thetaBatch: Float64Array | undefined;
+    if (mixing !== undefined && pred !== undefined) {
+      const sg = coreSgLoss(s, trace, pred, back.mixedGrad, batch.valid);
+      sgLoss = sg.loss;
+      const dsgEmb = tf.tidy(() => tf.matMul(eT, tf.tensor2d(sg.dzIn, [R, Ni * Mq])));
+      const sgA = canonicalSlotGrads(sg.dsgPar, dsgEmb.dataSync() as Float32Array, d, false);
+      dsgEmb.dispose();
+      sgGrads = new Map<string, tf.Tensor>([
+        ["sgA", tf.tensor4d(sgA.a, [W, d.M, q, d.D])],
+        ["sgB", tf.tensor3d(Float32Array.from(sg.dsgBias), [W, d.M, q])],
+      ]);
+      if (mixing.thetaPrev !== undefined) {
+        const rows: number[] = [];
+        for (let r = 0; r < R; r++) if (batch.valid[r]) rows.push(r);
+        const rowIdx = Int32Array.from(rows);
+        const embNormSq = download(() => tf.sum(tf.square(e), 1));
+        const sums = coreEstimatorSums(
+          s,
+          trace,
+          back.trueGrad,
+          back.substitute as Float32Array,
+          rowIdx,
+          embNormSq,
+        );
+        const eValidT = tf.tidy(
+          () => tf.transpose(tf.gather(e, tf.tensor1d(rowIdx, "int32"))) as tf.Tensor2D,
+        );
+        const embDd = embeddingInner(eValidT, sums.xdIn, sums.xdIn, rowIdx.length, Ni, C);
+        const embWd = embeddingInner(eValidT, sums.xwIn, sums.xdIn, rowIdx.length, Ni, C);
+        eValidT.dispose();
+        for (let i = 0; i < Ni; i++) {
+          sums.barDd[i] = (sums.barDd[i] as number) + (embDd[i] as number);
+          sums.barWd[i] = (sums.barWd[i] as number) + (embWd[i] as number);
+        }
+        thetaBatch = thetaFromSums(
+          sums.n,
+          sums.sumDd,
+          sums.sumWd,
+          sums.barDd,
+          sums.barWd,
+          mixing.thetaPrev,
+          mixing.thetaEps ?? RECURRENT_THETA_EPS,
+        );
+      }
+    }
     let record: BpttRecord | undefined;
     if (opts.record) {
       record = {
-        logits: result.logits,
-        logProbs: result.logProbs,
-        entropy: result.entropy,
-        ...(x.trueGrad !== undefined ? { trueGrad: x.trueGrad as tf.Tensor4D } : {}),
-        ...(x.mixedGrad !== undefined ? { mixedGrad: x.mixedGrad as tf.Tensor4D } : {}),
-        ...(x.sgPrediction !== undefined ? { sgPrediction: x.sgPrediction as tf.Tensor4D } : {}),
+        logits: actor.logits,
+        logProbs: actor.logProbs,
+        entropy: actor.entropy,
+        ...(sgprop
+          ? {
+              trueGrad: tf.tensor4d(back.trueGrad, [T, B, W, q]),
+              mixedGrad: tf.tensor4d(back.mixedGrad, [T, B, W, q]),
+              sgPrediction: tf.tensor4d(pred as Float32Array, [T, B, W, q]),
+            }
+          : {}),
       };
     } else {
-      result.logits.dispose();
-      result.logProbs.dispose();
-      result.entropy.dispose();
+      actor.logits.dispose();
+      actor.logProbs.dispose();
+      actor.entropy.dispose();
     }
-    x.sgLoss?.dispose();
     return {
-      totalLoss: s[0] as number,
-      policyLoss: s[1] as number,
-      entropyLoss: s[2] as number,
-      trueGradNorm: s[3] as number,
-      mixedGradNorm: s[4] as number,
-      predGradNorm: s[5] as number,
+      totalLoss: lossScalars[0] as number,
+      policyLoss: lossScalars[1] as number,
+      entropyLoss: lossScalars[2] as number,
+      trueGradNorm,
+      mixedGradNorm,
+      predGradNorm,
       grads,
-      ...(sgGrads !== undefined ? { sgGrads, sgLoss: s[6] as number } : {}),
+      ...(sgGrads !== undefined && sgLoss !== undefined ? { sgGrads, sgLoss } : {}),
       ...(thetaBatch !== undefined ? { thetaBatch } : {}),
       ...(record !== undefined ? { record } : {}),
     };
   } finally {
+    e.dispose();
+    eT.dispose();
     disposeKernels(k);
   }
-}
-
-function countValid(valid: ArrayLike<number>): number {
-  let n = 0;
-  for (let i = 0; i < valid.length; i++) if (valid[i]) n++;
-  return n;
 }

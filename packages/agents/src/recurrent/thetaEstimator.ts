@@ -126,3 +126,31 @@ export function estimateRecurrentThetaBatch(
   }
   return out;
 }
+
+/**
+ * Eq. 3 from per-neuron sums over N rows (see coreEstimatorSums): sum ||d_n||^2, sum <w_n, d_n>,
+ * ||sum d_n||^2 and <sum w_n, sum d_n> (every parameter part included).
+ */
+export function thetaFromSums(
+  n: number,
+  sumDd: ArrayLike<number>,
+  sumWd: ArrayLike<number>,
+  barDd: ArrayLike<number>,
+  barWd: ArrayLike<number>,
+  thetaPrev: ArrayLike<number>,
+  eps = RECURRENT_THETA_EPS,
+): Float64Array {
+  const out = Float64Array.from(thetaPrev as ArrayLike<number>);
+  if (n <= 1) return out;
+  for (let i = 0; i < out.length; i++) {
+    const meanDd = (sumDd[i] as number) / n;
+    const meanWd = (sumWd[i] as number) / n;
+    const dBarSq = (barDd[i] as number) / (n * n);
+    const wdBar = (barWd[i] as number) / (n * n);
+    const v = Math.max(0, (meanDd - dBarSq) / (n - 1));
+    const c = (meanWd - wdBar) / (n - 1);
+    const b2 = Math.max(0, dBarSq - v);
+    if (v + b2 > eps) out[i] = Math.min(1, Math.max(0, 1 + c / (v + b2)));
+  }
+  return out;
+}

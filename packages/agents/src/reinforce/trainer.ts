@@ -12,41 +12,38 @@ import type { Adam, AdamState } from "../optim/adam.js";
 import { RnnLearner, SparseNetLearner, type UpdateHyper, type UpdateStats } from "../recurrent/learner.js";
 import type { ParamMap } from "../recurrent/params.js";
 import { RnnPolicy, type RnnState } from "../recurrent/rnn.js";
-import { type CoreKernels, coreKernels, disposeKernels, SparseNetPolicy } from "../recurrent/sparsenet.js";
+import { allocTrace, type CoreTrace } from "../recurrent/sparseCore.js";
+import { coreSizes } from "../recurrent/sparseMaps.js";
+import { type RolloutMaps, SparseNetPolicy } from "../recurrent/sparsenet.js";
 import { type MetricsRow, NonFiniteError, type Trainer, type TrainerRows } from "../trainer.js";
 import { type PopgymTrainOptions, resolvePopgymOptions } from "./options.js";
 import { percentile } from "./returns.js";
 import { collectRollout, type PolicyStepper, truncateBatch } from "./rollout.js";
 
-/** Rollout stepper of the recurrent SparseNet: kernels built once per batch, state [W, B, q]. */
+/** Rollout stepper of the recurrent SparseNet: maps read once per batch, state [B][W][q] in JS. */
 class SparseNetStepper implements PolicyStepper {
-  private kernels: CoreKernels | undefined;
-  private h: tf.Tensor3D | undefined;
+  private maps: RolloutMaps | undefined;
+  private h: Float32Array = new Float32Array(0);
+  private trace: CoreTrace | undefined;
   constructor(private readonly policy: SparseNetPolicy) {}
   begin(numEnvs: number): void {
-    const p = this.policy;
-    this.kernels = coreKernels(p.config, p.params, p.parentIdx, false);
-    this.h = p.zeroState(numEnvs);
+    this.maps = this.policy.rolloutMaps();
+    this.h = this.policy.zeroState(numEnvs);
+    this.trace = allocTrace(coreSizes(this.policy.dims), numEnvs);
   }
   act(obs: Float32Array, starts: Float32Array): Float32Array {
-    const k = this.kernels as CoreKernels;
     const b = starts.length;
     const o = tf.tensor2d(obs, [b, obs.length / b]);
-    const s = tf.tensor1d(starts);
-    const out = this.policy.step(k, this.h as tf.Tensor3D, s, o);
+    const trace = this.trace as CoreTrace;
+    const logits = this.policy.step(this.maps as RolloutMaps, this.h, starts, o, trace);
     o.dispose();
-    s.dispose();
-    this.h?.dispose();
-    this.h = out.h;
-    const logits = out.logits.dataSync() as Float32Array;
-    out.logits.dispose();
+    this.h.set(trace.h);
     return logits;
   }
   end(): void {
-    if (this.kernels !== undefined) disposeKernels(this.kernels);
-    this.h?.dispose();
-    this.kernels = undefined;
-    this.h = undefined;
+    this.maps?.wEmb.dispose();
+    this.maps = undefined;
+    this.trace = undefined;
   }
 }
 

@@ -1,0 +1,500 @@
+/**
+ * The recurrent SparseNet's neuron core in plain typed-array loops.
+ *
+ * Why not tfjs ops: each neuron multiplies a P*q-long input by its own [P*q, M*q+M] map, i.e. W
+ * tiny independent matmuls per step. tfjs runs those as a batched matmul that is ~10x slower per
+ * FLOP than a plain loop here (wasm backend, 2 cores), and a step needs several such ops forward
+ * and backward, 80 times. The loops below keep each neuron's map hot in cache and fuse gather,
+ * affine map, tanh, softmax and the slot mixture (forward), and the mix, slot backward, input
+ * gradient and parent scatter (backward). The embedding part of the input neurons, shared by all
+ * neurons of a row, stays a single large tfjs matmul over all steps.
+ *
+ * Layouts (row r = t*B + b): states [R][W][q] (so a row is flatten(H_t), index i*q + j), parent
+ * inputs [R][W][Pq], routing [R][W][M], slot outputs [R][W][M*q]; maps [W][Pq][C] with columns
+ * s*q+j (slot outputs) then M routing scores.
+ */
+
+/** Sizes of the core (see SparseNetDims). */
+export interface CoreSizes {
+  readonly W: number;
+  readonly q: number;
+  readonly P: number;
+  readonly M: number;
+  readonly Ni: number;
+  readonly Pq: number;
+  readonly Mq: number;
+  readonly C: number;
+  readonly D: number;
+}
+
+/** Per-neuron maps of the core in loop-friendly layout. */
+export interface CoreMaps {
+  /** [W][Pq][C] */
+  readonly wPar: Float32Array;
+  /** [W][C] slot biases (zeros in the routing columns). */
+  readonly bias: Float32Array;
+  /** [W*P] */
+  readonly parentIdx: Int32Array;
+}
+
+/** What the forward pass keeps for the backward pass. */
+export interface CoreTrace {
+  readonly rows: number;
+  readonly uPar: Float32Array;
+  readonly alpha: Float32Array;
+  readonly y: Float32Array;
+  readonly h: Float32Array;
+}
+
+export function allocTrace(s: CoreSizes, rows: number): CoreTrace {
+  return {
+    rows,
+    uPar: new Float32Array(rows * s.W * s.Pq),
+    alpha: new Float32Array(rows * s.W * s.M),
+    y: new Float32Array(rows * s.W * s.Mq),
+    h: new Float32Array(rows * s.W * s.q),
+  };
+}
+
+/**
+ * One step for B rows: rows `row0 .. row0+B-1` of the trace are written. `hPrev` [B][W][q] is the
+ * previous state (its row b is zeroed where keep[b] = 0), `extIn` [B][Ni][C] the embedding term of
+ * the input neurons for these rows (offset `extOffset` in `ext`).
+ */
+export function coreForwardStep(
+  s: CoreSizes,
+  maps: CoreMaps,
+  hPrev: Float32Array,
+  hPrevOffset: number,
+  keep: ArrayLike<number>,
+  ext: Float32Array,
+  extOffset: number,
+  trace: CoreTrace,
+  row0: number,
+  numRows: number,
+): void {
+  const { W, q, P, M, Ni, Pq, Mq, C } = s;
+  const invSqrtD = 1 / Math.sqrt(s.D);
+  const z = new Float64Array(C);
+  const { wPar, bias, parentIdx } = maps;
+  const { uPar, alpha, y, h } = trace;
+  for (let b = 0; b < numRows; b++) {
+    const r = row0 + b;
+    const kb = keep[b] as number;
+    const hp = hPrevOffset + b * W * q;
+    for (let i = 0; i < W; i++) {
+      const uo = (r * W + i) * Pq;
+      for (let p = 0; p < P; p++) {
+        const src = hp + (parentIdx[i * P + p] as number) * q;
+        for (let j = 0; j < q; j++) uPar[uo + p * q + j] = kb * (hPrev[src + j] as number);
+      }
+      for (let c = 0; c < C; c++) z[c] = bias[i * C + c] as number;
+      if (i < Ni) {
+        const eo = extOffset + (b * Ni + i) * C;
+        for (let c = 0; c < C; c++) z[c] = (z[c] as number) + (ext[eo + c] as number);
+      }
+      const wo = i * Pq * C;
+      for (let k = 0; k < Pq; k++) {
+        const uk = uPar[uo + k] as number;
+        if (uk === 0) continue;
+        const wk = wo + k * C;
+        for (let c = 0; c < C; c++) z[c] = (z[c] as number) + uk * (wPar[wk + c] as number);
+      }
+      const yo = (r * W + i) * Mq;
+      for (let c = 0; c < Mq; c++) y[yo + c] = Math.tanh(z[c] as number);
+      let max = Number.NEGATIVE_INFINITY;
+      for (let m = 0; m < M; m++) max = Math.max(max, (z[Mq + m] as number) * invSqrtD);
+      let total = 0;
+      const ao = (r * W + i) * M;
+      for (let m = 0; m < M; m++) {
+        const e = Math.exp((z[Mq + m] as number) * invSqrtD - max);
+        alpha[ao + m] = e;
+        total += e;
+      }
+      for (let m = 0; m < M; m++) alpha[ao + m] = (alpha[ao + m] as number) / total;
+      const ho = (r * W + i) * q;
+      for (let j = 0; j < q; j++) {
+        let acc = 0;
+        for (let m = 0; m < M; m++) acc += (alpha[ao + m] as number) * (y[yo + m * q + j] as number);
+        h[ho + j] = acc;
+      }
+    }
+  }
+}
+
+/** SG predictions hhat = sum_s alpha_s (Atilde_s u + btilde_s) for every row of a trace: [R][W][q]. */
+export function corePredictions(
+  s: CoreSizes,
+  sgPar: Float32Array,
+  sgBias: Float32Array,
+  sgExt: Float32Array,
+  trace: CoreTrace,
+): Float32Array {
+  const { W, q, M, Ni, Pq, Mq } = s;
+  const out = new Float32Array(trace.rows * W * q);
+  const z = new Float64Array(Mq);
+  for (let r = 0; r < trace.rows; r++) {
+    for (let i = 0; i < W; i++) {
+      for (let c = 0; c < Mq; c++) z[c] = sgBias[i * Mq + c] as number;
+      if (i < Ni) {
+        const eo = (r * Ni + i) * Mq;
+        for (let c = 0; c < Mq; c++) z[c] = (z[c] as number) + (sgExt[eo + c] as number);
+      }
+      const uo = (r * W + i) * Pq;
+      const wo = i * Pq * Mq;
+      for (let k = 0; k < Pq; k++) {
+        const uk = trace.uPar[uo + k] as number;
+        if (uk === 0) continue;
+        const wk = wo + k * Mq;
+        for (let c = 0; c < Mq; c++) z[c] = (z[c] as number) + uk * (sgPar[wk + c] as number);
+      }
+      const ao = (r * W + i) * M;
+      const ho = (r * W + i) * q;
+      for (let j = 0; j < q; j++) {
+        let acc = 0;
+        for (let m = 0; m < M; m++) acc += (trace.alpha[ao + m] as number) * (z[m * q + j] as number);
+        out[ho + j] = acc;
+      }
+    }
+  }
+  return out;
+}
+
+/** Mixing at every H_t: per-step theta [T][W] and the substitute rule. */
+export interface CoreMixing {
+  readonly theta: ArrayLike<number>;
+  readonly positiveProjection: boolean;
+  /** [R][W][q] predictions. */
+  readonly pred: Float32Array;
+}
+
+export interface CoreBackwardResult {
+  /** [R][W][q] gradient arriving at H_t (before the mix). */
+  readonly trueGrad: Float32Array;
+  /** [R][W][q] gradient leaving H_t (after the mix); same array as trueGrad without mixing. */
+  readonly mixedGrad: Float32Array;
+  /** [R][W][q] substitutes s (mixing only). */
+  readonly substitute?: Float32Array;
+  /** [W][Pq][C] gradient of the parent-part maps, summed over rows. */
+  readonly dwPar: Float64Array;
+  /** [W][C] summed pre-activation gradients (b-part in the first Mq columns). */
+  readonly dBias: Float64Array;
+  /** [R][Ni][C] pre-activation gradients of the input neurons (for their embedding maps). */
+  readonly dzIn: Float32Array;
+}
+
+/**
+ * Backpropagation through time over all T steps. `dActor` [R][W][q] is the actor's gradient at
+ * every H_t. Going backwards, the gradient at H_t is the actor's term plus what came back from
+ * step t+1 (already mixed there); with `mixing` it is replaced by theta g + (1 - theta) s before it
+ * continues into step t's maps and, through the parent gathers and the reset, into H_{t-1}.
+ */
+export function coreBackward(
+  s: CoreSizes,
+  maps: CoreMaps,
+  trace: CoreTrace,
+  dActor: Float32Array,
+  keep: ArrayLike<number>,
+  numSteps: number,
+  numEnvs: number,
+  mixing?: CoreMixing,
+): CoreBackwardResult {
+  const { W, q, P, M, Ni, Pq, Mq, C } = s;
+  const invSqrtD = 1 / Math.sqrt(s.D);
+  const R = numSteps * numEnvs;
+  const trueGrad = new Float32Array(R * W * q);
+  const mixedGrad = mixing !== undefined ? new Float32Array(R * W * q) : trueGrad;
+  const substitute = mixing !== undefined ? new Float32Array(R * W * q) : undefined;
+  const dwPar = new Float64Array(W * Pq * C);
+  const dBias = new Float64Array(W * C);
+  const dzIn = new Float32Array(R * Ni * C);
+  let carry = new Float64Array(numEnvs * W * q);
+  let next = new Float64Array(numEnvs * W * q);
+  const g = new Float64Array(q);
+  const mixed = new Float64Array(q);
+  const dzc = new Float64Array(C);
+  const dAlpha = new Float64Array(M);
+  const du = new Float64Array(Pq);
+  const { wPar, parentIdx } = maps;
+  for (let t = numSteps - 1; t >= 0; t--) {
+    next.fill(0);
+    for (let b = 0; b < numEnvs; b++) {
+      const r = t * numEnvs + b;
+      const kb = keep[r] as number;
+      for (let i = 0; i < W; i++) {
+        const ho = (r * W + i) * q;
+        const co = (b * W + i) * q;
+        for (let j = 0; j < q; j++) {
+          g[j] = (dActor[ho + j] as number) + (carry[co + j] as number);
+          trueGrad[ho + j] = g[j] as number;
+        }
+        if (mixing !== undefined && substitute !== undefined) {
+          const th = mixing.theta[t * W + i] as number;
+          let coef = 1;
+          if (mixing.positiveProjection) {
+            let dot = 0;
+            let sq = 0;
+            for (let j = 0; j < q; j++) {
+              const pj = mixing.pred[ho + j] as number;
+              dot += (g[j] as number) * pj;
+              sq += pj * pj;
+            }
+            coef = Math.max(dot, 0) / Math.max(sq, 1e-12);
+          }
+          for (let j = 0; j < q; j++) {
+            const sj = coef * (mixing.pred[ho + j] as number);
+            substitute[ho + j] = sj;
+            mixed[j] = th * (g[j] as number) + (1 - th) * sj;
+            mixedGrad[ho + j] = mixed[j] as number;
+          }
+        } else {
+          for (let j = 0; j < q; j++) mixed[j] = g[j] as number;
+        }
+        // Slot backward: dz = alpha_s m (1 - y^2); routing scores via the softmax Jacobian.
+        const ao = (r * W + i) * M;
+        const yo = (r * W + i) * Mq;
+        let weighted = 0;
+        for (let m = 0; m < M; m++) {
+          const a = trace.alpha[ao + m] as number;
+          let da = 0;
+          for (let j = 0; j < q; j++) {
+            const yv = trace.y[yo + m * q + j] as number;
+            da += (mixed[j] as number) * yv;
+            dzc[m * q + j] = a * (mixed[j] as number) * (1 - yv * yv);
+          }
+          dAlpha[m] = da;
+          weighted += a * da;
+        }
+        for (let m = 0; m < M; m++) {
+          dzc[Mq + m] = (trace.alpha[ao + m] as number) * ((dAlpha[m] as number) - weighted) * invSqrtD;
+        }
+        for (let c = 0; c < C; c++) dBias[i * C + c] = (dBias[i * C + c] as number) + (dzc[c] as number);
+        if (i < Ni) {
+          const zo = (r * Ni + i) * C;
+          for (let c = 0; c < C; c++) dzIn[zo + c] = dzc[c] as number;
+        }
+        const uo = (r * W + i) * Pq;
+        const wo = i * Pq * C;
+        for (let k = 0; k < Pq; k++) {
+          const uk = trace.uPar[uo + k] as number;
+          const wk = wo + k * C;
+          let acc = 0;
+          for (let c = 0; c < C; c++) {
+            const d = dzc[c] as number;
+            acc += d * (wPar[wk + c] as number);
+            if (uk !== 0) dwPar[wk + c] = (dwPar[wk + c] as number) + uk * d;
+          }
+          du[k] = acc;
+        }
+        // Adjoint of the gather and of the reset multiplication at step t.
+        if (kb !== 0 && t > 0) {
+          for (let p = 0; p < P; p++) {
+            const dst = (b * W + (parentIdx[i * P + p] as number)) * q;
+            for (let j = 0; j < q; j++)
+              next[dst + j] = (next[dst + j] as number) + kb * (du[p * q + j] as number);
+          }
+        }
+      }
+    }
+    const tmp = carry;
+    carry = next;
+    next = tmp;
+  }
+  return { trueGrad, mixedGrad, ...(substitute !== undefined ? { substitute } : {}), dwPar, dBias, dzIn };
+}
+
+export interface SgLossResult {
+  readonly loss: number;
+  /** [W][Pq][Mq] */
+  readonly dsgPar: Float64Array;
+  /** [W][Mq] */
+  readonly dsgBias: Float64Array;
+  /** [R][Ni][Mq] pre-activation gradients of the input neurons' predictor maps. */
+  readonly dzIn: Float32Array;
+}
+
+/**
+ * SG regression loss sum over valid rows of ||hhat - mixed||^2 / (N_valid W q), the post-mix
+ * target held constant, and its gradient with respect to the predictor maps (u, alpha constant).
+ */
+export function coreSgLoss(
+  s: CoreSizes,
+  trace: CoreTrace,
+  pred: Float32Array,
+  mixed: Float32Array,
+  valid: ArrayLike<number>,
+): SgLossResult {
+  const { W, q, M, Ni, Pq, Mq } = s;
+  let nValid = 0;
+  for (let r = 0; r < trace.rows; r++) if (valid[r]) nValid++;
+  const denom = Math.max(nValid, 1) * W * q;
+  const dsgPar = new Float64Array(W * Pq * Mq);
+  const dsgBias = new Float64Array(W * Mq);
+  const dzIn = new Float32Array(trace.rows * Ni * Mq);
+  const dz = new Float64Array(Mq);
+  let loss = 0;
+  for (let r = 0; r < trace.rows; r++) {
+    if (!valid[r]) continue;
+    for (let i = 0; i < W; i++) {
+      const ho = (r * W + i) * q;
+      const ao = (r * W + i) * M;
+      for (let j = 0; j < q; j++) {
+        const diff = (pred[ho + j] as number) - (mixed[ho + j] as number);
+        loss += diff * diff;
+        const dp = (2 * diff) / denom;
+        for (let m = 0; m < M; m++) dz[m * q + j] = (trace.alpha[ao + m] as number) * dp;
+      }
+      for (let c = 0; c < Mq; c++) dsgBias[i * Mq + c] = (dsgBias[i * Mq + c] as number) + (dz[c] as number);
+      if (i < Ni) for (let c = 0; c < Mq; c++) dzIn[(r * Ni + i) * Mq + c] = dz[c] as number;
+      const uo = (r * W + i) * Pq;
+      const wo = i * Pq * Mq;
+      for (let k = 0; k < Pq; k++) {
+        const uk = trace.uPar[uo + k] as number;
+        if (uk === 0) continue;
+        const wk = wo + k * Mq;
+        for (let c = 0; c < Mq; c++) dsgPar[wk + c] = (dsgPar[wk + c] as number) + uk * (dz[c] as number);
+      }
+    }
+  }
+  return { loss: loss / denom, dsgPar, dsgBias, dzIn };
+}
+
+/** Per-neuron sums of the theta estimator over the valid rows (see thetaEstimator.ts). */
+export interface EstimatorSums {
+  readonly n: number;
+  /** sum_n ||d_n||^2 and sum_n <w_n, d_n> [W] */
+  readonly sumDd: Float64Array;
+  readonly sumWd: Float64Array;
+  /** ||sum_n d_n||^2 and <sum_n w_n, sum_n d_n> over the parent-input and bias parts [W] */
+  readonly barDd: Float64Array;
+  readonly barWd: Float64Array;
+  /** Factors of the input neurons for their embedding part: [N][Ni][C] for w and d. */
+  readonly xwIn: Float32Array;
+  readonly xdIn: Float32Array;
+}
+
+/**
+ * Closed-form pieces of eq. 3 for every neuron from the valid rows: with unit-normalised true
+ * gradient g and substitute s, the own-parameter gradient of <x, out(u)> has b-part
+ * t_s = alpha_s x (1 - y_s^2), A-part t_s u^T and key part k_s u with
+ * k_s = alpha_s (<x, y_s> - sum_r alpha_r <x, y_r>) / sqrt(D).
+ */
+export function coreEstimatorSums(
+  s: CoreSizes,
+  trace: CoreTrace,
+  g: Float32Array,
+  sub: Float32Array,
+  rows: Int32Array,
+  embNormSq: Float32Array,
+): EstimatorSums {
+  const { W, q, M, Ni, Pq, Mq, C } = s;
+  const invSqrtD = 1 / Math.sqrt(s.D);
+  const n = rows.length;
+  const sumDd = new Float64Array(W);
+  const sumWd = new Float64Array(W);
+  const gw = new Float64Array(W * C * Pq);
+  const gd = new Float64Array(W * C * Pq);
+  const tw = new Float64Array(W * Mq);
+  const td = new Float64Array(W * Mq);
+  const xwIn = new Float32Array(n * Ni * C);
+  const xdIn = new Float32Array(n * Ni * C);
+  const xw = new Float64Array(C);
+  const xs = new Float64Array(C);
+  const gh = new Float64Array(q);
+  const sh = new Float64Array(q);
+  const factors = (x: Float64Array, out: Float64Array, ao: number, yo: number) => {
+    let weighted = 0;
+    for (let m = 0; m < M; m++) {
+      const a = trace.alpha[ao + m] as number;
+      let xy = 0;
+      for (let j = 0; j < q; j++) {
+        const yv = trace.y[yo + m * q + j] as number;
+        xy += (x[j] as number) * yv;
+        out[m * q + j] = a * (x[j] as number) * (1 - yv * yv);
+      }
+      out[Mq + m] = xy;
+      weighted += a * xy;
+    }
+    for (let m = 0; m < M; m++)
+      out[Mq + m] = (trace.alpha[ao + m] as number) * ((out[Mq + m] as number) - weighted) * invSqrtD;
+  };
+  for (let nn = 0; nn < n; nn++) {
+    const r = rows[nn] as number;
+    for (let i = 0; i < W; i++) {
+      const ho = (r * W + i) * q;
+      let ng = 0;
+      let ns = 0;
+      for (let j = 0; j < q; j++) {
+        ng += (g[ho + j] as number) ** 2;
+        ns += (sub[ho + j] as number) ** 2;
+      }
+      ng = Math.max(Math.sqrt(ng), 1e-12);
+      ns = Math.max(Math.sqrt(ns), 1e-12);
+      for (let j = 0; j < q; j++) {
+        gh[j] = (g[ho + j] as number) / ng;
+        sh[j] = (sub[ho + j] as number) / ns;
+      }
+      const ao = (r * W + i) * M;
+      const yo = (r * W + i) * Mq;
+      factors(gh, xw, ao, yo);
+      factors(sh, xs, ao, yo);
+      const uo = (r * W + i) * Pq;
+      let uSq = i < Ni ? (embNormSq[r] as number) : 0;
+      for (let k = 0; k < Pq; k++) uSq += (trace.uPar[uo + k] as number) ** 2;
+      let dd = 0;
+      let wd = 0;
+      let ddB = 0;
+      let wdB = 0;
+      for (let c = 0; c < C; c++) {
+        const w = xw[c] as number;
+        const d = (xs[c] as number) - w;
+        xs[c] = d;
+        dd += d * d;
+        wd += w * d;
+        if (c < Mq) {
+          ddB += d * d;
+          wdB += w * d;
+          tw[i * Mq + c] = (tw[i * Mq + c] as number) + w;
+          td[i * Mq + c] = (td[i * Mq + c] as number) + d;
+        }
+      }
+      sumDd[i] = (sumDd[i] as number) + dd * uSq + ddB;
+      sumWd[i] = (sumWd[i] as number) + wd * uSq + wdB;
+      if (i < Ni) {
+        const xo = (nn * Ni + i) * C;
+        for (let c = 0; c < C; c++) {
+          xwIn[xo + c] = xw[c] as number;
+          xdIn[xo + c] = xs[c] as number;
+        }
+      }
+      const go = i * C * Pq;
+      for (let c = 0; c < C; c++) {
+        const w = xw[c] as number;
+        const d = xs[c] as number;
+        const row = go + c * Pq;
+        for (let k = 0; k < Pq; k++) {
+          const uk = trace.uPar[uo + k] as number;
+          gw[row + k] = (gw[row + k] as number) + w * uk;
+          gd[row + k] = (gd[row + k] as number) + d * uk;
+        }
+      }
+    }
+  }
+  const barDd = new Float64Array(W);
+  const barWd = new Float64Array(W);
+  for (let i = 0; i < W; i++) {
+    let dd = 0;
+    let wd = 0;
+    for (let x = i * C * Pq; x < (i + 1) * C * Pq; x++) {
+      dd += (gd[x] as number) ** 2;
+      wd += (gw[x] as number) * (gd[x] as number);
+    }
+    for (let c = i * Mq; c < (i + 1) * Mq; c++) {
+      dd += (td[c] as number) ** 2;
+      wd += (tw[c] as number) * (td[c] as number);
+    }
+    barDd[i] = dd;
+    barWd[i] = wd;
+  }
+  return { n, sumDd, sumWd, barDd, barWd, xwIn, xdIn };
+}
