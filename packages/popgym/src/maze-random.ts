@@ -1,5 +1,5 @@
 import type { Rng } from "@sgprop/gym";
-import { Mt19937, ReferenceSeedError } from "./mt19937.js";
+import { assertReferenceSeed, Mt19937 } from "./mt19937.js";
 
 /**
  * The random draws maze generation needs. Two implementations: one on top of the env's own `Rng`
@@ -60,7 +60,7 @@ export class ReferenceMazeRandom implements MazeRandom {
   /** Re-seeds both generators in place, as `MazeEnv.reset(seed=seed)` does (no allocation). */
   reseed(seed: number): void {
     // Validate first so that a rejected seed leaves both streams as they were.
-    if (!Number.isSafeInteger(seed) || seed < 0 || seed >= 4294967296) throw new ReferenceSeedError(seed);
+    assertReferenceSeed(seed);
     this.python.seedPython(seed);
     this.numpy.seedNumpyLegacy(seed);
   }

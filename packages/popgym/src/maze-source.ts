@@ -24,11 +24,14 @@ export class MazeSource {
     seed: number | undefined,
     maze: InjectedMaze | undefined,
   ): void {
-    if (this.generator === "reference" && seed !== undefined)
-      this.reference = ReferenceMazeRandom.fromSeed(seed);
+    // Built aside and kept only once the reset succeeded: a rejected maze leaves the stream as it was.
+    const reseeded =
+      this.generator === "reference" && seed !== undefined ? ReferenceMazeRandom.fromSeed(seed) : undefined;
     if (maze !== undefined) {
       state.resetInjected(maze);
+      if (reseeded !== undefined) this.reference = reseeded;
     } else if (this.generator === "reference") {
+      if (reseeded !== undefined) this.reference = reseeded;
       // Never seeded: start the replay from a seed drawn from the env's (default-seeded) generator.
       this.reference ??= ReferenceMazeRandom.fromSeed(rng().uint32());
       state.resetGenerated(this.reference);

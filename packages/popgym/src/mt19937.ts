@@ -123,6 +123,7 @@ export class Mt19937 {
   }
 }
 
-function assertReferenceSeed(seed: number): void {
+/** Throws ReferenceSeedError unless `seed` is an integer in [0, 2^32) (numpy's legacy seeding range). */
+export function assertReferenceSeed(seed: number): void {
   if (!Number.isSafeInteger(seed) || seed < 0 || seed >= 4294967296) throw new ReferenceSeedError(seed);
 }

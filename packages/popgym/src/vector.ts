@@ -1,9 +1,10 @@
-import { Rng } from "@sgprop/gym";
+import { assertSeed, Rng } from "@sgprop/gym";
 import { type LabyrinthKind, NUM_ACTIONS, PAPER_OBS_DIM } from "./cells.js";
 import { InvalidActionError, LabyrinthNotResetError } from "./errors.js";
 import { LabyrinthState } from "./labyrinth-state.js";
 import type { InjectedMaze } from "./maze.js";
 import { type MazeRandom, ReferenceMazeRandom, RngMazeRandom } from "./maze-random.js";
+import { assertReferenceSeed } from "./mt19937.js";
 import { writePaperObservation } from "./paper-observation.js";
 
 export type { LabyrinthKind };
@@ -103,16 +104,14 @@ export class LabyrinthVectorEnv {
   resetEnv(k: number, args: VectorResetArgs = {}): void {
     const s = this.stateAt(k);
     const { seed, options } = args;
-    if (seed !== undefined) {
-      if (this.generator === "reference") {
-        const r = this.referenceRandoms[k];
-        if (r === undefined) this.referenceRandoms[k] = ReferenceMazeRandom.fromSeed(seed);
-        else r.reseed(seed);
-      } else this.rngs[k] = Rng.fromSeed(seed);
-    }
     if (options?.maze !== undefined) {
+      // Everything that can throw runs before the slot's generator is re-seeded, so a rejected
+      // seed or maze leaves the slot (episode and generator) as it was.
+      if (seed !== undefined) this.checkSeed(seed);
       s.resetInjected(options.maze);
+      if (seed !== undefined) this.reseed(k, seed);
     } else {
+      if (seed !== undefined) this.reseed(k, seed);
       s.resetGenerated(this.mazeRandom(k));
     }
     if (!this.everReset[k]) {
@@ -123,6 +122,20 @@ export class LabyrinthVectorEnv {
     this.rewards[k] = 0;
     this.terminated[k] = 0;
     this.truncated[k] = 0;
+  }
+
+  private checkSeed(seed: number): void {
+    if (this.generator === "reference") assertReferenceSeed(seed);
+    else assertSeed(seed);
+  }
+
+  /** Re-seeds slot k's maze generator (validating the seed first). */
+  private reseed(k: number, seed: number): void {
+    if (this.generator === "reference") {
+      const r = this.referenceRandoms[k];
+      if (r === undefined) this.referenceRandoms[k] = ReferenceMazeRandom.fromSeed(seed);
+      else r.reseed(seed);
+    } else this.rngs[k] = Rng.fromSeed(seed);
   }
 
   private mazeRandom(k: number): MazeRandom {

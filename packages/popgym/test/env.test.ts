@@ -307,6 +307,25 @@ describe("bad input", () => {
     expect(() => wrongDims.reset({ options: { maze: ep } })).toThrow(/need 11 x 11/);
   });
 
+  it.each(["default", "reference"] as const)(
+    "a rejected maze with a seed leaves the maze stream as it was (%s generator)",
+    (generator) => {
+      const ep = goldenEpisodes("escape")[0]!;
+      const make = () => {
+        const env = new LabyrinthEscape({ mazeDims: [6, 6], episodeLength: 80, generator });
+        env.reset({ seed: 5 });
+        return env;
+      };
+      const clean = make();
+      const noisy = make();
+      const bad = { grid: ep.grid.slice(1), start: ep.start, end: ep.end };
+      expect(() => noisy.reset({ seed: 9, options: { maze: bad } })).toThrow(InvalidMazeError);
+      // The next unseeded maze continues seed 5's stream, not seed 9's.
+      expect([...noisy.reset()[0]]).toEqual([...clean.reset()[0]]);
+      expect(noisy.state.grid).toEqual(clean.state.grid);
+    },
+  );
+
   it("needs an end for escape only", () => {
     const ep = goldenEpisodes("explore")[0]!;
     const { grid, start } = ep;

@@ -121,6 +121,32 @@ describe("LabyrinthVectorEnv", () => {
     expect(() => v.resetEnv(5, { seed: 1 })).toThrow(/env index/);
   });
 
+  it.each(["default", "reference"] as const)(
+    "a rejected seed or maze leaves the slot's episode and generator as they were (%s generator)",
+    (generator) => {
+      const ep = goldenEpisodes("escape")[0]!;
+      const bad = { grid: ep.grid.slice(1), start: ep.start, end: ep.end };
+      const twin = () => {
+        const v = new LabyrinthVectorEnv({ kind: "escape", numEnvs: 1, generator });
+        v.resetEnv(0, { seed: 5 });
+        v.step([1]);
+        return v;
+      };
+      const clean = twin();
+      const noisy = twin();
+      const obs = noisy.observations.slice();
+      expect(() => noisy.resetEnv(0, { seed: 9, options: { maze: bad } })).toThrow(InvalidMazeError);
+      expect(() => noisy.resetEnv(0, { seed: -1, options: { maze: ep } })).toThrow(RangeError);
+      expect(() => noisy.resetEnv(0, { seed: 2 ** 32 + 1.5 })).toThrow(RangeError);
+      expect(noisy.observations).toEqual(obs);
+      // The next unseeded maze continues seed 5's stream, not seed 9's.
+      clean.resetEnv(0);
+      noisy.resetEnv(0);
+      expect(noisy.state(0).grid).toEqual(clean.state(0).grid);
+      expect(noisy.observations).toEqual(clean.observations);
+    },
+  );
+
   it("matches its own single-slot replay whatever the batch composition (property, 200 runs)", () => {
     fc.assert(
       fc.property(
