@@ -60,19 +60,18 @@ export function numpyGridText(s: LabyrinthState): string {
 }
 
 /**
- * POPGym's maze env: observation MultiDiscrete([5]*10) (3x3 window codes, then the action just
- * taken, 4 at reset), action Discrete(4) (0 left, 1 right, 2 up, 3 down). As everywhere in
- * @sgprop/gym, stepping after the episode ended throws ResetNeededError (POPGym itself would go on).
+ * What every labyrinth env shares: the episode state, where mazes come from, the action space
+ * Discrete(4) (0 left, 1 right, 2 up, 3 down) and rendering. Subclasses choose the observation:
+ * POPGym's own ({@link LabyrinthEnv}) or the paper's wrapped vector (`PaperLabyrinthEnv`).
  */
-export abstract class LabyrinthEnv extends Env<Int32Array, number> {
-  readonly observationSpace = new MultiDiscrete(new Array<number>(10).fill(NUM_CELL_CODES));
+export abstract class LabyrinthEnvCore<Obs> extends Env<Obs, number> {
   readonly actionSpace = new Discrete(NUM_ACTIONS);
   override metadata: EnvMetadata = { renderModes: ["ansi", "svg"] };
   /** The episode state on typed arrays (grid, explored cells, position, counters). */
   readonly state: LabyrinthState;
   private readonly source: MazeSource;
 
-  protected constructor(kind: LabyrinthKind, opts: LabyrinthEnvOptions = {}) {
+  protected constructor(kind: LabyrinthKind, opts: LabyrinthEnvOptions) {
     super();
     this.state = new LabyrinthState(kind, opts);
     this.source = new MazeSource(validateGenerator(opts.generator ?? "default"));
@@ -95,26 +94,11 @@ export abstract class LabyrinthEnv extends Env<Int32Array, number> {
     return this.state.episodeLength;
   }
 
-  override reset(args?: ResetArgs<LabyrinthResetOptions>): [Int32Array, LabyrinthResetInfo] {
+  /** Starts an episode in `state` (given maze, or one generated from the seed); returns the reset info. */
+  protected startEpisode(args: ResetArgs<LabyrinthResetOptions> | undefined): LabyrinthResetInfo {
     super.reset(args);
-    const s = this.state;
-    this.source.reset(s, () => this.rng, args?.seed, args?.options?.maze);
-    const info: LabyrinthResetInfo = { maze: numpyGridText(s) };
-    return [this.observe(Action.None), info];
-  }
-
-  step(action: number): StepResult<Int32Array> {
-    const s = this.state;
-    s.step(action);
-    const info: LabyrinthStepInfo = { position: [s.col, s.row] };
-    return [this.observe(action), s.reward, s.terminated, s.truncated, info];
-  }
-
-  private observe(action: number): Int32Array {
-    const obs = new Int32Array(10);
-    obs.set(this.state.window);
-    obs[9] = action;
-    return obs;
+    this.source.reset(this.state, () => this.rng, args?.seed, args?.options?.maze);
+    return { maze: numpyGridText(this.state) };
   }
 
   /** "ansi": POPGym's text view; "svg": an SVG picture; undefined without a render mode. */
@@ -132,6 +116,38 @@ export abstract class LabyrinthEnv extends Env<Int32Array, number> {
   /** The maze as an SVG image, whatever the render mode. */
   renderSvg(opts?: SvgRenderOptions): string {
     return renderSvg(this.state, opts);
+  }
+}
+
+/**
+ * POPGym's maze env: observation MultiDiscrete([5]*10) (3x3 window codes, then the action just
+ * taken, 4 at reset), action Discrete(4) (0 left, 1 right, 2 up, 3 down). As everywhere in
+ * @sgprop/gym, stepping after the episode ended throws ResetNeededError (POPGym itself would go on).
+ */
+export abstract class LabyrinthEnv extends LabyrinthEnvCore<Int32Array> {
+  readonly observationSpace = new MultiDiscrete(new Array<number>(10).fill(NUM_CELL_CODES));
+
+  protected constructor(kind: LabyrinthKind, opts: LabyrinthEnvOptions = {}) {
+    super(kind, opts);
+  }
+
+  override reset(args?: ResetArgs<LabyrinthResetOptions>): [Int32Array, LabyrinthResetInfo] {
+    const info = this.startEpisode(args);
+    return [this.observe(Action.None), info];
+  }
+
+  step(action: number): StepResult<Int32Array> {
+    const s = this.state;
+    s.step(action);
+    const info: LabyrinthStepInfo = { position: [s.col, s.row] };
+    return [this.observe(action), s.reward, s.terminated, s.truncated, info];
+  }
+
+  private observe(action: number): Int32Array {
+    const obs = new Int32Array(10);
+    obs.set(this.state.window);
+    obs[9] = action;
+    return obs;
   }
 }
 

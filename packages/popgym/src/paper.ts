@@ -1,8 +1,7 @@
 import {
   type Box,
   Discrete,
-  Env,
-  type EnvMetadata,
+  type Env,
   FlattenObservation,
   flattenSpace,
   MultiDiscrete,
@@ -12,6 +11,7 @@ import {
 } from "@sgprop/gym";
 import { type LabyrinthKind, NUM_ACTIONS, NUM_CELL_CODES, PAPER_OBS_DIM } from "./cells.js";
 import {
+  LabyrinthEnvCore,
   type LabyrinthEnvOptions,
   LabyrinthEscape,
   LabyrinthExplore,
@@ -19,12 +19,8 @@ import {
   type LabyrinthResetInfo,
   type LabyrinthResetOptions,
   type LabyrinthStepInfo,
-  numpyGridText,
 } from "./labyrinth-env.js";
-import { LabyrinthState } from "./labyrinth-state.js";
-import { MazeSource, validateGenerator } from "./maze-source.js";
 import { writePaperObservation } from "./paper-observation.js";
-import { renderAnsi, renderSvg, type SvgRenderOptions } from "./render.js";
 import { PAPER_EPISODE_LENGTH } from "./vector.js";
 import { Antialias, PreviousAction } from "./wrappers.js";
 
@@ -76,35 +72,22 @@ export function paperObservationSpace(): Box<"float32"> {
  * built up through three wrappers. Equal, step for step, to {@link makePaperLabyrinth}'s
  * "wrapper-stack" variant (tested).
  */
-export class PaperLabyrinthEnv extends Env<Float32Array, number> {
+export class PaperLabyrinthEnv extends LabyrinthEnvCore<Float32Array> {
   readonly observationSpace = paperObservationSpace();
-  readonly actionSpace = new Discrete(NUM_ACTIONS);
-  override metadata: EnvMetadata = { renderModes: ["ansi", "svg"] };
-  readonly state: LabyrinthState;
-  private readonly source: MazeSource;
   private readonly slab = new ObservationSlab(PAPER_OBS_DIM);
 
   constructor(kind: LabyrinthKind, opts: LabyrinthEnvOptions = {}) {
-    super();
-    this.state = new LabyrinthState(kind, {
+    super(kind, {
+      ...opts,
       mazeDims: opts.mazeDims ?? [6, 6],
       episodeLength: opts.episodeLength ?? PAPER_EPISODE_LENGTH[kind],
     });
-    this.source = new MazeSource(validateGenerator(opts.generator ?? "default"));
-    const mode = opts.renderMode;
-    if (mode !== undefined && mode !== "ansi" && mode !== "svg") {
-      throw new RangeError(`renderMode must be "ansi" or "svg", got ${JSON.stringify(mode)}`);
-    }
-    this.renderMode = mode;
   }
 
   override reset(args?: ResetArgs<LabyrinthResetOptions>): [Float32Array, LabyrinthResetInfo] {
-    super.reset(args);
-    const s = this.state;
-    this.source.reset(s, () => this.rng, args?.seed, args?.options?.maze);
+    const info = this.startEpisode(args);
     const obs = this.slab.next();
-    writePaperObservation(obs, 0, s.window, 4, 0, true);
-    const info: LabyrinthResetInfo = { maze: numpyGridText(s) };
+    writePaperObservation(obs, 0, this.state.window, 4, 0, true);
     return [obs, info];
   }
 
@@ -115,20 +98,6 @@ export class PaperLabyrinthEnv extends Env<Float32Array, number> {
     writePaperObservation(obs, 0, s.window, action, action, false);
     const info: LabyrinthStepInfo = { position: [s.col, s.row] };
     return [obs, s.reward, s.terminated, s.truncated, info];
-  }
-
-  override render(): string | undefined {
-    if (this.renderMode === "ansi") return renderAnsi(this.state);
-    if (this.renderMode === "svg") return renderSvg(this.state);
-    return undefined;
-  }
-
-  renderAnsi(): string {
-    return renderAnsi(this.state);
-  }
-
-  renderSvg(opts?: SvgRenderOptions): string {
-    return renderSvg(this.state, opts);
   }
 }
 
