@@ -16,7 +16,7 @@ import {
 } from "./sparseCore.js";
 import { canonicalSlotGrads, coreSizes, jsCoreMaps } from "./sparseMaps.js";
 import { coreKernels, disposeKernels, type SparseNetPolicy } from "./sparsenet.js";
-import { RECURRENT_THETA_EPS, thetaFromSums } from "./thetaEstimator.js";
+import { RECURRENT_THETA_EPS, recurrentThetaBatch } from "./thetaEstimator.js";
 
 export type { SgMode };
 
@@ -80,27 +80,6 @@ function countValid(valid: ArrayLike<number>): number {
   let n = 0;
   for (let i = 0; i < valid.length; i++) if (valid[i]) n++;
   return n;
-}
-
-/** Per-input-neuron sum over (E, cols) of X^T e products: [Ni] values of sum (A^T e)(B^T e). */
-function embeddingInner(
-  eT: tf.Tensor2D,
-  xa: Float32Array,
-  xb: Float32Array,
-  n: number,
-  ni: number,
-  cols: number,
-): Float64Array {
-  const out = new Float64Array(ni);
-  if (n === 0 || ni === 0) return out;
-  const data = tf.tidy(() => {
-    const ga = tf.matMul(eT, tf.tensor2d(xa, [n, ni * cols]));
-    const gb = xa === xb ? ga : tf.matMul(eT, tf.tensor2d(xb, [n, ni * cols]));
-    return tf.sum(tf.reshape(tf.mul(ga, gb), [-1, ni, cols]), [0, 2]);
-  });
-  out.set(data.dataSync());
-  data.dispose();
-  return out;
 }
 
 /**
@@ -279,32 +258,13 @@ export function sparseNetBptt(
       if (mixing.thetaPrev !== undefined) {
         const rows: number[] = [];
         for (let r = 0; r < R; r++) if (batch.valid[r]) rows.push(r);
-        const rowIdx = Int32Array.from(rows);
-        const embNormSq = download(() => tf.sum(tf.square(e), 1));
-        const sums = coreEstimatorSums(
+        thetaBatch = recurrentThetaBatch(
           s,
           trace,
           back.trueGrad,
           back.substitute as Float32Array,
-          rowIdx,
-          embNormSq,
-        );
-        const eValidT = tf.tidy(
-          () => tf.transpose(tf.gather(e, tf.tensor1d(rowIdx, "int32"))) as tf.Tensor2D,
-        );
-        const embDd = embeddingInner(eValidT, sums.xdIn, sums.xdIn, rowIdx.length, Ni, C);
-        const embWd = embeddingInner(eValidT, sums.xwIn, sums.xdIn, rowIdx.length, Ni, C);
-        eValidT.dispose();
-        for (let i = 0; i < Ni; i++) {
-          sums.barDd[i] = (sums.barDd[i] as number) + (embDd[i] as number);
-          sums.barWd[i] = (sums.barWd[i] as number) + (embWd[i] as number);
-        }
-        thetaBatch = thetaFromSums(
-          sums.n,
-          sums.sumDd,
-          sums.sumWd,
-          sums.barDd,
-          sums.barWd,
+          Int32Array.from(rows),
+          e,
           mixing.thetaPrev,
           mixing.thetaEps ?? RECURRENT_THETA_EPS,
         );
