@@ -1,5 +1,6 @@
 import type { Rng } from "@sgprop/gym";
 import * as tf from "@tensorflow/tfjs-core";
+import { fastTanh } from "../ops/perNeuron.js";
 import { InvalidConfigError, InvalidInputError, requireInt } from "./errors.js";
 
 /** Sizes of the dense MLP baseline of the bandit (SPEC 4.6). */
@@ -113,7 +114,7 @@ export class Mlp {
     for (let l = 0; l < this.config.numLayers; l++) {
       inputs.push(h);
       const wt = tf.transpose(this.v(`hidden.${l}.weight`));
-      const a = tf.tanh(tf.add(tf.matMul(h, wt), this.v(`hidden.${l}.bias`)));
+      const a = fastTanh(tf.add(tf.matMul(h, wt), this.v(`hidden.${l}.bias`)));
       act.push(a);
       h = this.config.residual && l > 0 ? tf.add(a, h) : a;
       hidden.push(h);
