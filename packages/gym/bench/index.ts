@@ -6,6 +6,7 @@
 import {
   Discrete,
   Env,
+  FlattenObservation,
   flatten,
   type Info,
   MultiDiscrete,
@@ -81,6 +82,19 @@ report(
   }),
   "calls/s",
 );
+
+for (const reuseBuffer of [false, true]) {
+  const flat = new FlattenObservation(new TimeLimit(new Trivial(), 80), { reuseBuffer });
+  report(
+    reuseBuffer ? "FlattenObservation step, reuseBuffer" : "FlattenObservation step, fresh arrays",
+    measure(() => {
+      flat.reset({ seed: 1 });
+      for (let i = 0; i < 80; i++) flat.step(i & 3);
+      return 80;
+    }),
+    "steps/s",
+  );
+}
 
 const vec = new SyncVectorEnv(Array.from({ length: 20 }, () => () => new Trivial()));
 vec.reset({ seed: 0 });

@@ -38,6 +38,6 @@ export {
   type VectorStepResult,
 } from "./vector.js";
 export { ActionWrapper, ObservationWrapper, RewardWrapper, Wrapper } from "./wrapper.js";
-export { FlattenObservation } from "./wrappers/flatten-observation.js";
+export { FlattenObservation, type FlattenObservationOptions } from "./wrappers/flatten-observation.js";
 export { type EpisodeStatistics, RecordEpisodeStatistics } from "./wrappers/record-episode-statistics.js";
 export { TimeLimit } from "./wrappers/time-limit.js";

@@ -5,6 +5,7 @@ import { Box } from "../src/spaces/box.js";
 import { Dict } from "../src/spaces/dict.js";
 import { Discrete } from "../src/spaces/discrete.js";
 import { flatten } from "../src/spaces/flatten.js";
+import { Tuple } from "../src/spaces/tuple.js";
 import { ActionWrapper, ObservationWrapper, RewardWrapper, Wrapper } from "../src/wrapper.js";
 import { FlattenObservation } from "../src/wrappers/flatten-observation.js";
 import { RecordEpisodeStatistics } from "../src/wrappers/record-episode-statistics.js";
@@ -109,6 +110,47 @@ describe("FlattenObservation", () => {
     const [next] = env.step(0);
     expect(next).toEqual(flatten(space, { pos: Float32Array.of(3, 4), dir: 0 }));
     expect(env.observationSpace.contains(next)).toBe(true);
+  });
+});
+
+describe("FlattenObservation buffers", () => {
+  const makeInner = () =>
+    new TestEnv({
+      observationSpace: new Tuple([new Discrete(3), new Box(-5, 5, [2])]),
+      actionSpace: new Discrete(3),
+      reset: (ctx) => {
+        ctx.state.t = 0;
+        return [[0, Float32Array.of(0, 0)] as [number, Float32Array], {}];
+      },
+      step: (ctx, a) => {
+        ctx.state.t = (ctx.state.t ?? 0) + 1;
+        return [[a, Float32Array.of(ctx.state.t, -a)] as [number, Float32Array], 0, false, false, {}];
+      },
+    });
+
+  it("returns a fresh array per observation by default, as Gymnasium does", () => {
+    const env = new FlattenObservation(makeInner());
+    expect(env.reuseBuffer).toBe(false);
+    const [first] = env.reset({ seed: 0 });
+    const kept = Array.from(first);
+    const [second] = env.step(2);
+    expect(second).not.toBe(first);
+    expect(Array.from(first)).toEqual(kept);
+    expect(Array.from(second)).toEqual([0, 0, 1, 1, -2]);
+  });
+
+  it("with reuseBuffer overwrites one array, clearing the previous one-hot entries", () => {
+    const env = new FlattenObservation(makeInner(), { reuseBuffer: true });
+    const plain = new FlattenObservation(makeInner());
+    expect(env.observationSpace.equals(plain.observationSpace)).toBe(true);
+    const [first] = env.reset({ seed: 0 });
+    expect(Array.from(first)).toEqual(Array.from(plain.reset({ seed: 0 })[0]));
+    for (const a of [2, 1, 1, 0, 2]) {
+      const [obs] = env.step(a);
+      expect(obs).toBe(first);
+      expect(Array.from(obs)).toEqual(Array.from(plain.step(a)[0]));
+    }
+    expect(Array.from(env.reset()[0])).toEqual([1, 0, 0, 0, 0]);
   });
 });
 
