@@ -13,8 +13,9 @@ import { TimeLimit } from "./wrappers/time-limit.js";
 // biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging in env packages
 export interface RegisteredEnvs {}
 
-// biome-ignore lint/suspicious/noExplicitAny: any Env, whatever its observation and action types
-type AnyEnv = Env<any, any, any>;
+// Any env whatever its types: Env's methods are bivariant in their parameters, so every
+// Env<O, A, R> is assignable to this without resorting to `any`.
+type AnyEnv = Env<unknown, unknown, unknown>;
 export type ObsOf<E> = E extends Env<infer O, unknown, unknown> ? O : never;
 export type ActOf<E> = E extends Env<unknown, infer A, unknown> ? A : never;
 
