@@ -2,7 +2,11 @@ import { Rng } from "@sgprop/gym";
 import * as tf from "@tensorflow/tfjs-core";
 import { describe, expect, it } from "vitest";
 import { slotLayerForward } from "../src/neuron/slotNeuron.js";
-import { estimateThetaBatch } from "../src/sgprop/thetaEstimator.js";
+import {
+  estimateThetaBatch,
+  estimateThetaBatchHost,
+  estimateThetaBatchTensor,
+} from "../src/sgprop/thetaEstimator.js";
 import { TEST_BACKENDS, useBackend } from "./helpers.js";
 
 function randn(rng: Rng, shape: number[], scale = 1): tf.Tensor {
@@ -51,6 +55,22 @@ describe.each(TEST_BACKENDS)("closed-form theta estimator on %s", (backend) => {
       const fwd = slotLayerForward(u, { keys, A, b });
       const est = estimateThetaBatch({ g, s, u, alpha: fwd.alpha, y: fwd.y, thetaPrev, eps: 1e-6 });
       const got = Array.from(est.dataSync());
+      // the host (JavaScript) and tensor implementations agree
+      const viaTensor = estimateThetaBatchTensor({
+        g,
+        s,
+        u,
+        alpha: fwd.alpha,
+        y: fwd.y,
+        thetaPrev,
+        eps: 1e-6,
+      });
+      const viaHost = estimateThetaBatchHost({ g, s, u, alpha: fwd.alpha, y: fwd.y, thetaPrev, eps: 1e-6 });
+      const hostVals = Array.from(viaHost.dataSync());
+      Array.from(viaTensor.dataSync()).forEach((v, i) =>
+        expect(Math.abs(v - (hostVals[i] as number))).toBeLessThan(1e-5),
+      );
+      tf.dispose([viaTensor, viaHost]);
       // explicit per-sample gradients of <e_n, out(u_n)> for each neuron
       const unit = (x: tf.Tensor) => tf.div(x, tf.maximum(tf.norm(x, "euclidean", -1, true), 1e-12));
       const perSample = (e: tf.Tensor, n: number): number[][] =>

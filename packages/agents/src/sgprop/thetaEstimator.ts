@@ -62,6 +62,14 @@ function unitRows(x: tf.Tensor): tf.Tensor {
  * Returns thetaBatch [W]; the momentum update theta <- mu theta + (1 - mu) thetaBatch is the caller's.
  */
 export function estimateThetaBatch(inputs: ThetaEstimatorInputs): tf.Tensor1D {
+  // On wasm and cpu the tensors live in host memory and the many small elementwise steps cost
+  // more as separate kernels than as one JavaScript loop; the tensor version serves other backends.
+  if (tf.getBackend() !== "tensorflow") return estimateThetaBatchHost(inputs);
+  return estimateThetaBatchTensor(inputs);
+}
+
+/** {@link estimateThetaBatch} written with tensor ops only (any backend; the reference form). */
+export function estimateThetaBatchTensor(inputs: ThetaEstimatorInputs): tf.Tensor1D {
   const { g, s, u, alpha, y, thetaPrev, eps } = inputs;
   const n = g.shape[0] as number;
   const w = g.shape[1] as number;
@@ -97,4 +105,129 @@ export function estimateThetaBatch(inputs: ThetaEstimatorInputs): tf.Tensor1D {
     const est = tf.clipByValue(tf.add(1, tf.div(c, safe)), 0, 1);
     return tf.where(ok, est, thetaPrev) as tf.Tensor1D;
   });
+}
+
+/**
+ * {@link estimateThetaBatch} with the per-sample closed forms evaluated in one JavaScript pass
+ * (float64 accumulation) and only the batch means of the outer products G_n (x) u_n computed as a
+ * per-neuron contraction on the backend.
+ */
+export function estimateThetaBatchHost(inputs: ThetaEstimatorInputs): tf.Tensor1D {
+  const { u, thetaPrev, eps } = inputs;
+  const [n, w, q] = inputs.g.shape as [number, number, number];
+  const m = inputs.alpha.shape[2] as number;
+  const d = u.shape[2] as number;
+  if (n <= 1) return tf.clone(thetaPrev) as tf.Tensor1D;
+  const g = inputs.g.dataSync();
+  const s = inputs.s.dataSync();
+  const alpha = inputs.alpha.dataSync();
+  const y = inputs.y.dataSync();
+  const uData = u.dataSync();
+  const prev = thetaPrev.dataSync();
+  const k = m + m * q;
+  const invSqrtD = 1 / Math.sqrt(d);
+  const both = new Float32Array(n * w * 2 * k); // [N, W, 2K]: Gw then Gd
+  const meanDD = new Float64Array(w);
+  const meanWD = new Float64Array(w);
+  const sumTw = new Float64Array(w * m * q);
+  const sumTd = new Float64Array(w * m * q);
+  const gh = new Float64Array(q);
+  const dh = new Float64Array(q);
+  const eyW = new Float64Array(m);
+  const eyD = new Float64Array(m);
+  for (let row = 0; row < n; row++) {
+    for (let i = 0; i < w; i++) {
+      const gi = (row * w + i) * q;
+      let gn = 0;
+      let sn = 0;
+      for (let j = 0; j < q; j++) {
+        gn += (g[gi + j] as number) ** 2;
+        sn += (s[gi + j] as number) ** 2;
+      }
+      const gs = 1 / Math.max(Math.sqrt(gn), 1e-12);
+      const ss = 1 / Math.max(Math.sqrt(sn), 1e-12);
+      for (let j = 0; j < q; j++) {
+        gh[j] = (g[gi + j] as number) * gs;
+        dh[j] = (s[gi + j] as number) * ss - (gh[j] as number);
+      }
+      const ai = (row * w + i) * m;
+      const yi = (row * w + i) * m * q;
+      let mw = 0;
+      let md = 0;
+      for (let sl = 0; sl < m; sl++) {
+        let ew = 0;
+        let ed = 0;
+        for (let j = 0; j < q; j++) {
+          const yv = y[yi + sl * q + j] as number;
+          ew += (gh[j] as number) * yv;
+          ed += (dh[j] as number) * yv;
+        }
+        eyW[sl] = ew;
+        eyD[sl] = ed;
+        const a = alpha[ai + sl] as number;
+        mw += a * ew;
+        md += a * ed;
+      }
+      let uu = 0;
+      const ui = (row * w + i) * d;
+      for (let j = 0; j < d; j++) uu += (uData[ui + j] as number) ** 2;
+      let gwGd = 0;
+      let gdGd = 0;
+      let twTd = 0;
+      let tdTd = 0;
+      const bw = (row * w + i) * 2 * k;
+      const bd = bw + k;
+      for (let sl = 0; sl < m; sl++) {
+        const a = alpha[ai + sl] as number;
+        const kw = a * ((eyW[sl] as number) - mw) * invSqrtD;
+        const kd = a * ((eyD[sl] as number) - md) * invSqrtD;
+        both[bw + sl] = kw;
+        both[bd + sl] = kd;
+        gwGd += kw * kd;
+        gdGd += kd * kd;
+        for (let j = 0; j < q; j++) {
+          const c = a * (1 - (y[yi + sl * q + j] as number) ** 2);
+          const tw = c * (gh[j] as number);
+          const td = c * (dh[j] as number);
+          both[bw + m + sl * q + j] = tw;
+          both[bd + m + sl * q + j] = td;
+          twTd += tw * td;
+          tdTd += td * td;
+          const bi = (i * m + sl) * q + j;
+          sumTw[bi] = (sumTw[bi] as number) + tw;
+          sumTd[bi] = (sumTd[bi] as number) + td;
+        }
+      }
+      // ||G||^2 ||u||^2 for the A and key parts, plus the b part ||t||^2.
+      meanDD[i] = (meanDD[i] as number) + (gdGd + tdTd) * uu + tdTd;
+      meanWD[i] = (meanWD[i] as number) + (gwGd + twTd) * uu + twTd;
+    }
+  }
+  const outer = tf.tidy(() => perNeuronOuter(tf.tensor3d(both, [n, w, 2 * k]), u));
+  const o = outer.dataSync(); // [W, 2K, D]: sums over n of Gw (x) u, then Gd (x) u
+  outer.dispose();
+  const result = new Float32Array(w);
+  for (let i = 0; i < w; i++) {
+    let dbarSq = 0;
+    let wdbar = 0;
+    const base = i * 2 * k * d;
+    for (let e = 0; e < k * d; e++) {
+      const wv = (o[base + e] as number) / n;
+      const dv = (o[base + k * d + e] as number) / n;
+      dbarSq += dv * dv;
+      wdbar += wv * dv;
+    }
+    for (let e = 0; e < m * q; e++) {
+      const wv = (sumTw[i * m * q + e] as number) / n;
+      const dv = (sumTd[i * m * q + e] as number) / n;
+      dbarSq += dv * dv;
+      wdbar += wv * dv;
+    }
+    const v = Math.max(0, ((meanDD[i] as number) / n - dbarSq) / (n - 1));
+    const c = ((meanWD[i] as number) / n - wdbar) / (n - 1);
+    const b2 = Math.max(0, dbarSq - v);
+    const denom = v + b2;
+    result[i] = denom > eps ? Math.min(1, Math.max(0, 1 + c / denom)) : (prev[i] as number);
+  }
+  return tf.tensor1d(result);
 }
