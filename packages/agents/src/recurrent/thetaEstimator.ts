@@ -33,7 +33,14 @@ export function thetaFromSums(
 }
 
 /** Per-input-neuron sum over (E, cols) of (X_a^T e)(X_b^T e): the embedding part of the mean products. */
-function embeddingInner(eT: tf.Tensor2D, xa: Float32Array, xb: Float32Array, n: number, ni: number, cols: number): Float64Array {
+function embeddingInner(
+  eT: tf.Tensor2D,
+  xa: Float32Array,
+  xb: Float32Array,
+  n: number,
+  ni: number,
+  cols: number,
+): Float64Array {
   const out = new Float64Array(ni);
   if (n === 0 || ni === 0) return out;
   const data = tf.tidy(() => {

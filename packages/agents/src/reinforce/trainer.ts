@@ -11,17 +11,22 @@ import {
 import type { Adam, AdamState } from "../optim/adam.js";
 import { RnnLearner, SparseNetLearner, type UpdateHyper, type UpdateStats } from "../recurrent/learner.js";
 import type { ParamMap } from "../recurrent/params.js";
-import { RnnPolicy, type RnnState } from "../recurrent/rnn.js";
+import { RNN_PARAMS, RnnPolicy, type RnnState } from "../recurrent/rnn.js";
 import { allocTrace, type CoreTrace } from "../recurrent/sparseCore.js";
 import { coreSizes } from "../recurrent/sparseMaps.js";
-import { type RolloutMaps, SparseNetPolicy } from "../recurrent/sparsenet.js";
+import {
+  type RolloutMaps,
+  SPARSENET_POLICY_PARAMS,
+  SPARSENET_SG_PARAMS,
+  SparseNetPolicy,
+} from "../recurrent/sparsenet.js";
 import { type MetricsRow, NonFiniteError, type Trainer, type TrainerRows } from "../trainer.js";
 import { type PopgymTrainOptions, resolvePopgymOptions } from "./options.js";
 import { percentile } from "./returns.js";
 import { collectRollout, type PolicyStepper, truncateBatch } from "./rollout.js";
 
 /** Rollout stepper of the recurrent SparseNet: maps read once per batch, state [B][W][q] in JS. */
-class SparseNetStepper implements PolicyStepper {
+export class SparseNetStepper implements PolicyStepper {
   private maps: RolloutMaps | undefined;
   private h: Float32Array = new Float32Array(0);
   private trace: CoreTrace | undefined;
@@ -47,7 +52,8 @@ class SparseNetStepper implements PolicyStepper {
   }
 }
 
-class RnnStepper implements PolicyStepper {
+/** Rollout stepper of a GRU/LSTM policy. */
+export class RnnStepper implements PolicyStepper {
   private state: RnnState | undefined;
   constructor(private readonly policy: RnnPolicy) {}
   begin(numEnvs: number): void {
@@ -237,9 +243,10 @@ export class PopgymTrainer implements Trainer {
       episodeLength: o.episodeLength,
     });
     const base = { obsDim: probe.obsDim, numActions: probe.numActions };
-    const paramNames = Object.keys(tensors)
-      .filter((k) => k.startsWith("param."))
-      .map((k) => k.slice("param.".length));
+    // Canonical order (the file stores names sorted): it fixes the summation order of the
+    // clipping norm, so a resumed run continues bit for bit.
+    const paramNames: readonly string[] =
+      o.model === "sparsenet" ? [...SPARSENET_POLICY_PARAMS, ...SPARSENET_SG_PARAMS] : RNN_PARAMS;
     let sparse: SparseNetLearner | undefined;
     let rnn: RnnLearner | undefined;
     // tf.variable keeps its initial value alive: build inside a tidy so those copies are released.

@@ -8,10 +8,16 @@ import { randomBatch, TINY, tensorData, tinySparseNet } from "./fixtures.js";
 
 const HYPER = { gamma: 0.95, entropyCoef: 0.01 };
 
-function run(batch: SequenceBatch, seed: number, theta: number | undefined, mode: "prediction" | "positive_projection" = "prediction") {
+function run(
+  batch: SequenceBatch,
+  seed: number,
+  theta: number | undefined,
+  mode: "prediction" | "positive_projection" = "prediction",
+) {
   const policy = tinySparseNet(seed);
   const lt = lossTensors(batch, TINY.obsDim, TINY.numActions, HYPER);
-  const schedule = theta === undefined ? undefined : new Float64Array(batch.numSteps * TINY.width).fill(theta);
+  const schedule =
+    theta === undefined ? undefined : new Float64Array(batch.numSteps * TINY.width).fill(theta);
   const r = sparseNetBptt(policy, batch, lt, {
     entropyCoef: HYPER.entropyCoef,
     record: true,
@@ -26,7 +32,9 @@ function release(r: ReturnType<typeof run>): void {
   for (const t of r.grads.values()) t.dispose();
   for (const t of r.sgGrads?.values() ?? []) t.dispose();
   const rec = r.record;
-  if (rec !== undefined) for (const t of [rec.logits, rec.logProbs, rec.entropy, rec.trueGrad, rec.mixedGrad, rec.sgPrediction]) t?.dispose();
+  if (rec !== undefined)
+    for (const t of [rec.logits, rec.logProbs, rec.entropy, rec.trueGrad, rec.mixedGrad, rec.sgPrediction])
+      t?.dispose();
 }
 
 describe.each(TEST_BACKENDS)("SG-mixed BPTT on %s", (backend) => {
@@ -75,7 +83,8 @@ describe.each(TEST_BACKENDS)("SG-mixed BPTT on %s", (backend) => {
       const g = (await r.record?.trueGrad?.data()) ?? new Float32Array();
       release(r);
       let m = 0;
-      for (let t = 0; t < 3; t++) for (let k = 0; k < W * q; k++) m = Math.max(m, Math.abs(g[(t * B + 0) * W * q + k] as number));
+      for (let t = 0; t < 3; t++)
+        for (let k = 0; k < W * q; k++) m = Math.max(m, Math.abs(g[(t * B + 0) * W * q + k] as number));
       return m;
     };
     expect(await env0Before3(withReset)).toBe(0);

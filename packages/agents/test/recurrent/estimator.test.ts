@@ -25,12 +25,15 @@ function neuronInputs(
       if (starts[t * B + b]) h.fill(0, b * W * q, (b + 1) * W * q);
       for (let i = 0; i < W; i++) {
         const u = new Float64Array(D);
-        for (let p = 0; p < P; p++) for (let j = 0; j < q; j++) u[p * q + j] = h[(b * W + (parentIdx[i * P + p] as number)) * q + j] as number;
+        for (let p = 0; p < P; p++)
+          for (let j = 0; j < q; j++)
+            u[p * q + j] = h[(b * W + (parentIdx[i * P + p] as number)) * q + j] as number;
         if (i < Ni) for (let k = 0; k < E; k++) u[P * q + k] = e[(t * B + b) * E + k] as number;
         inputs.push(u);
         const scores = Array.from({ length: M }, (_, s) => {
           let z = 0;
-          for (let k = 0; k < D; k++) z += (params.neuronKeys?.[(i * M + s) * D + k] as number) * (u[k] as number);
+          for (let k = 0; k < D; k++)
+            z += (params.neuronKeys?.[(i * M + s) * D + k] as number) * (u[k] as number);
           return z / Math.sqrt(D);
         });
         const mx = Math.max(...scores);
@@ -40,7 +43,8 @@ function neuronInputs(
           let out = 0;
           for (let s = 0; s < M; s++) {
             let z = params.policyB?.[(i * M + s) * q + j] as number;
-            for (let k = 0; k < D; k++) z += (params.policyA?.[((i * M + s) * q + j) * D + k] as number) * (u[k] as number);
+            for (let k = 0; k < D; k++)
+              z += (params.policyA?.[((i * M + s) * q + j) * D + k] as number) * (u[k] as number);
             out += ((ex[s] as number) / tot) * Math.tanh(z);
           }
           next[(b * W + i) * q + j] = out;
@@ -72,7 +76,11 @@ describe("adaptive theta estimator (eq. 3)", () => {
     const r = sparseNetBptt(policy, batch, lt, {
       entropyCoef: 0.01,
       record: true,
-      mixing: { thetaSchedule: temporalThetaSchedule(thetaPrev, policy.graph, T), mode: "prediction", thetaPrev },
+      mixing: {
+        thetaSchedule: temporalThetaSchedule(thetaPrev, policy.graph, T),
+        mode: "prediction",
+        thetaPrev,
+      },
     });
     disposeLossTensors(lt);
     const g = Float32Array.from((await r.record?.trueGrad?.data()) ?? []);
@@ -119,11 +127,13 @@ describe("adaptive theta estimator (eq. 3)", () => {
         for (const x of xs) for (let k = 0; k < dim; k++) m[k] = (m[k] as number) + (x[k] as number) / N;
         return m;
       };
-      const dot = (a: Float64Array, c: Float64Array) => a.reduce((acc, v, k) => acc + v * (c[k] as number), 0);
+      const dot = (a: Float64Array, c: Float64Array) =>
+        a.reduce((acc, v, k) => acc + v * (c[k] as number), 0);
       const wBar = mean(ws);
       const dBar = mean(ds);
       const V = Math.max(0, (ds.reduce((acc, d) => acc + dot(d, d), 0) / N - dot(dBar, dBar)) / (N - 1));
-      const C = (ws.reduce((acc, w, n) => acc + dot(w, ds[n] as Float64Array), 0) / N - dot(wBar, dBar)) / (N - 1);
+      const C =
+        (ws.reduce((acc, w, n) => acc + dot(w, ds[n] as Float64Array), 0) / N - dot(wBar, dBar)) / (N - 1);
       const B2 = Math.max(0, dot(dBar, dBar) - V);
       const want = V + B2 > 1e-12 ? Math.min(1, Math.max(0, 1 + C / (V + B2))) : (thetaPrev[i] as number);
       expect(Math.abs((r.thetaBatch?.[i] ?? Number.NaN) - want)).toBeLessThan(1e-4);
@@ -135,7 +145,9 @@ describe("adaptive theta estimator (eq. 3)", () => {
     for (const t of r.grads.values()) t.dispose();
     for (const t of r.sgGrads?.values() ?? []) t.dispose();
     const rec = r.record;
-    if (rec !== undefined) for (const t of [rec.logits, rec.logProbs, rec.entropy, rec.trueGrad, rec.mixedGrad, rec.sgPrediction]) t?.dispose();
+    if (rec !== undefined)
+      for (const t of [rec.logits, rec.logProbs, rec.entropy, rec.trueGrad, rec.mixedGrad, rec.sgPrediction])
+        t?.dispose();
     policy.dispose();
   });
 });

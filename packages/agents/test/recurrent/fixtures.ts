@@ -1,5 +1,5 @@
 import { Rng } from "@sgprop/gym";
-import * as tf from "@tensorflow/tfjs-core";
+import type * as tf from "@tensorflow/tfjs-core";
 import type { SequenceBatch } from "../../src/recurrent/batch.js";
 import { normalTensor } from "../../src/recurrent/params.js";
 import { type SparseNetConfig, SparseNetPolicy } from "../../src/recurrent/sparsenet.js";
@@ -34,7 +34,14 @@ export function tinySparseNet(seed: number, config: SparseNetConfig = TINY): Spa
  * A random batch: T steps, B envs, every env starts at t = 0, env b finishes at step `ends[b]`
  * (valid before, done there), rewards random.
  */
-export function randomBatch(seed: number, T: number, B: number, obsDim: number, numActions: number, ends: number[]): SequenceBatch {
+export function randomBatch(
+  seed: number,
+  T: number,
+  B: number,
+  obsDim: number,
+  numActions: number,
+  ends: number[],
+): SequenceBatch {
   const rng = Rng.fromSeed(seed);
   const n = T * B;
   const obs = new Float32Array(n * obsDim);

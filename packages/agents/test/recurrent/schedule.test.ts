@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { childrenGraph, temporalThetaSchedule } from "../../src/recurrent/thetaSchedule.js";
 import { RecurrentConfigError } from "../../src/recurrent/params.js";
+import { childrenGraph, temporalThetaSchedule } from "../../src/recurrent/thetaSchedule.js";
 
 /** The schedule written as the definition reads: scan every neuron's parent list for children. */
 function directSchedule(thetaBase: number[], parentIdx: number[][], T: number, rho: number): number[][] {
@@ -23,15 +23,25 @@ function directSchedule(thetaBase: number[], parentIdx: number[][], T: number, r
 }
 
 const graphs = fc
-  .record({ W: fc.integer({ min: 1, max: 12 }), P: fc.integer({ min: 1, max: 4 }), T: fc.integer({ min: 1, max: 8 }) })
+  .record({
+    W: fc.integer({ min: 1, max: 12 }),
+    P: fc.integer({ min: 1, max: 4 }),
+    T: fc.integer({ min: 1, max: 8 }),
+  })
   .chain(({ W, P, T }) =>
     fc.record({
       T: fc.constant(T),
       // Parents are distinct per neuron in the models, but the schedule is defined for any list.
-      parents: fc.array(fc.array(fc.integer({ min: 0, max: W - 1 }), { minLength: Math.min(P, W), maxLength: Math.min(P, W) }), {
-        minLength: W,
-        maxLength: W,
-      }),
+      parents: fc.array(
+        fc.array(fc.integer({ min: 0, max: W - 1 }), {
+          minLength: Math.min(P, W),
+          maxLength: Math.min(P, W),
+        }),
+        {
+          minLength: W,
+          maxLength: W,
+        },
+      ),
       theta: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: W, maxLength: W }),
       rho: fc.double({ min: 0, max: 1, noNaN: true }),
     }),
@@ -54,7 +64,9 @@ describe("temporal theta schedule", () => {
     const parents = [1, 2, 0, 0, 2, 1];
     const got = temporalThetaSchedule([0.2, 0.5, 0.9], childrenGraph(parents, 3), 30, 0.1);
     expect(Array.from(got.subarray(29 * 3))).toEqual([0.2, 0.5, 0.9]);
-    for (let t = 0; t < 29; t++) for (let i = 0; i < 3; i++) expect(got[t * 3 + i]).toBeGreaterThanOrEqual(got[(t + 1) * 3 + i] as number);
+    for (let t = 0; t < 29; t++)
+      for (let i = 0; i < 3; i++)
+        expect(got[t * 3 + i]).toBeGreaterThanOrEqual(got[(t + 1) * 3 + i] as number);
     expect(Math.max(...got)).toBeLessThanOrEqual(1);
     expect(got[0]).toBeGreaterThan(0.5);
   });
