@@ -23,13 +23,21 @@ export function assertSeed(seed: unknown): asserts seed is number {
 export class Rng {
   private constructor(private readonly gen: JumpableRandomGenerator) {}
 
-  /** A generator for any non-negative safe integer seed; the high bits are folded in so 2^32+k != k. */
+  /**
+   * A generator for any non-negative safe integer seed. Seeds below 2^32 use pure-rand's own
+   * seeding. Larger seeds fill all four state words from hashes of both 32-bit halves: a seed
+   * folded into pure-rand's 32-bit seeding would share its stream, shifted by a few draws, with
+   * some seed below 2^32 (and with other large seeds), which derived seeds hit in practice.
+   */
   static fromSeed(seed: number): Rng {
     assertSeed(seed);
+    const lo = seed >>> 0;
     const hi = Math.floor(seed / 2 ** 32);
-    const gen = xoroshiro128plus((seed >>> 0) ^ Math.imul(hi, 0x9e3779b1));
-    if (hi !== 0) for (let i = 0; i < 1 + (hi & 7); i++) gen.next();
-    return new Rng(gen);
+    if (hi === 0) return new Rng(xoroshiro128plus(lo));
+    const a = fmix32(lo ^ fmix32(hi ^ 0x243f6a88));
+    const b = fmix32(hi ^ fmix32(lo ^ 0x85a308d3));
+    // The last word is hi != 0, so the state is never all zero (which xoroshiro cannot leave).
+    return new Rng(xoroshiro128plusFromState([a | 0, b | 0, fmix32(a ^ 0x13198a2e) | 0, hi | 0]));
   }
 
   /** Restores a generator saved with {@link Rng.state}. */
@@ -110,4 +118,15 @@ export class Rng {
     }
     return pool.slice(0, k);
   }
+}
+
+/** murmur3's 32-bit finaliser: a bijection on 32-bit words with full avalanche. */
+function fmix32(h: number): number {
+  let x = h;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  x ^= x >>> 16;
+  return x >>> 0;
 }

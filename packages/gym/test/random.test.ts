@@ -22,6 +22,32 @@ describe("Rng", () => {
     expect(Rng.fromSeed(2 ** 32 + 5).uint32()).not.toBe(Rng.fromSeed(5).uint32());
   });
 
+  it("a seed above 2^32 does not replay another seed's stream a few draws later", () => {
+    // Whether b's first 4 outputs appear within a's first 40 (a shifted copy of a's stream).
+    const shifted = (a: Rng, b: Rng) => {
+      const xs = Array.from({ length: 40 }, () => a.uint32());
+      const head = Array.from({ length: 4 }, () => b.uint32()).join(",");
+      return xs.some((_, i) => xs.slice(i, i + 4).join(",") === head);
+    };
+    fc.assert(
+      fc.property(fc.nat(), fc.integer({ min: 1, max: 2 ** 21 - 2 }), (k, hi) => {
+        const big = hi * 2 ** 32 + k;
+        // The small seed that the former folding (k ^ hi * golden ratio) mapped `big` onto.
+        const folded = (k ^ Math.imul(hi, 0x9e3779b1)) >>> 0;
+        expect(shifted(Rng.fromSeed(folded), Rng.fromSeed(big))).toBe(false);
+        expect(shifted(Rng.fromSeed(big), Rng.fromSeed(folded))).toBe(false);
+        expect(shifted(Rng.fromSeed(big), Rng.fromSeed(big + 2 ** 32))).toBe(false);
+        expect(shifted(Rng.fromSeed(big), Rng.fromSeed(big))).toBe(true);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it("keeps pure-rand's streams for seeds below 2^32", () => {
+    expect(Rng.fromSeed(0).state()).toEqual([-1, -1, 0, 0]);
+    expect(Rng.fromSeed(2 ** 32 - 1).state()).toEqual([-1, 0, -1, 0]);
+  });
+
   it("rejects bad seeds", () => {
     for (const s of [-1, 1.5, Number.NaN, 2 ** 60]) expect(() => Rng.fromSeed(s)).toThrow(InvalidSeedError);
   });
