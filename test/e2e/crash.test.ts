@@ -46,6 +46,16 @@ const cases = [
     file: "metrics.csv",
   },
   {
+    name: "real bandit trainer (with evaluations)",
+    enabled: await hasRealTrainer("bandit"),
+    kind: "bandit",
+    args: ["--preset", "tiny", "--steps", "40", "--num-evals", "8"],
+    env: {} as Record<string, string>,
+    units: 40,
+    killAfter: 17,
+    file: "eval.csv",
+  },
+  {
     name: "fake bandit trainer (with evaluations)",
     enabled: true,
     kind: "bandit",
@@ -62,8 +72,9 @@ describe("crash safety: SIGKILL mid-run, then --resume", () => {
     it.runIf(c.enabled)(
       `${c.name}: same rows as an uninterrupted run, none partial or duplicated`,
       async () => {
-        const reference = join(tmp, `${c.kind}-reference`);
-        const crashed = join(tmp, `${c.kind}-crashed`);
+        const slug = c.name.replace(/\W+/g, "-");
+        const reference = join(tmp, `${slug}-reference`);
+        const crashed = join(tmp, `${slug}-crashed`);
         const common = [
           "train",
           c.kind,
@@ -74,7 +85,8 @@ describe("crash safety: SIGKILL mid-run, then --resume", () => {
           "--progress",
           "none",
         ];
-        expect((await runCli([...common, "--out", reference], c.env)).code).toBe(0);
+        const first = await runCli([...common, "--out", reference], c.env);
+        expect(first.code, first.stderr).toBe(0);
 
         const seen = await killMidRun(
           [...common, "--out", crashed],

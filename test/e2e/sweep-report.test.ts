@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { readCsv, runCli, svgLines } from "./cli.js";
+import { hasRealTrainer, readCsv, runCli, svgLines } from "./cli.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "sgprop-e2e-sweep-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -27,6 +27,7 @@ checkpointEvery: 4
 `,
 );
 const dir = join(tmp, "sweep");
+const realPopgym = await hasRealTrainer("popgym");
 
 describe("sgprop sweep and report", () => {
   it("runs in worker threads, records the failing run and finishes the others", async () => {
@@ -108,5 +109,21 @@ describe("sgprop sweep and report", () => {
     }[];
     expect(groups).toHaveLength(4);
     expect(groups.every((g) => g.seeds === 2 && g.auc.n === 2)).toBe(true);
+  });
+
+  it.runIf(realPopgym)("real trainers (TensorFlow.js) run inside the worker threads", async () => {
+    const file = join(tmp, "real.yaml");
+    writeFileSync(
+      file,
+      "name: real\nkind: popgym\npreset: tiny\nbase: { batches: 2 }\nmethods:\n  sg: { algorithm: sgprop }\n  gru: { model: gru }\n",
+    );
+    const out = join(tmp, "real");
+    const r = await runCli(["sweep", file, "--out", out, "--workers", "2"]);
+    expect(r.code).toBe(0);
+    for (const id of ["sg", "gru"]) {
+      const config = JSON.parse(readFileSync(join(out, "runs", id, "config.json"), "utf8"));
+      expect(config.trainer.implementation).toBe("agents");
+      expect(readCsv(join(out, "runs", id, "metrics.csv")).rows).toHaveLength(2);
+    }
   });
 });
