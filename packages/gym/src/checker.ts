@@ -1,6 +1,7 @@
 import { describeValue } from "./describe.js";
 import type { Env } from "./env.js";
 import { EnvCheckError } from "./errors.js";
+import { assertSeed } from "./random.js";
 import { Box } from "./spaces/box.js";
 import { Discrete } from "./spaces/discrete.js";
 import { MultiBinary } from "./spaces/multi-binary.js";
@@ -41,6 +42,16 @@ export function checkEnv(env: Env<unknown, unknown>, opts: CheckEnvOptions = {})
   const seed = opts.seed ?? 0;
   const steps = opts.steps ?? 50;
   const maxEpisodeSteps = opts.maxEpisodeSteps ?? 1000;
+  // Bad options would otherwise be blamed on the env (a bad seed) or silently skip checks (NaN steps).
+  assertSeed(seed);
+  for (const [name, n] of [
+    ["steps", steps],
+    ["maxEpisodeSteps", maxEpisodeSteps],
+  ] as const) {
+    if (!Number.isSafeInteger(n) || n < 1) {
+      throw new RangeError(`checkEnv: ${name} must be a positive integer, got ${describeValue(n)}`);
+    }
+  }
   const problems = new Set<string>();
   const skipped: string[] = [];
   const report = (): EnvCheckReport => ({ ok: problems.size === 0, problems: [...problems], skipped });

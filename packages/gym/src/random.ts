@@ -88,8 +88,9 @@ export class Rng {
     return mean + std * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   }
 
-  /** True with probability p. */
+  /** True with probability p (a number in [0, 1]; NaN would silently mean "never"). */
   bernoulli(p: number): boolean {
+    if (!(p >= 0 && p <= 1)) throw new RangeError(`bernoulli(p) needs p in [0, 1], got ${p}`);
     return this.float() < p;
   }
 

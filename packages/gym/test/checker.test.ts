@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { assertEnv, checkEnv } from "../src/checker.js";
 import type { Env, StepResult } from "../src/env.js";
-import { EnvCheckError } from "../src/errors.js";
+import { EnvCheckError, InvalidSeedError } from "../src/errors.js";
 import { Box } from "../src/spaces/box.js";
 import { Dict } from "../src/spaces/dict.js";
 import { Discrete } from "../src/spaces/discrete.js";
@@ -164,6 +164,14 @@ describe("checkEnv", () => {
     expect(text).toMatch(/step\(2\) outside actionSpace Discrete\(2\) was accepted/);
     expect(text).toMatch(/a refused call .* changed the env/);
     expect(skipped).toEqual(["no episode ended within 20 steps; step-after-done was not checked"]);
+  });
+
+  it("refuses its own bad options instead of blaming the env or checking nothing", () => {
+    expect(() => checkEnv(counterEnv(), { seed: -1 })).toThrow(InvalidSeedError);
+    expect(() => checkEnv(counterEnv(), { steps: Number.NaN })).toThrow(
+      /steps must be a positive integer, got NaN/,
+    );
+    expect(() => checkEnv(counterEnv(), { maxEpisodeSteps: 0 })).toThrow(/maxEpisodeSteps .* got 0/);
   });
 
   it("names spaces that are not Spaces; assertEnv throws with the list", () => {

@@ -48,6 +48,12 @@ describe("Rng", () => {
     expect(Rng.fromSeed(2 ** 32 - 1).state()).toEqual([-1, 0, -1, 0]);
   });
 
+  it("bernoulli rejects probabilities outside [0, 1]", () => {
+    const rng = Rng.fromSeed(1);
+    for (const p of [Number.NaN, -0.1, 1.5]) expect(() => rng.bernoulli(p)).toThrow(/p in \[0, 1\]/);
+    expect([rng.bernoulli(0), rng.bernoulli(1)]).toEqual([false, true]);
+  });
+
   it("rejects bad seeds", () => {
     for (const s of [-1, 1.5, Number.NaN, 2 ** 60]) expect(() => Rng.fromSeed(s)).toThrow(InvalidSeedError);
   });
