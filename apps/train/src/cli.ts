@@ -1,4 +1,4 @@
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { expertSimCliCommand } from "./cli/expert-sim-flags.js";
 import { type Output, processOutput } from "./cli/output.js";
 import { benchCommand } from "./commands/bench.js";
@@ -28,10 +28,17 @@ export function buildProgram(out: Output, setExit: (code: number) => void): Comm
     .command("conformance")
     .description("check the implementation against the golden files (default: every bundled file)")
     .argument("[files...]", "golden JSON files")
-    .action(async (files: string[]) => {
+    .addOption(
+      new Option("--backend <name>", "TensorFlow.js backend (default: automatic)").choices([
+        "wasm",
+        "cpu",
+        "tensorflow",
+      ]),
+    )
+    .action(async (files: string[], flags: { backend?: "wasm" | "cpu" | "tensorflow" }) => {
       // Loaded on demand: the checkers pull in TensorFlow.js, which other commands need not load.
       const { conformanceCommand } = await import("./commands/conformance.js");
-      setExit((await conformanceCommand(files, out.info)).exitCode);
+      setExit((await conformanceCommand(files, out.info, flags.backend)).exitCode);
     });
   program.addCommand(sweepCommand(out, setExit));
   program.addCommand(reportCommand(out, setExit));

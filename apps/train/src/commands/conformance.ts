@@ -1,7 +1,7 @@
 import { readdirSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { agentCheckers } from "@sgprop/agents";
+import { agentCheckers, type BackendName, selectBackend } from "@sgprop/agents";
 import { type CaseChecker, type RunSummary, runConformance } from "@sgprop/conformance";
 import { labyrinthCheckers } from "@sgprop/popgym";
 
@@ -17,11 +17,16 @@ export function bundledGoldenFiles(): string[] {
     .map((f) => relative(process.cwd(), join(dir, f)));
 }
 
-/** `sgprop conformance [file...]`: exit 0 only when every file passes. */
+/**
+ * `sgprop conformance [file...]`: exit 0 only when every file passes. The application chooses the
+ * TensorFlow.js backend once, before any checker runs (default: the agents' automatic choice).
+ */
 export async function conformanceCommand(
   files: readonly string[],
   print?: (line: string) => void,
+  backend?: BackendName,
 ): Promise<{ exitCode: number; summary: RunSummary }> {
+  await selectBackend(backend);
   const paths = files.length > 0 ? files : bundledGoldenFiles();
   const summary = await runConformance(paths, allCheckers, print);
   return { exitCode: summary.failed === 0 && summary.passed > 0 ? 0 : 1, summary };
