@@ -26,7 +26,7 @@ export interface QuickOverride {
   readonly checkpointEvery?: number;
 }
 
-const quickBandit = { steps: 200, numEvals: 5, evalBatchSize: 500 };
+const quickBandit = { steps: 100, numEvals: 5, evalBatchSize: 500 };
 const quickPopgym = { batches: 8, numEnvs: 20, width: 64, numInputNeurons: 16, hiddenSize: 128 };
 
 /** Scaled-down versions of every paper experiment (few seeds, steps and learning rates). */
@@ -39,12 +39,12 @@ export const QUICK_OVERRIDES: Readonly<Record<PaperSweep, QuickOverride>> = {
       "sparse-backprop": { grid: { learningRate: [0.001, 0.005] } },
       mlp: { grid: { learningRate: [0.00002, 0.0001] } },
     },
-    checkpointEvery: 100,
+    checkpointEvery: 50,
   },
   "paper-bandit-ablations": {
     base: quickBandit,
     grid: { pFlip: [0.2, 0.4], numParents: [5], seed: [0] },
-    checkpointEvery: 100,
+    checkpointEvery: 50,
   },
   "paper-popgym-escape": {
     base: quickPopgym,
