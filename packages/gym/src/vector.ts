@@ -97,6 +97,9 @@ export class SyncVectorEnv<Obs, Act> {
       if (seed > Number.MAX_SAFE_INTEGER - (this.numEnvs - 1)) throw new InvalidSeedError(seed);
     }
     const obs = new Float32Array(this.numEnvs * this.obsDim);
+    // Sub-envs reset before one that throws cannot be rolled back: until a reset succeeds, step
+    // refuses to run rather than mix their new episodes with stale rows and autoreset flags.
+    this.#started = false;
     const infos = this.envs.map((env, k) => {
       const [o, info] = env.reset(seed === undefined ? { options } : { seed: seed + k, options });
       flattenInto(this.singleObservationSpace, o, obs, k * this.obsDim);
@@ -133,6 +136,8 @@ export class SyncVectorEnv<Obs, Act> {
     const terminated = new Uint8Array(n);
     const truncated = new Uint8Array(n);
     const infos: Info[] = [];
+    // A sub-env that throws after others moved leaves the batch inconsistent: require a reset.
+    this.#started = false;
     for (let k = 0; k < n; k++) {
       const env = this.envs[k] as Env<Obs, Act>;
       if (!active(k)) {
@@ -165,6 +170,7 @@ export class SyncVectorEnv<Obs, Act> {
       }
     }
     this.#lastObs = obs.slice();
+    this.#started = true;
     return [obs, rewards, terminated, truncated, infos];
   }
 

@@ -184,6 +184,32 @@ describe("SyncVectorEnv", () => {
     expect(envs.map((e) => e.resets)).toEqual([1, 1]);
   });
 
+  it("after a sub-env threw mid-batch, refuses to step until a reset succeeds", () => {
+    const flaky = (k: number) => () =>
+      new TestEnvClass({
+        observationSpace: new Discrete(3),
+        actionSpace: new Discrete(2),
+        reset: (_ctx, options) => {
+          if (options?.fail === k) throw new Error(`sub-env ${k} cannot reset`);
+          return [0, {}];
+        },
+        step: (_ctx, a) => {
+          if (a === 1 && k === 1) throw new Error("sub-env 1 broke");
+          return [1, 0, false, false, {}];
+        },
+      });
+    const v = new SyncVectorEnv([flaky(0), flaky(1)]);
+    v.reset({ seed: 0 });
+    expect(() => v.reset({ options: { fail: 1 } })).toThrow(/sub-env 1 cannot reset/);
+    expect(() => v.step([0, 0])).toThrow(ResetNeededError);
+    v.reset();
+    expect(Array.from(v.step([0, 0])[0])).toEqual([0, 1, 0, 0, 1, 0]);
+    expect(() => v.step([1, 1])).toThrow(/sub-env 1 broke/);
+    expect(() => v.step([0, 0])).toThrow(ResetNeededError);
+    v.reset();
+    expect(() => v.step([0, 0])).not.toThrow();
+  });
+
   it("refuses sub-envs with different spaces", () => {
     const other = () =>
       new TestEnvClass({
