@@ -35,7 +35,7 @@ export function planSweep(
   if (file === undefined)
     throw new UsageError("sweep: name a sweep file (YAML or JSON), or --resume <sweep-dir>");
   const sweep = expandSweep(readSweepFile(file), file);
-  const dir = resolve(flags.out ?? join("sweeps", sweep.name));
+  const dir = resolve(flags.out ?? join("results", "sweeps", sweep.name));
   const specPath = join(dir, SWEEP_FILES.spec);
   if (existsSync(specPath)) {
     const previous = readJson<ExpandedSweep>(specPath);
@@ -52,7 +52,7 @@ export function sweepCommand(out: Output, setExit: (code: number) => void): Comm
       "run a sweep file (methods x learning rates x seeds x settings) in parallel worker threads; re-running continues it",
     )
     .argument("[sweep-file]", "YAML or JSON sweep file")
-    .option("--out <dir>", "sweep folder (default: sweeps/<name>)")
+    .option("--out <dir>", "sweep folder (default: results/sweeps/<name>)")
     .option("--resume <dir>", "continue the sweep in <dir> (finished runs are skipped, failed ones retried)")
     .option("--workers <n>", "parallel worker threads (default: one per core)", positiveInt("--workers"))
     .addOption(
