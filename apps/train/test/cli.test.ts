@@ -91,6 +91,41 @@ describe("sgprop train (in-process, fake trainer)", () => {
   });
 });
 
+describe("a trainer error mid-run", () => {
+  it("exits 1 with error.json; --resume continues from the last checkpoint", async () => {
+    const dir = join(tmp, "fails");
+    process.env.SGPROP_FAKE_FAIL_AT = "6";
+    const failed = await run([
+      "train",
+      "popgym",
+      "--preset",
+      "tiny",
+      "--batches",
+      "8",
+      "--checkpoint-every",
+      "2",
+      "--out",
+      dir,
+      "--progress",
+      "none",
+    ]);
+    delete process.env.SGPROP_FAKE_FAIL_AT;
+    expect(failed.code).toBe(1);
+    expect(failed.text).toMatch(
+      /run failed after 5 units: Error: simulated failure at unit 6.*--resume .* continues from unit 4/,
+    );
+    expect(JSON.parse(readFileSync(join(dir, "error.json"), "utf8"))).toMatchObject({
+      completed: 5,
+      lastCheckpoint: 4,
+    });
+    expect(existsSync(join(dir, "summary.json"))).toBe(false);
+    const resumed = await run(["train", "popgym", "--resume", dir, "--progress", "none"]);
+    expect(resumed.code).toBe(0);
+    expect(existsSync(join(dir, "error.json"))).toBe(false);
+    expect(readFileSync(join(dir, "metrics.csv"), "utf8").trim().split("\n")).toHaveLength(9);
+  });
+});
+
 describe("bad input: exit code 2 and nothing written", () => {
   const existing = join(tmp, "existing");
   beforeAll(async () => {

@@ -263,6 +263,21 @@ export function checkpointName(completed: number): string {
   return `unit-${String(completed).padStart(6, "0")}`;
 }
 
+/** A trainer error during a run; error.json holds the details and the run can be resumed. */
+export class RunFailedError extends Error {
+  override readonly name = "RunFailedError";
+  constructor(
+    readonly dir: string,
+    readonly completed: number,
+    readonly lastCheckpoint: number,
+    override readonly cause: Error,
+  ) {
+    super(
+      `run failed after ${completed} units: ${cause.name}: ${cause.message} (details in ${join(dir, RUN_FILES.error)}; --resume ${dir} continues from unit ${lastCheckpoint})`,
+    );
+  }
+}
+
 export interface ExecuteOptions extends RunEvents {
   /** Stops after the current unit, with a checkpoint (Ctrl-C). */
   readonly signal?: AbortSignal;
@@ -307,6 +322,17 @@ export async function executeRun(run: PreparedRun, opts: ExecuteOptions = {}): P
       }
     }
     if (!interrupted && index[index.length - 1]?.completed !== trainer.completed) await checkpoint();
+  } catch (error) {
+    const e = error as Error;
+    const lastCheckpoint = index[index.length - 1]?.completed ?? 0;
+    writeJsonAtomic(join(dir, RUN_FILES.error), {
+      error: `${e.name}: ${e.message}`,
+      stack: e.stack,
+      completed: trainer.completed,
+      lastCheckpoint,
+      at: new Date().toISOString(),
+    });
+    throw new RunFailedError(dir, trainer.completed, lastCheckpoint, e);
   } finally {
     files.train.close();
     files.eval.close();

@@ -9,7 +9,8 @@ import type { MetricsRow, Trainer, TrainerFactory, TrainerOptions, TrainerRows }
  * A deterministic stand-in for the @sgprop/agents trainers (`SGPROP_TRAINER=fake`): it follows the
  * Trainer contract (same metric names, evaluation schedule, checkpoint/restore continuing the same
  * random stream) with cheap synthetic learning curves, so the harness can be tested in milliseconds.
- * `SGPROP_FAKE_UNIT_MS` slows each unit down (crash tests need time to kill a run mid-way).
+ * `SGPROP_FAKE_UNIT_MS` slows each unit down (crash tests need time to kill a run mid-way);
+ * `SGPROP_FAKE_FAIL_AT=n` makes unit n throw (failure handling tests).
  */
 export class FakeTrainer implements Trainer {
   private constructor(
@@ -53,6 +54,9 @@ export class FakeTrainer implements Trainer {
 
   async next(): Promise<TrainerRows> {
     if (this.done >= this.total) throw new Error(`run finished: ${this.done}/${this.total} units`);
+    if (Number(process.env.SGPROP_FAKE_FAIL_AT ?? 0) === this.done + 1) {
+      throw new Error(`simulated failure at unit ${this.done + 1}`);
+    }
     const delay = Number(process.env.SGPROP_FAKE_UNIT_MS ?? 0);
     const started = performance.now();
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
