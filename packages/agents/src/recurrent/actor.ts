@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
+import { fastMatMul } from "./matmul.js";
 
 /**
  * The recurrent SparseNet's slot-mixture actor (SPEC 4.3) on flattened states f [N, W*q]:
@@ -14,8 +15,8 @@ export function slotActorLogits(
   const n = f.shape[0];
   const keys = tf.reshape(actorKeys, [numActions * numSlots, features]) as tf.Tensor2D;
   const weights = tf.reshape(actorA, [numActions * numSlots, features]) as tf.Tensor2D;
-  const scores = tf.mul(tf.matMul(f, keys, false, true), 1 / Math.sqrt(features));
+  const scores = tf.mul(fastMatMul(f, tf.transpose(keys)), 1 / Math.sqrt(features));
   const beta = tf.softmax(tf.reshape(scores, [n, numActions, numSlots]));
-  const values = tf.add(tf.reshape(tf.matMul(f, weights, false, true), [n, numActions, numSlots]), actorB);
+  const values = tf.add(tf.reshape(fastMatMul(f, tf.transpose(weights)), [n, numActions, numSlots]), actorB);
   return tf.sum(tf.mul(beta, values), -1) as tf.Tensor2D;
 }

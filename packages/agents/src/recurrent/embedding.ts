@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
+import { fastMatMul } from "./matmul.js";
 
 /** LayerNorm epsilon and LeakyReLU slope of the POPGym policies (golden README section 2). */
 export const LAYER_NORM_EPS = 1e-5;
@@ -6,7 +7,7 @@ export const LEAKY_RELU_SLOPE = 0.01;
 
 /** y = x W^T + b with W [out, in] (PyTorch Linear). */
 export function linear(x: tf.Tensor2D, weight: tf.Tensor, bias: tf.Tensor): tf.Tensor2D {
-  return tf.add(tf.matMul(x, weight as tf.Tensor2D, false, true), bias) as tf.Tensor2D;
+  return tf.add(fastMatMul(x, tf.transpose(weight)), bias) as tf.Tensor2D;
 }
 
 /** LayerNorm over the last axis, no affine parameters, population variance. */

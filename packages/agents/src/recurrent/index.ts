@@ -3,6 +3,7 @@ export * from "./actor.js";
 export * from "./batch.js";
 export * from "./embedding.js";
 export * from "./learner.js";
+export * from "./matmul.js";
 export * from "./params.js";
 export * from "./rnn.js";
 export * from "./sparseCore.js";

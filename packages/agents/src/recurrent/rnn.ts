@@ -3,6 +3,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { reinforceLoss } from "../reinforce/loss.js";
 import type { LossTensors, SequenceBatch } from "./batch.js";
 import { embedObservations, LEAKY_RELU_SLOPE, linear } from "./embedding.js";
+import { fastMatMul } from "./matmul.js";
 import {
   getParam,
   normalTensor,
@@ -134,8 +135,18 @@ function p(params: Params, name: string): tf.Tensor {
  * GRU (r, z, n): n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), h' = (1 - z) n + z h.
  * LSTM (i, f, g, o): c' = f c + i g, h' = o tanh(c').
  */
-export function rnnCell(cell: RnnCell, xi: tf.Tensor2D, state: RnnState, params: Params): RnnState {
-  const gh = linear(state.h, p(params, "core.weightHh"), p(params, "core.biasHh"));
+export function rnnCell(
+  cell: RnnCell,
+  xi: tf.Tensor2D,
+  state: RnnState,
+  params: Params,
+  weightHhT?: tf.Tensor,
+): RnnState {
+  const gh = (
+    weightHhT !== undefined
+      ? tf.add(fastMatMul(state.h, weightHhT), p(params, "core.biasHh"))
+      : linear(state.h, p(params, "core.weightHh"), p(params, "core.biasHh"))
+  ) as tf.Tensor2D;
   if (cell === "gru") {
     const [xr, xz, xn] = tf.split(xi, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
     const [hr, hz, hn] = tf.split(gh, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
@@ -204,6 +215,8 @@ export function rnnSequence(
     tf.reshape(linear(x, p(params, "core.weightIh"), p(params, "core.biasIh")), [T, B, -1]),
   ) as tf.Tensor2D[];
   const keeps = tf.unstack(tf.expandDims(tf.sub(1, starts), 2)) as tf.Tensor2D[];
+  // One transpose of the recurrent matrix for all steps (its gradient is summed once, too).
+  const weightHhT = tf.transpose(p(params, "core.weightHh"));
   let state = initial;
   const outs: tf.Tensor2D[] = [];
   for (let t = 0; t < T; t++) {
@@ -212,7 +225,7 @@ export function rnnSequence(
       h: tf.mul(state.h, keep) as tf.Tensor2D,
       ...(state.c !== undefined ? { c: tf.mul(state.c, keep) as tf.Tensor2D } : {}),
     };
-    state = rnnCell(cell, xiAll[t] as tf.Tensor2D, reset, params);
+    state = rnnCell(cell, xiAll[t] as tf.Tensor2D, reset, params, weightHhT);
     outs.push(state.h);
   }
   return { logits: rnnActor(tf.concat(outs, 0), params), final: state };

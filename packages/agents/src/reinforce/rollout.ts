@@ -1,6 +1,21 @@
 import type { Rng } from "@sgprop/gym";
-import type { LabyrinthVectorEnv } from "@sgprop/popgym";
 import type { SequenceBatch } from "../recurrent/batch.js";
+
+/**
+ * The batched env a rollout needs (structurally; @sgprop/popgym's LabyrinthVectorEnv satisfies it):
+ * in-place observation/reward/flag arrays, per-env seeded resets, stepping of the active envs only.
+ */
+export interface VectorLabyrinth {
+  readonly numEnvs: number;
+  readonly obsDim: number;
+  readonly numActions: number;
+  readonly observations: Float32Array;
+  readonly rewards: Float32Array;
+  readonly terminated: Uint8Array;
+  readonly truncated: Uint8Array;
+  resetEnv(k: number, args: { seed?: number }): void;
+  step(actions: ArrayLike<number>, active?: ArrayLike<number>): void;
+}
 
 /** A recurrent policy seen by the rollout loop: logits for one step of every env. */
 export interface PolicyStepper {
@@ -57,7 +72,7 @@ export interface RolloutResult {
  * keeps its last observation). Buffers span the whole rollout length like the reference's.
  */
 export function collectRollout(
-  env: LabyrinthVectorEnv,
+  env: VectorLabyrinth,
   policy: PolicyStepper,
   resetSeeds: readonly number[],
   rolloutLength: number,

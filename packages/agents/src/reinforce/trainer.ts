@@ -1,7 +1,7 @@
 import { Rng } from "@sgprop/gym";
 import { LabyrinthVectorEnv } from "@sgprop/popgym";
 import * as tf from "@tensorflow/tfjs-core";
-import { selectBackend } from "../backend.js";
+import { ensureBackend, selectBackend } from "../backend.js";
 import {
   CheckpointFormatError,
   type NamedTensorData,
@@ -82,6 +82,11 @@ export class RnnStepper implements PolicyStepper {
   }
 }
 
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
 type Resolved = ReturnType<typeof resolvePopgymOptions>;
 
 interface TrainerMeta {
@@ -155,7 +160,7 @@ export class PopgymTrainer implements Trainer {
   /** Builds a fresh run (selects the backend first). */
   static async create(partial: Partial<PopgymTrainOptions>): Promise<PopgymTrainer> {
     const o = resolvePopgymOptions(partial);
-    await selectBackend(o.backend);
+    await (o.backend !== undefined ? selectBackend(o.backend) : ensureBackend());
     const master = Rng.fromSeed(o.seed);
     const initRng = master.fork();
     const actionRng = master.fork();
@@ -227,7 +232,7 @@ export class PopgymTrainer implements Trainer {
       ...meta.options,
       ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
     });
-    await selectBackend(o.backend);
+    await (o.backend !== undefined ? selectBackend(o.backend) : ensureBackend());
     const tensor = (name: string): tf.Tensor => {
       const t = tensors[name];
       if (t === undefined) throw new CheckpointFormatError(dir, `tensor "${name}" missing`);
@@ -314,6 +319,7 @@ export class PopgymTrainer implements Trainer {
     const seeds = this.resetCounts.map((count, k) => o.seed + k + count * n);
     for (let k = 0; k < n; k++) this.resetCounts[k] = (this.resetCounts[k] as number) + 1;
     const t0 = performance.now();
+    const c0 = cpuSeconds();
     const roll = collectRollout(
       this.env,
       this.stepper,
@@ -325,6 +331,7 @@ export class PopgymTrainer implements Trainer {
         : undefined,
     );
     const t1 = performance.now();
+    const c1 = cpuSeconds();
     let stats: UpdateStats;
     if (this.sparse !== undefined) {
       // Plain backprop gives exactly the same gradients without the all-invalid tail; sgprop mixes
@@ -335,6 +342,7 @@ export class PopgymTrainer implements Trainer {
       stats = (this.rnn as RnnLearner).update(truncateBatch(roll.batch, roll.stepsTaken));
     }
     const t2 = performance.now();
+    const c2 = cpuSeconds();
     this.done++;
     for (const [name, value] of Object.entries(stats)) {
       if (name !== "sgLoss" && name.endsWith("Loss") && !Number.isFinite(value)) {
@@ -368,6 +376,9 @@ export class PopgymTrainer implements Trainer {
       "sgprop/theta_mean": mean(thetaList),
       "perf/rollout_seconds": (t1 - t0) / 1000,
       "perf/update_seconds": (t2 - t1) / 1000,
+      // CPU time of this process: close to the wall time on an idle machine, robust to sharing.
+      "perf/rollout_cpu_seconds": c1 - c0,
+      "perf/update_cpu_seconds": c2 - c1,
     };
     return { train: row };
   }
