@@ -278,12 +278,11 @@ export class FeedforwardSparseNet {
     let hPrev: tf.Tensor | undefined;
     for (let l = 0; l < L; l++) {
       const u = this.layerInput(l, x, hPrev);
-      const mats = [
-        tf.transpose(this.v(`hiddenKeys.${l}`), [0, 2, 1]),
-        tf.transpose(tf.reshape(this.v(`hiddenA.${l}`), [w, m * q, this.nd]), [0, 2, 1]),
-      ];
-      if (withSg)
-        mats.push(tf.transpose(tf.reshape(this.v(`sg.hiddenA.${l}`), [w, m * q, this.nd]), [0, 2, 1]));
+      const wa = tf.reshape(this.v(`hiddenA.${l}`), [w, m * q, this.nd]);
+      const ws = withSg ? tf.reshape(this.v(`sg.hiddenA.${l}`), [w, m * q, this.nd]) : undefined;
+      const mats = [this.v(`hiddenKeys.${l}`), wa, ...(ws ? [ws] : [])].map((t) =>
+        tf.transpose(t, [0, 2, 1]),
+      );
       const [zk, za, zs] = perNeuronMatVecs(u, mats) as [tf.Tensor, tf.Tensor, tf.Tensor | undefined];
       const alpha = tf.softmax(tf.div(zk, Math.sqrt(this.nd)), -1);
       const pre = tf.add(za, tf.reshape(this.v(`hiddenB.${l}`), [1, w, m * q]));

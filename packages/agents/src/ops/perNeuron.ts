@@ -11,7 +11,7 @@ import * as tf from "@tensorflow/tfjs-core";
  * Both are differentiable on every backend (custom gradients built from the same primitives,
  * because wasm lacks the depthwise-convolution gradient kernels).
  */
-export type PerNeuronKernel = "matmul" | "depthwise" | "loop";
+export type PerNeuronKernel = "matmul" | "depthwise";
 
 let forcedKernel: PerNeuronKernel | undefined;
 
@@ -38,17 +38,6 @@ function matVecsRaw(u: tf.Tensor, ws: readonly tf.Tensor[]): tf.Tensor[] {
     const uw = tf.transpose(u, [1, 0, 2]);
     return ws.map((w) => tf.transpose(tf.matMul(uw, w), [1, 0, 2]));
   }
-  if (kernel === "loop") {
-    const parts = tf.split(tf.transpose(u, [1, 0, 2]), nw, 0).map((t) => tf.reshape(t, [n, d]));
-    return ws.map((w) => {
-      const k = w.shape[2] as number;
-      const wp = tf.split(w, nw, 0).map((t) => tf.reshape(t, [d, k]));
-      return tf.stack(
-        parts.map((p, i) => tf.matMul(p, wp[i] as tf.Tensor)),
-        1,
-      );
-    });
-  }
   const x = tf.reshape(tf.transpose(u, [0, 2, 1]), [n, 1, d, nw]) as tf.Tensor4D;
   return ws.map((w) => {
     const k = w.shape[2] as number;
@@ -69,7 +58,7 @@ export function perNeuronMatVecs(u: tf.Tensor, ws: readonly tf.Tensor[]): tf.Ten
 function outerRaw(a: tf.Tensor, u: tf.Tensor): tf.Tensor {
   const [n, nw, k] = a.shape as [number, number, number];
   const d = u.shape[2] as number;
-  if (perNeuronKernel() !== "depthwise") {
+  if (perNeuronKernel() === "matmul") {
     return tf.matMul(tf.transpose(a, [1, 2, 0]), tf.transpose(u, [1, 0, 2]));
   }
   const x = tf.reshape(tf.transpose(u, [2, 0, 1]), [d, 1, n, nw]);
