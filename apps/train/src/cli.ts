@@ -6,7 +6,7 @@ import { reportCommand } from "./commands/report.js";
 import { reproduceCommand } from "./commands/reproduce.js";
 import { sweepCommand } from "./commands/sweep.js";
 import { trainCommand } from "./commands/train.js";
-import { ExitCode, TrainerUnavailableError, UsageError } from "./errors.js";
+import { ExitCode, UsageError } from "./errors.js";
 import { RunFailedError } from "./run/train-run.js";
 
 /** Builds the `sgprop` command tree; `setExit` receives each action's exit code. */
@@ -95,7 +95,7 @@ export async function main(argv: readonly string[], out: Output = processOutput)
       out.error(`sgprop: ${error.message}`);
       return ExitCode.usage;
     }
-    if (error instanceof TrainerUnavailableError || error instanceof RunFailedError) {
+    if (error instanceof RunFailedError) {
       out.error(`sgprop: ${error.message}`);
       return ExitCode.failure;
     }

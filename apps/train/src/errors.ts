@@ -35,8 +35,3 @@ export class ResultsFolderError extends UsageError {
 export class IncompatibleCheckpointError extends UsageError {
   override readonly name = "IncompatibleCheckpointError";
 }
-
-/** The trainers of @sgprop/agents are not available in this build. */
-export class TrainerUnavailableError extends Error {
-  override readonly name = "TrainerUnavailableError";
-}

@@ -7,7 +7,6 @@ export {
   IncompatibleCheckpointError,
   InvalidOptionError,
   ResultsFolderError,
-  TrainerUnavailableError,
   UsageError,
 } from "./errors.js";
 export { banditParams } from "./options/bandit.js";

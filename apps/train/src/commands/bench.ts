@@ -31,7 +31,7 @@ function benchKind(kind: TrainKind, out: Output, setExit: (code: number) => void
     `time ${unitsName(kind)} of a ${kind} trainer (min/median/max; nothing is written)`,
   );
   addPresetFlags(cmd, kind);
-  cmd.option("--units <n>", `timed ${unitsName(kind)} after one warm-up`, positiveInt("--units"), 5);
+  cmd.option("--units <n>", `timed ${unitsName(kind)} after one warm-up`, positiveInt(), 5);
   addParamFlags(cmd, kind);
   cmd.action(async (flags: { preset?: string; config?: string; units: number }) => {
     const settings = resolveSettings({

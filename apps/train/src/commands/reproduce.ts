@@ -36,7 +36,7 @@ export function reproduceCommand(out: Output, setExit: (code: number) => void): 
     .option("--quick", "few seeds, steps and learning rates (under 30 minutes on 2 cores)")
     .option("--full", "the paper's sizes (days of CPU time; resumable)")
     .option("--out <dir>", "results folder (default: results/reproduce-quick or results/reproduce-full)")
-    .option("--workers <n>", "parallel worker threads (default: one per core)", positiveInt("--workers"))
+    .option("--workers <n>", "parallel worker threads (default: one per core)", positiveInt())
     .addOption(new Option("--only <names...>", "run only these experiments").choices(names))
     .addOption(
       new Option("--progress <mode>", "progress display")

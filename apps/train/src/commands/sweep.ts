@@ -54,7 +54,7 @@ export function sweepCommand(out: Output, setExit: (code: number) => void): Comm
     .argument("[sweep-file]", "YAML or JSON sweep file")
     .option("--out <dir>", "sweep folder (default: results/sweeps/<name>)")
     .option("--resume <dir>", "continue the sweep in <dir> (finished runs are skipped, failed ones retried)")
-    .option("--workers <n>", "parallel worker threads (default: one per core)", positiveInt("--workers"))
+    .option("--workers <n>", "parallel worker threads (default: one per core)", positiveInt())
     .addOption(
       new Option("--progress <mode>", "progress display")
         .choices(["auto", "bar", "lines", "none"])

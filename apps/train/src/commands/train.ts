@@ -18,11 +18,12 @@ import {
 } from "../run/train-run.js";
 import { trainerFactory } from "../trainers/registry.js";
 
-export function positiveInt(flag: string) {
+/** Commander argument parser for counts; commander names the flag in its error message. */
+export function positiveInt() {
   return (raw: string): number => {
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected an integer >= 1.`);
-    void flag;
+    if (!/^\d+$/.test(raw.trim()) || !Number.isInteger(n) || n < 1)
+      throw new InvalidArgumentError("expected an integer >= 1.");
     return n;
   };
 }
@@ -65,13 +66,9 @@ export function trainCommand(kind: TrainKind, out: Output, setExit: (code: numbe
     .option(
       "--checkpoint-every <units>",
       `checkpoint period in ${unitsName(kind)} (default: ${defaultCheckpointEvery(kind)})`,
-      positiveInt("--checkpoint-every"),
+      positiveInt(),
     )
-    .option(
-      "--keep-checkpoints <n>",
-      "checkpoints kept on disk, newest first (default: 2)",
-      positiveInt("--keep-checkpoints"),
-    )
+    .option("--keep-checkpoints <n>", "checkpoints kept on disk, newest first (default: 2)", positiveInt())
     .addOption(
       new Option("--progress <mode>", "progress display; auto = bar on a terminal, lines otherwise")
         .choices(["auto", "bar", "lines", "none"])

@@ -1,43 +1,38 @@
-import { TrainerUnavailableError } from "../errors.js";
+import type { BanditTrainOptions, PopgymTrainOptions } from "@sgprop/agents";
 import type { TrainKind } from "../options/presets.js";
 import { fakeTrainerFactory } from "./fake.js";
-import type { Trainer, TrainerFactory, TrainerOptions } from "./types.js";
-
-type CreateFn = (options: TrainerOptions) => Promise<Trainer>;
-type RestoreFn = (dir: string, options?: TrainerOptions) => Promise<Trainer>;
+import type { TrainerFactory, TrainerOptions } from "./types.js";
 
 /**
  * The trainer implementation for `kind`: @sgprop/agents, or the fake when `SGPROP_TRAINER=fake`
- * (tests, harness development). Never falls back to the fake silently.
+ * (tests, harness development). Never falls back to the fake silently. @sgprop/agents (and with it
+ * TensorFlow.js) is loaded only when a real trainer is asked for.
  */
 export async function trainerFactory(kind: TrainKind): Promise<TrainerFactory> {
   if (process.env.SGPROP_TRAINER === "fake") return fakeTrainerFactory(kind);
-  const agents = (await import("@sgprop/agents")) as Record<string, unknown>;
-  const suffix = kind === "popgym" ? "PopgymTrainer" : "BanditTrainer";
-  const create = agents[`create${suffix}`];
-  const restore = agents[`restore${suffix}`];
-  if (typeof create !== "function" || typeof restore !== "function") {
-    throw new TrainerUnavailableError(
-      `@sgprop/agents does not export create${suffix}/restore${suffix} yet; set SGPROP_TRAINER=fake to exercise the harness`,
-    );
+  const agents = await import("@sgprop/agents");
+  const backend = () => agents.currentBackend();
+  if (kind === "popgym") {
+    // Options were validated against the same table as PopgymTrainOptions (see options/popgym.ts).
+    const typed = (o: TrainerOptions) => o as unknown as Partial<PopgymTrainOptions>;
+    return {
+      implementation: "agents",
+      create: (o) => agents.createPopgymTrainer(typed(o)),
+      restore: (dir, o) => agents.restorePopgymTrainer(dir, typed(o)),
+      backend,
+    };
   }
-  const backendFn = agents.currentBackend ?? agents.getBackend;
   // @sgprop/agents does not depend on the environment packages: the bandit comes from here.
-  const withEnv =
-    kind === "bandit" ? await banditEnvironment() : (options: TrainerOptions): TrainerOptions => options;
+  const { MnistBandit } = await import("@sgprop/mnist-bandit");
+  const withBandit = (o: TrainerOptions) =>
+    ({
+      ...o,
+      bandit: (env: ConstructorParameters<typeof MnistBandit>[0]) => new MnistBandit(env),
+    }) as unknown as BanditTrainOptions;
   return {
     implementation: "agents",
-    create: (options) => (create as CreateFn)(withEnv(options)),
-    restore: (dir, options) => (restore as RestoreFn)(dir, withEnv(options)),
-    backend: () => (typeof backendFn === "function" ? String((backendFn as () => unknown)()) : undefined),
+    create: (o) => agents.createBanditTrainer(withBandit(o)),
+    restore: (dir, o) => agents.restoreBanditTrainer(dir, withBandit(o)),
+    backend,
   };
-}
-
-async function banditEnvironment(): Promise<(options: TrainerOptions) => TrainerOptions> {
-  const { MnistBandit } = await import("@sgprop/mnist-bandit");
-  return (options) => ({
-    ...options,
-    bandit: (o: { seed: number; pFlip: number; classes: readonly number[]; dataDir?: string }) =>
-      new MnistBandit(o),
-  });
 }

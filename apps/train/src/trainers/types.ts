@@ -1,24 +1,8 @@
-// The Trainer contract of @sgprop/agents (see the agents README). Mirrored here so that the harness
-// builds and is tested before, and independently of, the real trainers.
+// The Trainer contract is owned by @sgprop/agents (packages/agents/src/trainer.ts); the harness
+// and its fake trainer are written against it.
+import type { Trainer } from "@sgprop/agents";
 
-/** One row of metrics; names are namespaced like CleanRL: "charts/", "losses/", "sgprop/", "eval/". */
-export type MetricsRow = Readonly<Record<string, number>>;
-
-export interface TrainerRows {
-  readonly train: MetricsRow;
-  readonly eval?: MetricsRow;
-}
-
-export interface Trainer {
-  /** Completed units (bandit: policy steps; POPGym: batches). */
-  readonly completed: number;
-  /** Total units of the run. */
-  readonly total: number;
-  next(): Promise<TrainerRows>;
-  /** Writes everything needed to continue bit-for-bit into `dir` (atomically). */
-  saveCheckpoint(dir: string): Promise<void>;
-  dispose(): void;
-}
+export type { MetricsRow, Trainer, TrainerRows } from "@sgprop/agents";
 
 export type TrainerOptions = Readonly<Record<string, unknown>>;
 
