@@ -17,6 +17,7 @@ import type { ProgressMode } from "../run/progress.js";
 import { runSweep, SWEEP_FILES } from "../sweep/run-sweep.js";
 import { expandSweep, readSweepFile } from "../sweep/spec.js";
 import { expertSimCommand } from "./expert-sim.js";
+import { assertSameSweep } from "./sweep.js";
 import { positiveInt } from "./train.js";
 
 interface ReproduceFlags {
@@ -48,16 +49,20 @@ export function reproduceCommand(out: Output, setExit: (code: number) => void): 
         throw new UsageError("reproduce: pass exactly one of --quick or --full");
       const mode = flags.quick ? "quick" : "full";
       const root = resolve(flags.out ?? join("results", `reproduce-${mode}`));
-      mkdirSync(root, { recursive: true });
       const selected = flags.only ?? names;
       const started = Date.now();
       let failures = 0;
       const sweepDirs: string[] = [];
-      for (const name of PAPER_SWEEPS.filter((n) => selected.includes(n))) {
+      // Every sweep is expanded and checked before the first run starts.
+      const plans = PAPER_SWEEPS.filter((n) => selected.includes(n)).map((name) => {
         const file = readSweepFile(paperSweepPath(name));
         const sweepFile = mode === "quick" ? applyQuick(file, QUICK_OVERRIDES[name as PaperSweep]) : file;
         const sweep = expandSweep(sweepFile, paperSweepPath(name));
         const dir = join(root, sweep.name);
+        assertSameSweep(sweep, dir);
+        return { sweep, dir };
+      });
+      for (const { sweep, dir } of plans) {
         mkdirSync(dir, { recursive: true });
         writeJsonAtomic(join(dir, SWEEP_FILES.spec), sweep);
         out.info(
@@ -74,6 +79,7 @@ export function reproduceCommand(out: Output, setExit: (code: number) => void): 
         failures += outcome.failed;
         sweepDirs.push(dir);
       }
+      mkdirSync(root, { recursive: true });
       let expertDir: string | undefined;
       if (selected.includes("expert-sim")) {
         expertDir = join(root, "expert-sim");

@@ -36,14 +36,20 @@ export function planSweep(
     throw new UsageError("sweep: name a sweep file (YAML or JSON), or --resume <sweep-dir>");
   const sweep = expandSweep(readSweepFile(file), file);
   const dir = resolve(flags.out ?? join("results", "sweeps", sweep.name));
-  const specPath = join(dir, SWEEP_FILES.spec);
-  if (existsSync(specPath)) {
-    const previous = readJson<ExpandedSweep>(specPath);
-    if (JSON.stringify(previous) !== JSON.stringify(sweep)) {
-      throw new ResultsFolderError(`${dir} holds a different sweep (${previous.name}); choose another --out`);
-    }
-  }
+  assertSameSweep(sweep, dir);
   return { sweep, dir };
+}
+
+/** A sweep folder continues only the sweep it was started with. */
+export function assertSameSweep(sweep: ExpandedSweep, dir: string): void {
+  const specPath = join(dir, SWEEP_FILES.spec);
+  if (!existsSync(specPath)) return;
+  const previous = readJson<ExpandedSweep>(specPath);
+  if (JSON.stringify(previous) !== JSON.stringify(sweep)) {
+    throw new ResultsFolderError(
+      `${dir} holds a different sweep (${previous.name}); choose another --out or remove the folder`,
+    );
+  }
 }
 
 export function sweepCommand(out: Output, setExit: (code: number) => void): Command {
