@@ -293,7 +293,11 @@ export async function executeRun(run: PreparedRun, opts: ExecuteOptions = {}): P
   let index = readCheckpointIndex(dir);
   const checkpoint = async () => {
     const name = checkpointName(trainer.completed);
-    await trainer.saveCheckpoint(join(dir, RUN_FILES.checkpoints, name));
+    const target = join(dir, RUN_FILES.checkpoints, name);
+    // A folder of that name not in the index is left over from a crash after the trainer saved
+    // but before the index was written: stale, since this run continues from an earlier checkpoint.
+    rmSync(target, { recursive: true, force: true });
+    await trainer.saveCheckpoint(target);
     index = [
       ...index.filter((e) => e.dir !== name),
       { completed: trainer.completed, dir: name, trainRows: files.train.rows, evalRows: files.eval.rows },
