@@ -6,7 +6,7 @@ import { disposeLossTensors, type LossTensors, lossTensors, type SequenceBatch }
 import { pick, RecurrentConfigError, type TensorMap } from "./params.js";
 import type { RnnGradients, RnnPolicy, RnnState } from "./rnn.js";
 import { SPARSENET_POLICY_PARAMS, SPARSENET_SG_PARAMS, type SparseNetPolicy } from "./sparsenet.js";
-import { type BpttResult, sparseNetBptt } from "./sparsenetBptt.js";
+import { type BpttOptions, type BpttResult, sparseNetBptt } from "./sparsenetBptt.js";
 import { THETA_SCHEDULE_RHO, temporalThetaSchedule } from "./thetaSchedule.js";
 
 /** Hyper-parameters of one REINFORCE update (SPEC 4.4, 4.5, 5; paper values in {@link PAPER_UPDATE_HYPER}). */
@@ -110,9 +110,13 @@ export class SparseNetLearner {
         : undefined;
   }
 
+  /**
+   * One update on a rollout. `forward` hands over the rollout's own forward trace (same
+   * parameters), which is then not recomputed.
+   */
   update(
     batch: SequenceBatch,
-    opts: { initialHidden?: tf.Tensor; inspect?: SparseNetInspector } = {},
+    opts: { initialHidden?: tf.Tensor; inspect?: SparseNetInspector; forward?: BpttOptions["forward"] } = {},
   ): UpdateStats {
     const h = this.hyper;
     const c = this.policy.config;
@@ -127,6 +131,7 @@ export class SparseNetLearner {
         entropyCoef: h.entropyCoef,
         record: opts.inspect !== undefined,
         ...(opts.initialHidden !== undefined ? { initialHidden: opts.initialHidden } : {}),
+        ...(opts.forward !== undefined ? { forward: opts.forward } : {}),
         ...(schedule !== undefined
           ? {
               mixing: {

@@ -56,6 +56,18 @@ export function allocTrace(s: CoreSizes, rows: number): CoreTrace {
   };
 }
 
+/** The first `rows` rows of a trace (views, no copy). */
+export function traceRows(trace: CoreTrace, s: CoreSizes, rows: number): CoreTrace {
+  if (rows > trace.rows) throw new RangeError(`trace has ${trace.rows} rows, ${rows} requested`);
+  return {
+    rows,
+    uPar: trace.uPar.subarray(0, rows * s.W * s.Pq),
+    alpha: trace.alpha.subarray(0, rows * s.W * s.M),
+    y: trace.y.subarray(0, rows * s.W * s.Mq),
+    h: trace.h.subarray(0, rows * s.W * s.q),
+  };
+}
+
 /**
  * One step for B rows: rows `row0 .. row0+B-1` of the trace are written. `hPrev` [B][W][q] is the
  * previous state (its row b is zeroed where keep[b] = 0), `extIn` [B][Ni][C] the embedding term of

@@ -347,16 +347,19 @@ export class SparseNetPolicy {
   }
 
   /**
-   * One rollout step on the typed-array core: zero the state of envs with `starts[b] = 1`, step on
-   * the observation rows obs [B, O], and return the new state [B][W][q] (written into `trace.h`)
-   * and the logits [B, A]. `maps` and `wEmb` come from {@link rolloutMaps}.
+   * One rollout step on the typed-array core for B envs: the previous state is `hPrev` at
+   * `hPrevOffset` ([B][W][q]); envs with `starts[b] = 1` are zeroed; rows `row0..row0+B-1` of
+   * `trace` receive the step (inputs, routing, slot outputs, new state). Returns the logits [B, A].
+   * `maps` come from {@link rolloutMaps}.
    */
   step(
     maps: RolloutMaps,
     hPrev: Float32Array,
+    hPrevOffset: number,
     starts: ArrayLike<number>,
     obs: tf.Tensor2D,
     trace: CoreTrace,
+    row0: number,
   ): Float32Array {
     const b = obs.shape[0];
     const d = this.dims;
@@ -365,9 +368,11 @@ export class SparseNetPolicy {
     const extT = tf.tidy(() => tf.matMul(this.embed(obs), maps.wEmb));
     const ext = extT.dataSync() as Float32Array;
     extT.dispose();
-    coreForwardStep(coreSizes(d), maps.core, hPrev, 0, keep, ext, 0, trace, 0, b);
+    coreForwardStep(coreSizes(d), maps.core, hPrev, hPrevOffset, keep, ext, 0, trace, row0, b);
+    const size = b * d.W * d.q;
+    const from = row0 * d.W * d.q;
     const logitsT = tf.tidy(() =>
-      this.logits(tf.tensor2d(trace.h.subarray(0, b * d.W * d.q), [b, d.W * d.q])),
+      this.logits(tf.tensor2d(trace.h.subarray(from, from + size), [b, d.W * d.q])),
     );
     const logits = logitsT.dataSync() as Float32Array;
     logitsT.dispose();

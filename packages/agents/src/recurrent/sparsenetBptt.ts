@@ -8,11 +8,13 @@ import { getParam, RecurrentInputError, type TensorMap } from "./params.js";
 import {
   allocTrace,
   type CoreSizes,
+  type CoreTrace,
   coreBackward,
   coreEstimatorSums,
   coreForwardStep,
   corePredictions,
   coreSgLoss,
+  traceRows,
 } from "./sparseCore.js";
 import { canonicalSlotGrads, coreSizes, jsCoreMaps } from "./sparseMaps.js";
 import { coreKernels, disposeKernels, type SparseNetPolicy } from "./sparsenet.js";
@@ -37,6 +39,11 @@ export interface BpttOptions {
   /** Keep logits, log-probabilities, entropy and the [T, B, W, q] gradient records for inspection. */
   readonly record?: boolean;
   readonly entropyCoef: number;
+  /**
+   * Forward rows already computed with the same parameters (the rollout's): steps 0..steps-1 of
+   * `trace` are used as they are and only the remaining steps are computed.
+   */
+  readonly forward?: { readonly trace: CoreTrace; readonly steps: number };
 }
 
 export interface BpttRecord {
@@ -123,12 +130,14 @@ export function sparseNetBptt(
     const keep = new Float32Array(R);
     for (let r = 0; r < R; r++) keep[r] = 1 - (batch.episodeStarts[r] as number);
     // Forward through time.
-    const trace = allocTrace(s, R);
+    const given = opts.forward;
+    const trace = given !== undefined ? traceRows(given.trace, s, R) : allocTrace(s, R);
+    const firstStep = given !== undefined ? Math.min(given.steps, T) : 0;
     const h0 =
       opts.initialHidden !== undefined
         ? (opts.initialHidden.dataSync() as Float32Array)
         : new Float32Array(B * W * q);
-    for (let t = 0; t < T; t++) {
+    for (let t = firstStep; t < T; t++) {
       const prev = t === 0 ? h0 : trace.h;
       const prevOffset = t === 0 ? 0 : (t - 1) * B * W * q;
       coreForwardStep(

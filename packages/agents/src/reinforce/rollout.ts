@@ -19,8 +19,8 @@ export interface VectorLabyrinth {
 
 /** A recurrent policy seen by the rollout loop: logits for one step of every env. */
 export interface PolicyStepper {
-  /** Called before a batch's first step (fresh zero state for `numEnvs` envs). */
-  begin(numEnvs: number): void;
+  /** Called before a batch's first step (fresh zero state for `numEnvs` envs, at most `maxSteps` steps). */
+  begin(numEnvs: number, maxSteps: number): void;
   /** Logits [B * A] for observations [B * O]; the state of envs with starts[b] = 1 is zeroed first. */
   act(obs: Float32Array, starts: Float32Array): Float32Array;
   /** Releases the batch's state. */
@@ -97,7 +97,7 @@ export function collectRollout(
   const stepStarts = new Float32Array(n).fill(1);
   const stepActions = new Int32Array(n);
   let stepsTaken = 0;
-  policy.begin(n);
+  policy.begin(n, T);
   try {
     for (let t = 0; t < T; t++) {
       if (!active.some((a) => a === 1)) break;

@@ -25,30 +25,45 @@ import { type PopgymTrainOptions, resolvePopgymOptions } from "./options.js";
 import { percentile } from "./returns.js";
 import { collectRollout, type PolicyStepper, truncateBatch } from "./rollout.js";
 
-/** Rollout stepper of the recurrent SparseNet: maps read once per batch, state [B][W][q] in JS. */
+/**
+ * Rollout stepper of the recurrent SparseNet: maps read once per batch; every step's core trace is
+ * kept ([T*B] rows), so that the update can reuse the forward pass it already did.
+ */
 export class SparseNetStepper implements PolicyStepper {
   private maps: RolloutMaps | undefined;
-  private h: Float32Array = new Float32Array(0);
   private trace: CoreTrace | undefined;
+  private steps = 0;
+  private numEnvs = 0;
   constructor(private readonly policy: SparseNetPolicy) {}
-  begin(numEnvs: number): void {
+  begin(numEnvs: number, maxSteps: number): void {
     this.maps = this.policy.rolloutMaps();
-    this.h = this.policy.zeroState(numEnvs);
-    this.trace = allocTrace(coreSizes(this.policy.dims), numEnvs);
+    const rows = numEnvs * maxSteps;
+    if (this.trace === undefined || this.trace.rows !== rows)
+      this.trace = allocTrace(coreSizes(this.policy.dims), rows);
+    this.steps = 0;
+    this.numEnvs = numEnvs;
   }
   act(obs: Float32Array, starts: Float32Array): Float32Array {
-    const b = starts.length;
-    const o = tf.tensor2d(obs, [b, obs.length / b]);
+    const b = this.numEnvs;
     const trace = this.trace as CoreTrace;
-    const logits = this.policy.step(this.maps as RolloutMaps, this.h, starts, o, trace);
+    const o = tf.tensor2d(obs, [b, obs.length / b]);
+    const d = this.policy.dims;
+    const t = this.steps;
+    // At t = 0 every env starts, so the (zeroed) previous state is never read.
+    const hPrev = t === 0 ? this.policy.zeroState(b) : trace.h;
+    const offset = t === 0 ? 0 : (t - 1) * b * d.W * d.q;
+    const logits = this.policy.step(this.maps as RolloutMaps, hPrev, offset, starts, o, trace, t * b);
     o.dispose();
-    this.h.set(trace.h);
+    this.steps++;
     return logits;
   }
   end(): void {
     this.maps?.wEmb.dispose();
     this.maps = undefined;
-    this.trace = undefined;
+  }
+  /** The last batch's forward trace and its number of steps (valid until the next `begin`). */
+  recorded(): { trace: CoreTrace; steps: number } | undefined {
+    return this.trace !== undefined && this.steps > 0 ? { trace: this.trace, steps: this.steps } : undefined;
   }
 }
 
@@ -56,7 +71,7 @@ export class SparseNetStepper implements PolicyStepper {
 export class RnnStepper implements PolicyStepper {
   private state: RnnState | undefined;
   constructor(private readonly policy: RnnPolicy) {}
-  begin(numEnvs: number): void {
+  begin(numEnvs: number, _maxSteps: number): void {
     this.state = this.policy.zeroState(numEnvs);
   }
   act(obs: Float32Array, starts: Float32Array): Float32Array {
@@ -337,7 +352,8 @@ export class PopgymTrainer implements Trainer {
       // Plain backprop gives exactly the same gradients without the all-invalid tail; sgprop mixes
       // predictions there too, so it keeps the reference's full rollout length.
       const batch = o.algorithm === "sgprop" ? roll.batch : truncateBatch(roll.batch, roll.stepsTaken);
-      stats = this.sparse.update(batch);
+      const forward = (this.stepper as SparseNetStepper).recorded();
+      stats = this.sparse.update(batch, forward !== undefined ? { forward } : {});
     } else {
       stats = (this.rnn as RnnLearner).update(truncateBatch(roll.batch, roll.stepsTaken));
     }
