@@ -67,7 +67,12 @@ export function runCurvesSpec(
       encoding: {
         x: { field: "unit", type: "quantitative", title: unitName(kind) },
         y: { field: "value", type: "quantitative", title: null, scale: { zero: false } },
-        color: { field: "metric", type: "nominal", legend: null },
+        color: {
+          field: "metric",
+          type: "nominal",
+          title: null,
+          legend: { orient: "bottom", columns: 4, labelLimit: 300 },
+        },
       },
     },
   };
