@@ -20,6 +20,7 @@ import type {
 } from "../src/bandit/types.js";
 import { Mlp } from "../src/models/mlp.js";
 import { FeedforwardSparseNet } from "../src/models/sparseNet.js";
+import { perNeuronKernel, perNeuronMatVec } from "../src/ops/perNeuron.js";
 
 /** Reference PyTorch seconds (issue 6). */
 const REFERENCE = { sgprop: 0.31, backprop: 0.13, mlp: 0.022, eval: 3.2, mlpEval: 0.2 } as const;
@@ -83,15 +84,48 @@ async function trainSteps(o: Partial<BanditTrainOptions>, n: number): Promise<nu
   return times;
 }
 
+/** GFLOP/s of the dense matMul and of the per-neuron contraction at the paper's sizes. */
+function kernelThroughput(): void {
+  const gflops = (name: string, flops: number, f: () => tf.Tensor) => {
+    tf.dispose(f());
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      const r = f();
+      r.dataSync();
+      r.dispose();
+      times.push((performance.now() - t0) / 1000);
+    }
+    const { median } = stats(times);
+    console.log(
+      `${name.padEnd(44)} ${(flops / median / 1e9).toFixed(1)} GFLOP/s (median ${(median * 1000).toFixed(1)} ms)`,
+    );
+  };
+  const a = tf.randomNormal([64, 745]);
+  const a4 = tf.randomNormal([4000, 745]);
+  const w = tf.randomNormal([745, 745]);
+  gflops("matMul [64,745]x[745,745]", 2 * 64 * 745 * 745, () => tf.matMul(a, w));
+  gflops("matMul [4000,745]x[745,745]", 2 * 4000 * 745 * 745, () => tf.matMul(a4, w));
+  const u = tf.randomNormal([64, 200, 50]);
+  const wn = tf.randomNormal([200, 50, 55]);
+  const u3 = tf.randomNormal([200, 64, 50]);
+  gflops(`perNeuronMatVec [64,200,50]x[200,50,55] (${perNeuronKernel()})`, 2 * 64 * 200 * 50 * 55, () =>
+    perNeuronMatVec(u, wn),
+  );
+  gflops("batched matMul [200,64,50]x[200,50,55]", 2 * 64 * 200 * 50 * 55, () => tf.matMul(u3, wn));
+  tf.dispose([a, a4, w, u, wn, u3]);
+}
+
 async function main(): Promise<void> {
   const backend = await selectBackend(
     (process.env.SGPROP_BACKEND as "wasm" | "cpu" | "tensorflow" | undefined) ?? undefined,
   );
   const n = Number(process.env.BENCH_STEPS ?? 30);
-  const cases = new Set((process.env.BENCH_CASES ?? "sgprop,backprop,mlp,eval,mlpEval").split(","));
+  const cases = new Set((process.env.BENCH_CASES ?? "kernels,sgprop,backprop,mlp,eval,mlpEval").split(","));
   console.log(
     `backend ${backend}; ${n} timed steps per case after 3 warm-up steps; machine shared, figures noisy`,
   );
+  if (cases.has("kernels")) kernelThroughput();
   if (cases.has("sgprop"))
     report(
       "sparsenet sgprop adaptive (step)",

@@ -44,16 +44,27 @@ function errorText(e: unknown): string {
  */
 async function tryTensorflow(): Promise<string | undefined> {
   const reasons: string[] = [];
-  for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
-    try {
-      // A variable specifier keeps TypeScript from requiring the optional packages' types.
-      const specifier: string = pkg;
-      await import(specifier);
-      if (await tf.setBackend("tensorflow")) return pkg;
-      reasons.push(`${pkg}: backend registration failed`);
-    } catch (e) {
-      reasons.push(`${pkg}: ${errorText(e)}`);
+  // A failed first attempt leaves its kernels registered, and the second package registers the
+  // same names again; tfjs warns once per kernel (about a hundred lines), which we drop.
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === "string" && args[0].includes("is already registered")) return;
+    warn(...args);
+  };
+  try {
+    for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
+      try {
+        // A variable specifier keeps TypeScript from requiring the optional packages' types.
+        const specifier: string = pkg;
+        await import(specifier);
+        if (await tf.setBackend("tensorflow")) return pkg;
+        reasons.push(`${pkg}: backend registration failed`);
+      } catch (e) {
+        reasons.push(`${pkg}: ${errorText(e)}`);
+      }
     }
+  } finally {
+    console.warn = warn;
   }
   lastTensorflowFailure = reasons.join("; ");
   return undefined;
