@@ -231,6 +231,131 @@ export function rnnSequence(
   return { logits: rnnActor(tf.concat(outs, 0), params), final: state };
 }
 
+interface CoreBpttOut {
+  /** Outputs h_t of all steps [T*B, H]. */
+  readonly hAll: tf.Tensor2D;
+  readonly final: RnnState;
+  /** Gradient of the input projections [T*B, G]. */
+  readonly dxi: tf.Tensor2D;
+  readonly dWeightHh: tf.Tensor;
+  readonly dBiasHh: tf.Tensor;
+  readonly headGrads: Record<string, tf.Tensor>;
+}
+
+/**
+ * The recurrent core over T steps with a written-out backward pass (inside the caller's tidy).
+ * Forward keeps each step's reset input state and gates; `head` maps all outputs [T*B, H] to the
+ * gradient at every h_t (and its own parameter gradients). Backward runs the PyTorch cell
+ * equations in reverse, applying the reset masks, and sums the recurrent-weight gradient over all
+ * steps with one matmul (K = T*B) instead of one per step.
+ */
+function rnnCoreBptt(
+  cell: RnnCell,
+  xi: tf.Tensor2D,
+  starts: tf.Tensor2D,
+  initial: RnnState,
+  weightHh: tf.Tensor,
+  biasHh: tf.Tensor,
+  head: (hAll: tf.Tensor2D) => { dh: tf.Tensor2D; grads: Record<string, tf.Tensor> },
+): CoreBpttOut {
+  const [T, B] = starts.shape;
+  const xiSteps = tf.unstack(tf.reshape(xi, [T, B, -1])) as tf.Tensor2D[];
+  const keeps = tf.unstack(tf.expandDims(tf.sub(1, starts), 2)) as tf.Tensor2D[];
+  const wT = tf.transpose(weightHh) as tf.Tensor2D;
+  const hIn: tf.Tensor2D[] = [];
+  const cIn: tf.Tensor2D[] = [];
+  const saved: tf.Tensor2D[][] = [];
+  const outs: tf.Tensor2D[] = [];
+  let h = initial.h;
+  let c = initial.c;
+  for (let t = 0; t < T; t++) {
+    const keep = keeps[t] as tf.Tensor2D;
+    const hr = tf.mul(h, keep) as tf.Tensor2D;
+    hIn.push(hr);
+    const gh = tf.add(tf.matMul(hr, wT), biasHh) as tf.Tensor2D;
+    const x = xiSteps[t] as tf.Tensor2D;
+    if (cell === "gru") {
+      const [xr, xz, xn] = tf.split(x, 3, 1) as tf.Tensor2D[];
+      const [hr_, hz, hn] = tf.split(gh, 3, 1) as tf.Tensor2D[];
+      const r = tf.sigmoid(tf.add(xr as tf.Tensor2D, hr_ as tf.Tensor2D)) as tf.Tensor2D;
+      const z = tf.sigmoid(tf.add(xz as tf.Tensor2D, hz as tf.Tensor2D)) as tf.Tensor2D;
+      const n = tf.tanh(tf.add(xn as tf.Tensor2D, tf.mul(r, hn as tf.Tensor2D))) as tf.Tensor2D;
+      saved.push([r, z, n, hn as tf.Tensor2D]);
+      h = tf.add(tf.mul(tf.sub(1, z), n), tf.mul(z, hr)) as tf.Tensor2D;
+    } else {
+      const cr = tf.mul(c as tf.Tensor2D, keep) as tf.Tensor2D;
+      cIn.push(cr);
+      const [ai, af, ag, ao] = tf.split(tf.add(x, gh), 4, 1) as tf.Tensor2D[];
+      const i = tf.sigmoid(ai as tf.Tensor2D) as tf.Tensor2D;
+      const f = tf.sigmoid(af as tf.Tensor2D) as tf.Tensor2D;
+      const g = tf.tanh(ag as tf.Tensor2D) as tf.Tensor2D;
+      const o = tf.sigmoid(ao as tf.Tensor2D) as tf.Tensor2D;
+      c = tf.add(tf.mul(f, cr), tf.mul(i, g)) as tf.Tensor2D;
+      const tc = tf.tanh(c) as tf.Tensor2D;
+      saved.push([i, f, g, o, tc]);
+      h = tf.mul(o, tc) as tf.Tensor2D;
+    }
+    outs.push(h);
+  }
+  const hAll = tf.concat(outs, 0) as tf.Tensor2D;
+  const top = head(hAll);
+  const dhSteps = tf.unstack(tf.reshape(top.dh, [T, B, -1])) as tf.Tensor2D[];
+  const dGates: tf.Tensor2D[] = new Array(T);
+  const dGh: tf.Tensor2D[] = new Array(T);
+  let carryH: tf.Tensor2D | undefined;
+  let carryC: tf.Tensor2D | undefined;
+  for (let t = T - 1; t >= 0; t--) {
+    const incomingH = carryH;
+    const incomingC = carryC;
+    // Per-step tidy: only the gate gradients and the carries survive the step.
+    const step = tf.tidy(() => {
+      const dh =
+        incomingH === undefined
+          ? (dhSteps[t] as tf.Tensor2D)
+          : (tf.add(dhSteps[t] as tf.Tensor2D, incomingH) as tf.Tensor2D);
+      const keep = keeps[t] as tf.Tensor2D;
+      if (cell === "gru") {
+        const [r, z, n, hn] = saved[t] as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+        const hr = hIn[t] as tf.Tensor2D;
+        const dn = tf.mul(dh, tf.sub(1, z));
+        const dz = tf.mul(dh, tf.sub(hr, n));
+        const dan = tf.mul(dn, tf.sub(1, tf.square(n)));
+        const dar = tf.mul(tf.mul(dan, hn), tf.mul(r, tf.sub(1, r)));
+        const daz = tf.mul(dz, tf.mul(z, tf.sub(1, z)));
+        const dgh = tf.concat([dar, daz, tf.mul(dan, r)], 1) as tf.Tensor2D;
+        const dhIn = tf.add(tf.mul(dh, z), tf.matMul(dgh, weightHh as tf.Tensor2D));
+        return [tf.concat([dar, daz, dan], 1), dgh, tf.mul(dhIn, keep)];
+      }
+      const [i, f, g, o, tc] = saved[t] as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+      const fromH = tf.mul(tf.mul(dh, o), tf.sub(1, tf.square(tc)));
+      const dcTotal = incomingC === undefined ? fromH : tf.add(fromH, incomingC);
+      const dai = tf.mul(tf.mul(dcTotal, g), tf.mul(i, tf.sub(1, i)));
+      const daf = tf.mul(tf.mul(dcTotal, cIn[t] as tf.Tensor2D), tf.mul(f, tf.sub(1, f)));
+      const dag = tf.mul(tf.mul(dcTotal, i), tf.sub(1, tf.square(g)));
+      const dao = tf.mul(tf.mul(dh, tc), tf.mul(o, tf.sub(1, o)));
+      const dgates = tf.concat([dai, daf, dag, dao], 1) as tf.Tensor2D;
+      const dhIn = tf.matMul(dgates, weightHh as tf.Tensor2D);
+      return [dgates, dgates.clone(), tf.mul(dhIn, keep), tf.mul(tf.mul(dcTotal, f), keep)];
+    }) as tf.Tensor2D[];
+    dGates[t] = step[0] as tf.Tensor2D;
+    dGh[t] = step[1] as tf.Tensor2D;
+    carryH?.dispose();
+    carryC?.dispose();
+    carryH = step[2];
+    carryC = step[3];
+  }
+  const dGhAll = tf.concat(dGh, 0) as tf.Tensor2D;
+  const hInAll = tf.concat(hIn, 0) as tf.Tensor2D;
+  return {
+    hAll,
+    final: c !== undefined ? { h, c } : { h },
+    dxi: tf.concat(dGates, 0) as tf.Tensor2D,
+    dWeightHh: tf.matMul(tf.transpose(dGhAll), hInAll),
+    dBiasHh: tf.sum(dGhAll, 0),
+    headGrads: top.grads,
+  };
+}
+
 export interface RnnGradients {
   readonly totalLoss: number;
   readonly policyLoss: number;
@@ -311,21 +436,68 @@ export class RnnPolicy {
     const out = tf.tidy(() => {
       const starts = tf.tensor2d(Float32Array.from(batch.episodeStarts as ArrayLike<number>), [T, B]);
       const initial = opts.initial ?? this.zeroState(B);
-      const f = (...xs: tf.Tensor[]) => {
-        const params = Object.fromEntries(names.map((n, i) => [n, xs[i] as tf.Tensor]));
-        return reinforceLoss(rnnSequence(cell, lt.obs, starts, initial, params).logits, lossInputs).totalLoss;
+      const params = this.record();
+      // Embedding and input projection of all steps at once (tfjs autodiff, one dy later).
+      const inNames = [
+        "featureMap.weight",
+        "featureMap.bias",
+        "preprocessor.weight",
+        "preprocessor.bias",
+        "core.weightIh",
+        "core.biasIh",
+      ];
+      const inputFn = (...xs: tf.Tensor[]) => {
+        const q = Object.fromEntries(inNames.map((n, i) => [n, xs[i] as tf.Tensor]));
+        return linear(embed(lt.obs, q), p(q, "core.weightIh"), p(q, "core.biasIh"));
       };
-      const grads = tf.grads(f)(names.map((n) => getParam(this.params, n)));
-      const seq = rnnSequence(cell, lt.obs, starts, initial, this.record());
-      const loss = reinforceLoss(seq.logits, lossInputs);
+      const inParams = inNames.map((n) => p(params, n));
+      const xi = inputFn(...inParams);
+      const core = rnnCoreBptt(
+        cell,
+        xi,
+        starts,
+        initial,
+        p(params, "core.weightHh"),
+        p(params, "core.biasHh"),
+        (hAll) => {
+          // Actor and loss over all steps at once; returns the gradient at every h_t.
+          const headNames = [
+            "actorBody.0.weight",
+            "actorBody.0.bias",
+            "actorBody.1.weight",
+            "actorBody.1.bias",
+            "actorHead.weight",
+            "actorHead.bias",
+          ];
+          const lossFn = (...xs: tf.Tensor[]) => {
+            const q = Object.fromEntries(headNames.map((n, i) => [n, xs[i + 1] as tf.Tensor]));
+            return reinforceLoss(rnnActor(xs[0] as tf.Tensor2D, q), lossInputs).totalLoss;
+          };
+          const g = tf.grads(lossFn)([hAll, ...headNames.map((n) => p(params, n))]);
+          return {
+            dh: g[0] as tf.Tensor2D,
+            grads: Object.fromEntries(headNames.map((n, i) => [n, g[i + 1] as tf.Tensor])),
+          };
+        },
+      );
+      const inGrads = tf.grads(inputFn)(inParams, core.dxi);
+      const all: Record<string, tf.Tensor> = {
+        ...Object.fromEntries(inNames.map((n, i) => [n, inGrads[i] as tf.Tensor])),
+        "core.weightHh": core.dWeightHh,
+        "core.biasHh": core.dBiasHh,
+        ...core.headGrads,
+      };
+      const grads = names.map((n) => all[n] as tf.Tensor);
+      const logits = rnnActor(core.hAll, params);
+      const loss = reinforceLoss(logits, lossInputs);
       return {
         grads,
         scalars: tf.stack([loss.totalLoss, loss.policyLoss, loss.entropyLoss]),
-        logits: seq.logits,
+        logits,
         logProbs: loss.logProbs,
         entropy: loss.entropy,
-        h: seq.final.h,
-        c: seq.final.c,
+        h: core.final.h,
+        c: core.final.c,
       } as unknown as tf.TensorContainer;
     }) as unknown as {
       grads: tf.Tensor[];
