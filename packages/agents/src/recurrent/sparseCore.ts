@@ -227,13 +227,14 @@ export function coreBackward(
   const dzc = new Float64Array(C);
   const dAlpha = new Float64Array(M);
   const du = new Float64Array(Pq);
+  const dzStep = new Float32Array(numEnvs * C);
   const { wPar, parentIdx } = maps;
   for (let t = numSteps - 1; t >= 0; t--) {
     next.fill(0);
-    for (let b = 0; b < numEnvs; b++) {
-      const r = t * numEnvs + b;
-      const kb = keep[r] as number;
-      for (let i = 0; i < W; i++) {
+    for (let i = 0; i < W; i++) {
+      for (let b = 0; b < numEnvs; b++) {
+        const r = t * numEnvs + b;
+        const kb = keep[r] as number;
         const ho = (r * W + i) * q;
         const co = (b * W + i) * q;
         for (let j = 0; j < q; j++) {
@@ -285,17 +286,12 @@ export function coreBackward(
           const zo = (r * Ni + i) * C;
           for (let c = 0; c < C; c++) dzIn[zo + c] = dzc[c] as number;
         }
-        const uo = (r * W + i) * Pq;
+        for (let c = 0; c < C; c++) dzStep[b * C + c] = dzc[c] as number;
         const wo = i * Pq * C;
         for (let k = 0; k < Pq; k++) {
-          const uk = trace.uPar[uo + k] as number;
           const wk = wo + k * C;
           let acc = 0;
-          for (let c = 0; c < C; c++) {
-            const d = dzc[c] as number;
-            acc += d * (wPar[wk + c] as number);
-            if (uk !== 0) dwPar[wk + c] = (dwPar[wk + c] as number) + uk * d;
-          }
+          for (let c = 0; c < C; c++) acc += (dzc[c] as number) * (wPar[wk + c] as number);
           du[k] = acc;
         }
         // Adjoint of the gather and of the reset multiplication at step t.
@@ -307,12 +303,94 @@ export function coreBackward(
           }
         }
       }
+      // dwPar[i] += sum_b u_b dzc_b^T for this step, two rows at a time.
+      const rowBase = t * numEnvs;
+      accumulateOuter(
+        dwPar,
+        i * Pq * C,
+        Pq,
+        C,
+        trace.uPar,
+        dzStep,
+        numEnvs,
+        (b) => ((rowBase + b) * W + i) * Pq,
+        (b) => b * C,
+      );
     }
     const tmp = carry;
     carry = next;
     next = tmp;
   }
   return { trueGrad, mixedGrad, ...(substitute !== undefined ? { substitute } : {}), dwPar, dBias, dzIn };
+}
+
+/**
+ * G[c][k] += sum over the rows of x_r[c] u_r[k] for one neuron, two rows at a time (halves the
+ * loads and stores of G per multiply-add; the hottest loops of the update are of this form).
+ * `xOff(n)` / `uOff(n)` give the offsets of row n's vectors.
+ */
+function accumulateOuter(
+  g: Float64Array,
+  go: number,
+  cols: number,
+  len: number,
+  x: Float32Array,
+  u: Float32Array,
+  n: number,
+  xOff: (row: number) => number,
+  uOff: (row: number) => number,
+): void {
+  let r = 0;
+  for (; r + 3 < n; r += 4) {
+    const x0 = xOff(r);
+    const x1 = xOff(r + 1);
+    const x2 = xOff(r + 2);
+    const x3 = xOff(r + 3);
+    const u0 = uOff(r);
+    const u1 = uOff(r + 1);
+    const u2 = uOff(r + 2);
+    const u3 = uOff(r + 3);
+    for (let c = 0; c < cols; c++) {
+      const a = x[x0 + c] as number;
+      const b = x[x1 + c] as number;
+      const d = x[x2 + c] as number;
+      const e = x[x3 + c] as number;
+      const row = go + c * len;
+      for (let k = 0; k < len; k++) {
+        g[row + k] =
+          (g[row + k] as number) +
+          a * (u[u0 + k] as number) +
+          b * (u[u1 + k] as number) +
+          d * (u[u2 + k] as number) +
+          e * (u[u3 + k] as number);
+      }
+    }
+  }
+  for (; r + 1 < n; r += 2) {
+    const x0 = xOff(r);
+    const x1 = xOff(r + 1);
+    const u0 = uOff(r);
+    const u1 = uOff(r + 1);
+    for (let c = 0; c < cols; c++) {
+      const a = x[x0 + c] as number;
+      const b = x[x1 + c] as number;
+      if (a === 0 && b === 0) continue;
+      const row = go + c * len;
+      for (let k = 0; k < len; k++) {
+        g[row + k] = (g[row + k] as number) + a * (u[u0 + k] as number) + b * (u[u1 + k] as number);
+      }
+    }
+  }
+  if (r < n) {
+    const x0 = xOff(r);
+    const u0 = uOff(r);
+    for (let c = 0; c < cols; c++) {
+      const a = x[x0 + c] as number;
+      if (a === 0) continue;
+      const row = go + c * len;
+      for (let k = 0; k < len; k++) g[row + k] = (g[row + k] as number) + a * (u[u0 + k] as number);
+    }
+  }
 }
 
 export interface SgLossResult {
@@ -337,36 +415,43 @@ export function coreSgLoss(
   valid: ArrayLike<number>,
 ): SgLossResult {
   const { W, q, M, Ni, Pq, Mq } = s;
-  let nValid = 0;
-  for (let r = 0; r < trace.rows; r++) if (valid[r]) nValid++;
-  const denom = Math.max(nValid, 1) * W * q;
+  const rows: number[] = [];
+  for (let r = 0; r < trace.rows; r++) if (valid[r]) rows.push(r);
+  const n = rows.length;
+  const denom = Math.max(n, 1) * W * q;
   const dsgPar = new Float64Array(W * Pq * Mq);
   const dsgBias = new Float64Array(W * Mq);
   const dzIn = new Float32Array(trace.rows * Ni * Mq);
-  const dz = new Float64Array(Mq);
+  // Pre-activation gradients of one neuron for all valid rows: dz[n][s*q+j] = alpha_s dpred_j.
+  const dz = new Float32Array(n * Mq);
   let loss = 0;
-  for (let r = 0; r < trace.rows; r++) {
-    if (!valid[r]) continue;
-    for (let i = 0; i < W; i++) {
+  for (let i = 0; i < W; i++) {
+    for (let nn = 0; nn < n; nn++) {
+      const r = rows[nn] as number;
       const ho = (r * W + i) * q;
       const ao = (r * W + i) * M;
       for (let j = 0; j < q; j++) {
         const diff = (pred[ho + j] as number) - (mixed[ho + j] as number);
         loss += diff * diff;
         const dp = (2 * diff) / denom;
-        for (let m = 0; m < M; m++) dz[m * q + j] = (trace.alpha[ao + m] as number) * dp;
+        for (let m = 0; m < M; m++) dz[nn * Mq + m * q + j] = (trace.alpha[ao + m] as number) * dp;
       }
-      for (let c = 0; c < Mq; c++) dsgBias[i * Mq + c] = (dsgBias[i * Mq + c] as number) + (dz[c] as number);
-      if (i < Ni) for (let c = 0; c < Mq; c++) dzIn[(r * Ni + i) * Mq + c] = dz[c] as number;
-      const uo = (r * W + i) * Pq;
-      const wo = i * Pq * Mq;
-      for (let k = 0; k < Pq; k++) {
-        const uk = trace.uPar[uo + k] as number;
-        if (uk === 0) continue;
-        const wk = wo + k * Mq;
-        for (let c = 0; c < Mq; c++) dsgPar[wk + c] = (dsgPar[wk + c] as number) + uk * (dz[c] as number);
-      }
+      for (let c = 0; c < Mq; c++)
+        dsgBias[i * Mq + c] = (dsgBias[i * Mq + c] as number) + (dz[nn * Mq + c] as number);
+      if (i < Ni) for (let c = 0; c < Mq; c++) dzIn[(r * Ni + i) * Mq + c] = dz[nn * Mq + c] as number;
     }
+    // dsgPar[i][k][c] = sum_n u_n[k] dz_n[c]
+    accumulateOuter(
+      dsgPar,
+      i * Pq * Mq,
+      Pq,
+      Mq,
+      trace.uPar,
+      dz,
+      n,
+      (nn) => ((rows[nn] as number) * W + i) * Pq,
+      (nn) => nn * Mq,
+    );
   }
   return { loss: loss / denom, dsgPar, dsgBias, dzIn };
 }
@@ -430,9 +515,11 @@ export function coreEstimatorSums(
     for (let m = 0; m < M; m++)
       out[Mq + m] = (trace.alpha[ao + m] as number) * ((out[Mq + m] as number) - weighted) * invSqrtD;
   };
-  for (let nn = 0; nn < n; nn++) {
-    const r = rows[nn] as number;
-    for (let i = 0; i < W; i++) {
+  const xwAll = new Float32Array(n * C);
+  const xdAll = new Float32Array(n * C);
+  for (let i = 0; i < W; i++) {
+    for (let nn = 0; nn < n; nn++) {
+      const r = rows[nn] as number;
       const ho = (r * W + i) * q;
       let ng = 0;
       let ns = 0;
@@ -460,7 +547,8 @@ export function coreEstimatorSums(
       for (let c = 0; c < C; c++) {
         const w = xw[c] as number;
         const d = (xs[c] as number) - w;
-        xs[c] = d;
+        xwAll[nn * C + c] = w;
+        xdAll[nn * C + c] = d;
         dd += d * d;
         wd += w * d;
         if (c < Mq) {
@@ -475,22 +563,15 @@ export function coreEstimatorSums(
       if (i < Ni) {
         const xo = (nn * Ni + i) * C;
         for (let c = 0; c < C; c++) {
-          xwIn[xo + c] = xw[c] as number;
-          xdIn[xo + c] = xs[c] as number;
-        }
-      }
-      const go = i * C * Pq;
-      for (let c = 0; c < C; c++) {
-        const w = xw[c] as number;
-        const d = xs[c] as number;
-        const row = go + c * Pq;
-        for (let k = 0; k < Pq; k++) {
-          const uk = trace.uPar[uo + k] as number;
-          gw[row + k] = (gw[row + k] as number) + w * uk;
-          gd[row + k] = (gd[row + k] as number) + d * uk;
+          xwIn[xo + c] = xwAll[nn * C + c] as number;
+          xdIn[xo + c] = xdAll[nn * C + c] as number;
         }
       }
     }
+    // Sums over rows of the outer products x_n u_n^T (parent part), two rows at a time.
+    const uOff = (nn: number) => ((rows[nn] as number) * W + i) * Pq;
+    accumulateOuter(gw, i * C * Pq, C, Pq, xwAll, trace.uPar, n, (nn) => nn * C, uOff);
+    accumulateOuter(gd, i * C * Pq, C, Pq, xdAll, trace.uPar, n, (nn) => nn * C, uOff);
   }
   const barDd = new Float64Array(W);
   const barWd = new Float64Array(W);
