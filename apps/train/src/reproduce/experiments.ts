@@ -26,8 +26,8 @@ export interface QuickOverride {
   readonly checkpointEvery?: number;
 }
 
-const quickBandit = { steps: 80, numEvals: 4, evalBatchSize: 500, width: 100 };
-const quickPopgym = { batches: 8, numEnvs: 20, width: 64, numInputNeurons: 16, hiddenSize: 128 };
+const quickBandit = { steps: 150, numEvals: 5, evalBatchSize: 500, width: 100 };
+const quickPopgym = { batches: 12, numEnvs: 20, width: 64, numInputNeurons: 16, hiddenSize: 128 };
 
 /** Scaled-down versions of every paper experiment (few seeds, steps and learning rates). */
 export const QUICK_OVERRIDES: Readonly<Record<PaperSweep, QuickOverride>> = {
