@@ -28,8 +28,8 @@ export const presets: Readonly<Record<TrainKind, Readonly<Record<string, Preset>
     },
     quick: {
       description:
-        "the `pnpm train` demo: paper-sized SparseNet sgprop on LabyrinthEscape 6x6, 20 batches of 20 envs",
-      values: { env: "escape", batches: 20 },
+        "the `pnpm train` demo: paper-sized SparseNet sgprop on LabyrinthEscape 6x6, 20 batches of 20 envs, lr 4e-3 (the paper sweep's largest, fastest in short runs)",
+      values: { env: "escape", batches: 20, learningRate: 4e-3 },
     },
     tiny: {
       description: "smoke test: tiny network, 4 batches of 2 envs",
