@@ -116,3 +116,49 @@ describe("crash safety: SIGKILL mid-run, then --resume", () => {
     );
   }
 });
+
+describe("graceful stop: SIGINT or SIGTERM", () => {
+  it.each(["SIGINT", "SIGTERM"] as const)(
+    "%s checkpoints the current unit, exits 130, and --resume completes the run",
+    async (signal) => {
+      const env = { SGPROP_TRAINER: "fake", SGPROP_FAKE_UNIT_MS: "20" };
+      const dir = join(tmp, `graceful-${signal}`);
+      const child = startCli(
+        [
+          "train",
+          "popgym",
+          "--preset",
+          "tiny",
+          "--batches",
+          "60",
+          "--checkpoint-every",
+          "50",
+          "--out",
+          dir,
+          "--no-plots",
+        ],
+        env,
+      );
+      const closed = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+      while (csvLines(join(dir, "metrics.csv")).length < 5) await new Promise((r) => setTimeout(r, 5));
+      child.kill(signal);
+      expect(await closed).toBe(130);
+      const rows = csvLines(join(dir, "metrics.csv")).length;
+      expect(rows).toBeLessThan(60);
+      const summary = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8"));
+      expect(summary).toMatchObject({ status: "interrupted", completed: rows });
+      const index = JSON.parse(readFileSync(join(dir, "checkpoints/index.json"), "utf8")) as {
+        completed: number;
+      }[];
+      expect(index.at(-1)?.completed).toBe(rows);
+      const resumed = await runCli(
+        ["train", "popgym", "--resume", dir, "--progress", "none", "--no-plots"],
+        env,
+      );
+      expect(resumed.code).toBe(0);
+      expect(readCsv(join(dir, "metrics.csv")).rows.map((r) => Number(r["charts/batch"]))).toEqual(
+        Array.from({ length: 60 }, (_, i) => i + 1),
+      );
+    },
+  );
+});

@@ -176,9 +176,11 @@ export async function trainWithProgress(
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(ExitCode.interrupted);
     controller.abort();
-    out.error("\ninterrupt: stopping after this unit with a checkpoint (press Ctrl-C again to quit at once)");
+    out.error("\ninterrupt: stopping after this unit with a checkpoint (interrupt again to quit at once)");
   };
+  // SIGTERM (schedulers, `kill`) stops the same way as Ctrl-C.
   process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigint);
   out.info(
     run.resumedFrom === undefined
       ? `results: ${run.dir}`
@@ -200,6 +202,7 @@ export async function trainWithProgress(
   } finally {
     progress.stop();
     process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigint);
     run.trainer.dispose();
   }
 }
