@@ -2,7 +2,7 @@ import type { Rng } from "@sgprop/gym";
 import * as tf from "@tensorflow/tfjs-core";
 import { reinforceLoss } from "../reinforce/loss.js";
 import type { LossTensors, SequenceBatch } from "./batch.js";
-import { embedObservations, LEAKY_RELU_SLOPE, linear } from "./embedding.js";
+import { LEAKY_RELU_SLOPE, layerNorm, linear } from "./embedding.js";
 import { fastMatMul } from "./matmul.js";
 import {
   getParam,
@@ -130,6 +130,29 @@ function p(params: Params, name: string): tf.Tensor {
 }
 
 /**
+ * Linear layer `prefix` (weight [out, in], bias): uses a pre-transposed weight `prefix.weight^T`
+ * when the record has one (rollouts cache them per batch), else transposes on the fly.
+ */
+function lin(
+  params: Params,
+  prefix: string,
+  x: tf.Tensor2D,
+  weight = `${prefix}.weight`,
+  bias = `${prefix}.bias`,
+): tf.Tensor2D {
+  const t = params[`${weight}^T`];
+  if (t !== undefined) return tf.add(tf.matMul(x, t as tf.Tensor2D), p(params, bias)) as tf.Tensor2D;
+  return linear(x, p(params, weight), p(params, bias));
+}
+
+/** The parameters plus transposed copies of every weight matrix (for rollouts; dispose the copies). */
+export function withTransposedWeights(params: Params): Record<string, tf.Tensor> {
+  const out: Record<string, tf.Tensor> = { ...params };
+  for (const [name, t] of Object.entries(params)) if (t.rank === 2) out[`${name}^T`] = tf.transpose(t);
+  return out;
+}
+
+/**
  * One cell step with PyTorch's equations and gate order, from the input projection
  * xi = W_ih x + b_ih [B, G] and the (already reset) state.
  * GRU (r, z, n): n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), h' = (1 - z) n + z h.
@@ -145,7 +168,7 @@ export function rnnCell(
   const gh = (
     weightHhT !== undefined
       ? tf.add(fastMatMul(state.h, weightHhT), p(params, "core.biasHh"))
-      : linear(state.h, p(params, "core.weightHh"), p(params, "core.biasHh"))
+      : lin(params, "core", state.h, "core.weightHh", "core.biasHh")
   ) as tf.Tensor2D;
   if (cell === "gru") {
     const [xr, xz, xn] = tf.split(xi, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
@@ -170,25 +193,14 @@ export function rnnCell(
 
 /** Actor MLP: Linear(H, Ha) - LeakyReLU - Linear(Ha, Ha) - LeakyReLU - Linear(Ha, A). */
 export function rnnActor(h: tf.Tensor2D, params: Params): tf.Tensor2D {
-  const a0 = tf.leakyRelu(
-    linear(h, p(params, "actorBody.0.weight"), p(params, "actorBody.0.bias")),
-    LEAKY_RELU_SLOPE,
-  );
-  const a1 = tf.leakyRelu(
-    linear(a0, p(params, "actorBody.1.weight"), p(params, "actorBody.1.bias")),
-    LEAKY_RELU_SLOPE,
-  );
-  return linear(a1, p(params, "actorHead.weight"), p(params, "actorHead.bias"));
+  const a0 = tf.leakyRelu(lin(params, "actorBody.0", h), LEAKY_RELU_SLOPE);
+  const a1 = tf.leakyRelu(lin(params, "actorBody.1", a0), LEAKY_RELU_SLOPE);
+  return lin(params, "actorHead", a1);
 }
 
 function embed(obs: tf.Tensor2D, params: Params): tf.Tensor2D {
-  return embedObservations(
-    obs,
-    p(params, "featureMap.weight"),
-    p(params, "featureMap.bias"),
-    p(params, "preprocessor.weight"),
-    p(params, "preprocessor.bias"),
-  );
+  const h = layerNorm(lin(params, "featureMap", obs));
+  return tf.leakyRelu(lin(params, "preprocessor", h), LEAKY_RELU_SLOPE);
 }
 
 export interface RnnSequenceOutput {
@@ -383,7 +395,8 @@ export class RnnPolicy {
     return new RnnPolicy(config, initRnn(config, rng));
   }
 
-  private record(): Record<string, tf.Tensor> {
+  /** Parameters by name (the variables themselves). */
+  record(): Record<string, tf.Tensor> {
     return Object.fromEntries(this.params) as Record<string, tf.Tensor>;
   }
 
@@ -395,17 +408,26 @@ export class RnnPolicy {
   }
 
   /** One rollout step (new tensors): reset where starts[b] = 1, step, logits [B, A]. */
-  step(state: RnnState, starts: tf.Tensor, obs: tf.Tensor2D): { state: RnnState; logits: tf.Tensor2D } {
+  /**
+   * One rollout step (new tensors): reset where starts[b] = 1, step, logits [B, A]. `cached` may
+   * hold {@link withTransposedWeights} of the parameters (saves a transpose per layer and step).
+   */
+  step(
+    state: RnnState,
+    starts: tf.Tensor,
+    obs: tf.Tensor2D,
+    cached?: Readonly<Record<string, tf.Tensor>>,
+  ): { state: RnnState; logits: tf.Tensor2D } {
     if (obs.shape[1] !== this.config.obsDim) {
       throw new RecurrentInputError(
         `observation width ${obs.shape[1]} does not match the policy's obsDim ${this.config.obsDim}`,
       );
     }
-    const params = this.record();
+    const params = cached ?? this.record();
     const out = tf.tidy(() => {
       const keep = tf.expandDims(tf.sub(1, starts), 1);
       const x = embed(obs, params);
-      const xi = linear(x, p(params, "core.weightIh"), p(params, "core.biasIh"));
+      const xi = lin(params, "core", x, "core.weightIh", "core.biasIh");
       const reset: RnnState = {
         h: tf.mul(state.h, keep) as tf.Tensor2D,
         ...(state.c !== undefined ? { c: tf.mul(state.c, keep) as tf.Tensor2D } : {}),

@@ -202,105 +202,44 @@ export function validateSparseNetParams(
 }
 
 /**
- * The neuron maps rearranged for batched matmuls: one fused [W, Pq, C] map for the parent part of
- * every neuron (slot outputs and routing scores), one [E, Ni*C] map for the embedding part of the
- * input neurons (the zero embedding input of the others is skipped), and the SG maps alike.
+ * The embedding maps of the input neurons as one [E, Ni*cols] matrix each, so that the embedding
+ * part of every input neuron's pre-activations for all rows is one large matmul (the zero
+ * embedding input of the other neurons is skipped). Columns of neuron i: its M*q slot rows, then
+ * (for the policy) its M routing keys.
  */
 export interface CoreKernels {
   readonly dims: SparseNetDims;
-  readonly wPar: tf.Tensor3D;
+  /** [E, Ni*C] policy slot maps and keys. */
   readonly wEmb: tf.Tensor2D;
-  readonly bias: tf.Tensor3D;
-  readonly sgPar?: tf.Tensor3D;
+  /** [E, Ni*Mq] SG predictor maps (sgprop only). */
   readonly sgEmb?: tf.Tensor2D;
-  readonly sgBias?: tf.Tensor3D;
-  readonly parentFlat: tf.Tensor1D;
-  /** [W, W*P], entry (j, i*P+p) = 1 when parentIdx[i,p] = j: the adjoint of the parent gather. */
-  readonly scatter: tf.Tensor2D;
 }
 
-function splitSlotMap(
-  a: tf.Tensor,
-  d: SparseNetDims,
-  keys: tf.Tensor | undefined,
-): { par: tf.Tensor3D; emb: tf.Tensor2D } {
+function embeddingPart(a: tf.Tensor, d: SparseNetDims, keys: tf.Tensor | undefined): tf.Tensor2D {
   const cols = keys === undefined ? d.Mq : d.C;
-  const aPar = tf.transpose(
-    tf.reshape(tf.slice(a, [0, 0, 0, 0], [d.W, d.M, d.q, d.Pq]), [d.W, d.Mq, d.Pq]),
-    [0, 2, 1],
-  );
   const aEmb = tf.reshape(tf.slice(a, [0, 0, 0, d.Pq], [d.Ni, d.M, d.q, d.E]), [d.Ni, d.Mq, d.E]);
-  if (keys === undefined) {
-    return {
-      par: aPar as tf.Tensor3D,
-      emb: tf.reshape(tf.transpose(aEmb, [2, 0, 1]), [d.E, d.Ni * cols]) as tf.Tensor2D,
-    };
-  }
-  const kPar = tf.transpose(tf.slice(keys, [0, 0, 0], [d.W, d.M, d.Pq]), [0, 2, 1]);
-  const kEmb = tf.slice(keys, [0, 0, d.Pq], [d.Ni, d.M, d.E]);
-  return {
-    par: tf.concat([aPar, kPar], 2) as tf.Tensor3D,
-    emb: tf.reshape(tf.transpose(tf.concat([aEmb, kEmb], 1), [2, 0, 1]), [d.E, d.Ni * cols]) as tf.Tensor2D,
-  };
+  const both =
+    keys === undefined ? aEmb : tf.concat([aEmb, tf.slice(keys, [0, 0, d.Pq], [d.Ni, d.M, d.E])], 1);
+  return tf.reshape(tf.transpose(both, [2, 0, 1]), [d.E, d.Ni * cols]) as tf.Tensor2D;
 }
 
-/** Builds the kernels from canonical parameters (`withSg` adds the predictor maps). */
+/** Builds the embedding maps from canonical parameters (`withSg` adds the predictor's). */
 export function coreKernels(
   c: SparseNetConfig,
   params: ReadonlyMap<string, tf.Tensor>,
-  parentIdx: Int32Array,
+  _parentIdx: Int32Array,
   withSg: boolean,
 ): CoreKernels {
   const d = sparseNetDims(c);
-  return tf.tidy(() => {
-    const main = splitSlotMap(getParam(params, "policyA"), d, getParam(params, "neuronKeys"));
-    const bias = tf.reshape(
-      tf.concat([tf.reshape(getParam(params, "policyB"), [d.W, d.Mq]), tf.zeros([d.W, d.M])], 1),
-      [d.W, 1, d.C],
-    ) as tf.Tensor3D;
-    const scatterData = new Float32Array(d.W * d.W * d.P);
-    for (let k = 0; k < d.W * d.P; k++) scatterData[(parentIdx[k] as number) * d.W * d.P + k] = 1;
-    const out: CoreKernels = {
-      dims: d,
-      wPar: main.par,
-      wEmb: main.emb,
-      bias,
-      parentFlat: tf.tensor1d(parentIdx, "int32"),
-      scatter: tf.tensor2d(scatterData, [d.W, d.W * d.P]),
-      ...(withSg
-        ? (() => {
-            const sg = splitSlotMap(getParam(params, "sgA"), d, undefined);
-            return {
-              sgPar: sg.par,
-              sgEmb: sg.emb,
-              sgBias: tf.reshape(getParam(params, "sgB"), [d.W, 1, d.Mq]) as tf.Tensor3D,
-            };
-          })()
-        : {}),
-    };
-    return out as unknown as tf.TensorContainer;
-  }) as unknown as CoreKernels;
+  const wEmb = tf.tidy(() => embeddingPart(getParam(params, "policyA"), d, getParam(params, "neuronKeys")));
+  if (!withSg) return { dims: d, wEmb };
+  const sgEmb = tf.tidy(() => embeddingPart(getParam(params, "sgA"), d, undefined));
+  return { dims: d, wEmb, sgEmb };
 }
 
 export function disposeKernels(k: CoreKernels): void {
-  for (const t of [k.wPar, k.wEmb, k.bias, k.sgPar, k.sgEmb, k.sgBias, k.parentFlat, k.scatter]) t?.dispose();
-}
-
-/**
- * Per-neuron additive terms of the fused map that do not depend on the hidden state: the
- * embedding part (input neurons only) plus the bias. e [N, E] -> [W, N, cols].
- */
-export function externalTerm(
-  e: tf.Tensor2D,
-  wEmb: tf.Tensor2D,
-  bias: tf.Tensor3D,
-  d: SparseNetDims,
-  cols: number,
-): tf.Tensor3D {
-  const n = e.shape[0];
-  let ext = tf.transpose(tf.reshape(tf.matMul(e, wEmb), [n, d.Ni, cols]), [1, 0, 2]);
-  if (d.Ni < d.W) ext = tf.concat([ext, tf.zeros([d.W - d.Ni, n, cols])], 0);
-  return tf.add(ext, bias) as tf.Tensor3D;
+  k.wEmb.dispose();
+  k.sgEmb?.dispose();
 }
 
 /** Parameters and connectivity of a recurrent SparseNet, with helpers for rollouts. */

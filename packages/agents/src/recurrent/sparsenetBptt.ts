@@ -10,7 +10,6 @@ import {
   type CoreSizes,
   type CoreTrace,
   coreBackward,
-  coreEstimatorSums,
   coreForwardStep,
   corePredictions,
   coreSgLoss,

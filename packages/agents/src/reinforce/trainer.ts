@@ -11,7 +11,7 @@ import {
 import type { Adam, AdamState } from "../optim/adam.js";
 import { RnnLearner, SparseNetLearner, type UpdateHyper, type UpdateStats } from "../recurrent/learner.js";
 import type { ParamMap } from "../recurrent/params.js";
-import { RNN_PARAMS, RnnPolicy, type RnnState } from "../recurrent/rnn.js";
+import { RNN_PARAMS, RnnPolicy, type RnnState, withTransposedWeights } from "../recurrent/rnn.js";
 import { allocTrace, type CoreTrace } from "../recurrent/sparseCore.js";
 import { coreSizes } from "../recurrent/sparseMaps.js";
 import {
@@ -67,18 +67,20 @@ export class SparseNetStepper implements PolicyStepper {
   }
 }
 
-/** Rollout stepper of a GRU/LSTM policy. */
+/** Rollout stepper of a GRU/LSTM policy (weights transposed once per batch). */
 export class RnnStepper implements PolicyStepper {
   private state: RnnState | undefined;
+  private cached: Record<string, tf.Tensor> | undefined;
   constructor(private readonly policy: RnnPolicy) {}
   begin(numEnvs: number, _maxSteps: number): void {
     this.state = this.policy.zeroState(numEnvs);
+    this.cached = withTransposedWeights(this.policy.record());
   }
   act(obs: Float32Array, starts: Float32Array): Float32Array {
     const b = starts.length;
     const o = tf.tensor2d(obs, [b, obs.length / b]);
     const s = tf.tensor1d(starts);
-    const out = this.policy.step(this.state as RnnState, s, o);
+    const out = this.policy.step(this.state as RnnState, s, o, this.cached);
     o.dispose();
     s.dispose();
     this.disposeState();
@@ -94,6 +96,10 @@ export class RnnStepper implements PolicyStepper {
   end(): void {
     this.disposeState();
     this.state = undefined;
+    if (this.cached !== undefined) {
+      for (const [name, t] of Object.entries(this.cached)) if (name.endsWith("^T")) t.dispose();
+    }
+    this.cached = undefined;
   }
 }
 

@@ -2,7 +2,6 @@ import * as tf from "@tensorflow/tfjs-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { disposeLossTensors, lossTensors, type SequenceBatch } from "../../src/recurrent/batch.js";
 import { sparseNetBptt } from "../../src/recurrent/sparsenetBptt.js";
-import { temporalThetaSchedule } from "../../src/recurrent/thetaSchedule.js";
 import { TEST_BACKENDS, useBackend } from "../helpers.js";
 import { randomBatch, TINY, tensorData, tinySparseNet } from "./fixtures.js";
 
