@@ -45,6 +45,8 @@ function fmt(xs: readonly number[], ref: number): string {
 export async function runRecurrentBench(
   batches = 5,
   print: (line: string) => void = console.log,
+  envCounts: readonly number[] = [20, 40],
+  models: readonly string[] = CASES.map((c) => c.label),
 ): Promise<void> {
   print(
     `POPGym REINFORCE seconds per batch (min/median/max over ${batches} batches; x = reference median / ours)`,
@@ -55,8 +57,8 @@ export async function runRecurrentBench(
   print(
     "wall = elapsed seconds; cpu = this process's CPU seconds (single-threaded backend: ~ wall time on an idle machine)",
   );
-  for (const numEnvs of [20, 40]) {
-    for (const c of CASES) {
+  for (const numEnvs of envCounts) {
+    for (const c of CASES.filter((x) => models.includes(x.label))) {
       const trainer = await createPopgymTrainer({ ...c.opts, numEnvs, seed: 0, batches: batches + 1 });
       await trainer.next();
       const rollout: number[] = [];
@@ -89,5 +91,8 @@ export async function runRecurrentBench(
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await runRecurrentBench(Number(process.env.BENCH_BATCHES ?? 5));
+  // BENCH_ENVS=20,40 and BENCH_MODELS="gru,lstm,sparsenet backprop,sparsenet sgprop adaptive" select cases.
+  const envs = (process.env.BENCH_ENVS ?? "20,40").split(",").map(Number);
+  const models = process.env.BENCH_MODELS?.split(",").map((m) => m.trim()) ?? CASES.map((c) => c.label);
+  await runRecurrentBench(Number(process.env.BENCH_BATCHES ?? 5), console.log, envs, models);
 }

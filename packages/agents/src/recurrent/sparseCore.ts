@@ -31,6 +31,8 @@ export interface CoreSizes {
 export interface CoreMaps {
   /** [W][Pq][C] */
   readonly wPar: Float32Array;
+  /** The same maps as [W][C][Pq] (dot-product order for the forward pass). */
+  readonly wParT: Float32Array;
   /** [W][C] slot biases (zeros in the routing columns). */
   readonly bias: Float32Array;
   /** [W*P] */
@@ -38,6 +40,57 @@ export interface CoreMaps {
 }
 
 /** What the forward pass keeps for the backward pass. */
+/** [W][len][cols] -> [W][cols][len] */
+export function transposeMaps(w: Float32Array, numNeurons: number, len: number, cols: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let i = 0; i < numNeurons; i++) {
+    const o = i * len * cols;
+    for (let k = 0; k < len; k++)
+      for (let c = 0; c < cols; c++) out[o + c * len + k] = w[o + k * cols + c] as number;
+  }
+  return out;
+}
+
+/**
+ * za[c] += <u[ua..ua+len), wT[wo + c*len ..]> and zb[c] likewise for a second row ub: two rows per
+ * pass share every weight load, with two accumulators per row (2-3x faster than one row at a time).
+ */
+function addMapPair(
+  wT: Float32Array,
+  wo: number,
+  cols: number,
+  len: number,
+  u: Float32Array,
+  ua: number,
+  ub: number,
+  za: Float64Array,
+  zb: Float64Array,
+): void {
+  for (let c = 0; c < cols; c++) {
+    const wc = wo + c * len;
+    let a0 = 0;
+    let a1 = 0;
+    let b0 = 0;
+    let b1 = 0;
+    let k = 0;
+    for (; k + 1 < len; k += 2) {
+      const w0 = wT[wc + k] as number;
+      const w1 = wT[wc + k + 1] as number;
+      a0 += (u[ua + k] as number) * w0;
+      a1 += (u[ua + k + 1] as number) * w1;
+      b0 += (u[ub + k] as number) * w0;
+      b1 += (u[ub + k + 1] as number) * w1;
+    }
+    if (k < len) {
+      const w0 = wT[wc + k] as number;
+      a0 += (u[ua + k] as number) * w0;
+      b0 += (u[ub + k] as number) * w0;
+    }
+    za[c] = (za[c] as number) + a0 + a1;
+    zb[c] = (zb[c] as number) + b0 + b1;
+  }
+}
+
 export interface CoreTrace {
   readonly rows: number;
   readonly uPar: Float32Array;
@@ -87,49 +140,58 @@ export function coreForwardStep(
 ): void {
   const { W, q, P, M, Ni, Pq, Mq, C } = s;
   const invSqrtD = 1 / Math.sqrt(s.D);
-  const z = new Float64Array(C);
-  const { wPar, bias, parentIdx } = maps;
+  const za = new Float64Array(C);
+  const zb = new Float64Array(C);
+  const { wParT, bias, parentIdx } = maps;
   const { uPar, alpha, y, h } = trace;
-  for (let b = 0; b < numRows; b++) {
-    const r = row0 + b;
+  const gather = (b: number, i: number) => {
+    const uo = ((row0 + b) * W + i) * Pq;
     const kb = keep[b] as number;
     const hp = hPrevOffset + b * W * q;
+    for (let p = 0; p < P; p++) {
+      const src = hp + (parentIdx[i * P + p] as number) * q;
+      for (let j = 0; j < q; j++) uPar[uo + p * q + j] = kb * (hPrev[src + j] as number);
+    }
+    return uo;
+  };
+  const init = (z: Float64Array, b: number, i: number) => {
+    for (let c = 0; c < C; c++) z[c] = bias[i * C + c] as number;
+    if (i < Ni) {
+      const eo = extOffset + (b * Ni + i) * C;
+      for (let c = 0; c < C; c++) z[c] = (z[c] as number) + (ext[eo + c] as number);
+    }
+  };
+  const finish = (z: Float64Array, r: number, i: number) => {
+    const yo = (r * W + i) * Mq;
+    for (let c = 0; c < Mq; c++) y[yo + c] = Math.tanh(z[c] as number);
+    let max = Number.NEGATIVE_INFINITY;
+    for (let m = 0; m < M; m++) max = Math.max(max, (z[Mq + m] as number) * invSqrtD);
+    let total = 0;
+    const ao = (r * W + i) * M;
+    for (let m = 0; m < M; m++) {
+      const e = Math.exp((z[Mq + m] as number) * invSqrtD - max);
+      alpha[ao + m] = e;
+      total += e;
+    }
+    for (let m = 0; m < M; m++) alpha[ao + m] = (alpha[ao + m] as number) / total;
+    const ho = (r * W + i) * q;
+    for (let j = 0; j < q; j++) {
+      let acc = 0;
+      for (let m = 0; m < M; m++) acc += (alpha[ao + m] as number) * (y[yo + m * q + j] as number);
+      h[ho + j] = acc;
+    }
+  };
+  for (let b = 0; b < numRows; b += 2) {
+    const pair = b + 1 < numRows;
+    const b2 = pair ? b + 1 : b;
     for (let i = 0; i < W; i++) {
-      const uo = (r * W + i) * Pq;
-      for (let p = 0; p < P; p++) {
-        const src = hp + (parentIdx[i * P + p] as number) * q;
-        for (let j = 0; j < q; j++) uPar[uo + p * q + j] = kb * (hPrev[src + j] as number);
-      }
-      for (let c = 0; c < C; c++) z[c] = bias[i * C + c] as number;
-      if (i < Ni) {
-        const eo = extOffset + (b * Ni + i) * C;
-        for (let c = 0; c < C; c++) z[c] = (z[c] as number) + (ext[eo + c] as number);
-      }
-      const wo = i * Pq * C;
-      for (let k = 0; k < Pq; k++) {
-        const uk = uPar[uo + k] as number;
-        if (uk === 0) continue;
-        const wk = wo + k * C;
-        for (let c = 0; c < C; c++) z[c] = (z[c] as number) + uk * (wPar[wk + c] as number);
-      }
-      const yo = (r * W + i) * Mq;
-      for (let c = 0; c < Mq; c++) y[yo + c] = Math.tanh(z[c] as number);
-      let max = Number.NEGATIVE_INFINITY;
-      for (let m = 0; m < M; m++) max = Math.max(max, (z[Mq + m] as number) * invSqrtD);
-      let total = 0;
-      const ao = (r * W + i) * M;
-      for (let m = 0; m < M; m++) {
-        const e = Math.exp((z[Mq + m] as number) * invSqrtD - max);
-        alpha[ao + m] = e;
-        total += e;
-      }
-      for (let m = 0; m < M; m++) alpha[ao + m] = (alpha[ao + m] as number) / total;
-      const ho = (r * W + i) * q;
-      for (let j = 0; j < q; j++) {
-        let acc = 0;
-        for (let m = 0; m < M; m++) acc += (alpha[ao + m] as number) * (y[yo + m * q + j] as number);
-        h[ho + j] = acc;
-      }
+      const ua = gather(b, i);
+      const ub = pair ? gather(b2, i) : ua;
+      init(za, b, i);
+      init(zb, b2, i);
+      addMapPair(wParT, i * C * Pq, C, Pq, uPar, ua, ub, za, zb);
+      finish(za, row0 + b, i);
+      if (pair) finish(zb, row0 + b2, i);
     }
   }
 }
@@ -137,36 +199,40 @@ export function coreForwardStep(
 /** SG predictions hhat = sum_s alpha_s (Atilde_s u + btilde_s) for every row of a trace: [R][W][q]. */
 export function corePredictions(
   s: CoreSizes,
-  sgPar: Float32Array,
+  sgParT: Float32Array,
   sgBias: Float32Array,
   sgExt: Float32Array,
   trace: CoreTrace,
 ): Float32Array {
   const { W, q, M, Ni, Pq, Mq } = s;
   const out = new Float32Array(trace.rows * W * q);
-  const z = new Float64Array(Mq);
-  for (let r = 0; r < trace.rows; r++) {
+  const za = new Float64Array(Mq);
+  const zb = new Float64Array(Mq);
+  const init = (z: Float64Array, r: number, i: number) => {
+    for (let c = 0; c < Mq; c++) z[c] = sgBias[i * Mq + c] as number;
+    if (i < Ni) {
+      const eo = (r * Ni + i) * Mq;
+      for (let c = 0; c < Mq; c++) z[c] = (z[c] as number) + (sgExt[eo + c] as number);
+    }
+  };
+  const finish = (z: Float64Array, r: number, i: number) => {
+    const ao = (r * W + i) * M;
+    const ho = (r * W + i) * q;
+    for (let j = 0; j < q; j++) {
+      let acc = 0;
+      for (let m = 0; m < M; m++) acc += (trace.alpha[ao + m] as number) * (z[m * q + j] as number);
+      out[ho + j] = acc;
+    }
+  };
+  for (let r = 0; r < trace.rows; r += 2) {
+    const pair = r + 1 < trace.rows;
+    const r2 = pair ? r + 1 : r;
     for (let i = 0; i < W; i++) {
-      for (let c = 0; c < Mq; c++) z[c] = sgBias[i * Mq + c] as number;
-      if (i < Ni) {
-        const eo = (r * Ni + i) * Mq;
-        for (let c = 0; c < Mq; c++) z[c] = (z[c] as number) + (sgExt[eo + c] as number);
-      }
-      const uo = (r * W + i) * Pq;
-      const wo = i * Pq * Mq;
-      for (let k = 0; k < Pq; k++) {
-        const uk = trace.uPar[uo + k] as number;
-        if (uk === 0) continue;
-        const wk = wo + k * Mq;
-        for (let c = 0; c < Mq; c++) z[c] = (z[c] as number) + uk * (sgPar[wk + c] as number);
-      }
-      const ao = (r * W + i) * M;
-      const ho = (r * W + i) * q;
-      for (let j = 0; j < q; j++) {
-        let acc = 0;
-        for (let m = 0; m < M; m++) acc += (trace.alpha[ao + m] as number) * (z[m * q + j] as number);
-        out[ho + j] = acc;
-      }
+      init(za, r, i);
+      init(zb, r2, i);
+      addMapPair(sgParT, i * Mq * Pq, Mq, Pq, trace.uPar, (r * W + i) * Pq, (r2 * W + i) * Pq, za, zb);
+      finish(za, r, i);
+      if (pair) finish(zb, r2, i);
     }
   }
   return out;

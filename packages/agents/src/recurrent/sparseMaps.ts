@@ -1,12 +1,14 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import { getParam } from "./params.js";
-import type { CoreMaps, CoreSizes } from "./sparseCore.js";
+import { type CoreMaps, type CoreSizes, transposeMaps } from "./sparseCore.js";
 import type { SparseNetDims } from "./sparsenet.js";
 
 /** Core maps in loop layout plus, optionally, the SG predictor maps. */
 export interface JsCoreMaps extends CoreMaps {
   /** [W][Pq][Mq] */
   readonly sgPar?: Float32Array;
+  /** [W][Mq][Pq] */
+  readonly sgParT?: Float32Array;
   /** [W][Mq] */
   readonly sgBias?: Float32Array;
 }
@@ -46,11 +48,14 @@ export function jsCoreMaps(
   const b = getParam(params, "policyB").dataSync() as Float32Array;
   const bias = new Float32Array(d.W * d.C);
   for (let i = 0; i < d.W; i++) for (let c = 0; c < d.Mq; c++) bias[i * d.C + c] = b[i * d.Mq + c] as number;
-  const maps: JsCoreMaps = { wPar: parentPart(a, keys, d), bias, parentIdx };
+  const wPar = parentPart(a, keys, d);
+  const maps: JsCoreMaps = { wPar, wParT: transposeMaps(wPar, d.W, d.Pq, d.C), bias, parentIdx };
   if (!withSg) return maps;
+  const sgPar = parentPart(getParam(params, "sgA").dataSync() as Float32Array, undefined, d);
   return {
     ...maps,
-    sgPar: parentPart(getParam(params, "sgA").dataSync() as Float32Array, undefined, d),
+    sgPar,
+    sgParT: transposeMaps(sgPar, d.W, d.Pq, d.Mq),
     sgBias: Float32Array.from(getParam(params, "sgB").dataSync()),
   };
 }

@@ -194,7 +194,7 @@ export function sparseNetBptt(
     let pred: Float32Array | undefined;
     if (sgprop) {
       const sgExt = download(() => tf.matMul(e, k.sgEmb as tf.Tensor2D));
-      pred = corePredictions(s, maps.sgPar as Float32Array, maps.sgBias as Float32Array, sgExt, trace);
+      pred = corePredictions(s, maps.sgParT as Float32Array, maps.sgBias as Float32Array, sgExt, trace);
     }
     const back = coreBackward(
       s,
