@@ -293,14 +293,24 @@ export function coreBackward(
   const dzc = new Float64Array(C);
   const dAlpha = new Float64Array(M);
   const du = new Float64Array(Pq);
+  const du2 = new Float64Array(Pq);
   const dzStep = new Float32Array(numEnvs * C);
+  let stepT = 0;
+  const scatter = (b: number, i: number, d: Float64Array) => {
+    const kb = keep[stepT * numEnvs + b] as number;
+    if (kb === 0) return;
+    for (let p = 0; p < P; p++) {
+      const dst = (b * W + (parentIdx[i * P + p] as number)) * q;
+      for (let j = 0; j < q; j++) next[dst + j] = (next[dst + j] as number) + kb * (d[p * q + j] as number);
+    }
+  };
   const { wPar, parentIdx } = maps;
   for (let t = numSteps - 1; t >= 0; t--) {
     next.fill(0);
+    stepT = t;
     for (let i = 0; i < W; i++) {
       for (let b = 0; b < numEnvs; b++) {
         const r = t * numEnvs + b;
-        const kb = keep[r] as number;
         const ho = (r * W + i) * q;
         const co = (b * W + i) * q;
         for (let j = 0; j < q; j++) {
@@ -353,20 +363,18 @@ export function coreBackward(
           for (let c = 0; c < C; c++) dzIn[zo + c] = dzc[c] as number;
         }
         for (let c = 0; c < C; c++) dzStep[b * C + c] = dzc[c] as number;
-        const wo = i * Pq * C;
-        for (let k = 0; k < Pq; k++) {
-          const wk = wo + k * C;
-          let acc = 0;
-          for (let c = 0; c < C; c++) acc += (dzc[c] as number) * (wPar[wk + c] as number);
-          du[k] = acc;
-        }
-        // Adjoint of the gather and of the reset multiplication at step t.
-        if (kb !== 0 && t > 0) {
-          for (let p = 0; p < P; p++) {
-            const dst = (b * W + (parentIdx[i * P + p] as number)) * q;
-            for (let j = 0; j < q; j++)
-              next[dst + j] = (next[dst + j] as number) + kb * (du[p * q + j] as number);
-          }
+      }
+      // Input gradients du = W dzc (two rows per pass), then the adjoint of the gather and of
+      // the reset multiplication at step t.
+      if (t > 0) {
+        for (let b = 0; b < numEnvs; b += 2) {
+          const pair = b + 1 < numEnvs;
+          const b2 = pair ? b + 1 : b;
+          du.fill(0);
+          du2.fill(0);
+          addMapPair(wPar, i * Pq * C, Pq, C, dzStep, b * C, b2 * C, du, du2);
+          scatter(b, i, du);
+          if (pair) scatter(b2, i, du2);
         }
       }
       // dwPar[i] += sum_b u_b dzc_b^T for this step, two rows at a time.
