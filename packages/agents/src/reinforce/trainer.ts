@@ -476,3 +476,25 @@ export async function restorePopgymTrainer(
 ): Promise<Trainer> {
   return PopgymTrainer.restore(checkpointDir, opts);
 }
+
+/**
+ * Runs a whole POPGym run in-process (CleanRL style): creates the trainer, calls `onBatch` with
+ * every batch's metrics row, and returns all rows. apps/train drives the same trainer itself.
+ */
+export async function trainPopgym(
+  opts: Partial<PopgymTrainOptions> = {},
+  onBatch?: (row: MetricsRow, batch: number) => void | Promise<void>,
+): Promise<MetricsRow[]> {
+  const trainer = await PopgymTrainer.create(opts);
+  const rows: MetricsRow[] = [];
+  try {
+    while (trainer.completed < trainer.total) {
+      const { train } = await trainer.next();
+      rows.push(train);
+      await onBatch?.(train, trainer.completed);
+    }
+  } finally {
+    trainer.dispose();
+  }
+  return rows;
+}

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { lossTensors } from "../../src/recurrent/batch.js";
 import { RecurrentConfigError, RecurrentInputError } from "../../src/recurrent/params.js";
 import { type PopgymTrainOptions, resolvePopgymOptions } from "../../src/reinforce/options.js";
-import { createPopgymTrainer, restorePopgymTrainer } from "../../src/reinforce/trainer.js";
+import { createPopgymTrainer, restorePopgymTrainer, trainPopgym } from "../../src/reinforce/trainer.js";
 import type { MetricsRow } from "../../src/trainer.js";
 import { TEST_BACKENDS } from "../helpers.js";
 import { randomBatch, TINY, tinySparseNet } from "./fixtures.js";
@@ -116,6 +116,21 @@ describe("POPGym trainer determinism", () => {
       other.dispose();
     },
   );
+});
+
+describe("trainPopgym", () => {
+  it("reports every batch through the callback", async () => {
+    const seen: number[] = [];
+    const rows = await trainPopgym(
+      { ...SMALL, model: "sparsenet", algorithm: "sgprop", backend: "cpu", batches: 2 },
+      (row, k) => {
+        seen.push(k);
+        expect(row["charts/batch"]).toBe(k);
+      },
+    );
+    expect(seen).toEqual([1, 2]);
+    expect(rows).toHaveLength(2);
+  });
 });
 
 describe("bad input", () => {
