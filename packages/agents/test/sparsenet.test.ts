@@ -174,6 +174,28 @@ describe.each(TEST_BACKENDS)("feed-forward SparseNet on %s", (backend) => {
     net.dispose();
   });
 
+  it("the neuron-major evaluation path equals softmax of the training forward pass", async () => {
+    await useBackend(backend);
+    for (const residual of [true, false]) {
+      const net = FeedforwardSparseNet.create({ ...CFG, residual }, Rng.fromSeed(5));
+      const bt = batch(9, 7);
+      const before = tf.memory().numTensors;
+      // Chunks of 3 over 7 contexts: the last chunk is partial.
+      const fast = net.probabilities(bt.x, 3);
+      expect(tf.memory().numTensors).toBe(before + 1);
+      const ref = tf.tidy(() => tf.softmax(net.forward(bt.x, false).logits, -1));
+      expect(fast.shape).toEqual([7, CFG.numActions]);
+      expect(maxAbsDiff(fast.dataSync(), ref.dataSync())).toBeLessThan(1e-6);
+      // A parameter change must show up: the path reads the current variables on every call.
+      const keys = net.vars.actionKeys as tf.Variable;
+      keys.assign(tf.mul(keys, 3));
+      const after = net.probabilities(bt.x, 3);
+      expect(maxAbsDiff(after.dataSync(), fast.dataSync())).toBeGreaterThan(1e-4);
+      tf.dispose([fast, ref, after, bt.x, bt.actions, bt.rewards]);
+      net.dispose();
+    }
+  });
+
   it("rejects bad inputs and impossible configurations", async () => {
     await useBackend(backend);
     expect(() => FeedforwardSparseNet.create({ ...CFG, numParents: 7 }, Rng.fromSeed(1))).toThrow(
@@ -225,6 +247,8 @@ describe("backends agree", () => {
     }
     const [a, b] = [results.cpu ?? [], results.wasm ?? []];
     expect(a.length).toBe(b.length);
-    a.forEach((x, i) => expect(maxAbsDiff(x, b[i] as Float32Array), `entry ${i}`).toBeLessThan(1e-5));
+    a.forEach((x, i) => {
+      expect(maxAbsDiff(x, b[i] as Float32Array), `entry ${i}`).toBeLessThan(1e-5);
+    });
   });
 });

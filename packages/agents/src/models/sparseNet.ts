@@ -1,6 +1,6 @@
 import type { Rng } from "@sgprop/gym";
 import * as tf from "@tensorflow/tfjs-core";
-import { HostGather } from "../ops/hostGather.js";
+import { gatherNeuronMajor, HostGather } from "../ops/hostGather.js";
 import { fastTanh, perNeuronMatVec, perNeuronMatVecs, perNeuronOuter } from "../ops/perNeuron.js";
 import { InvalidConfigError, InvalidInputError, requireInt } from "./errors.js";
 
@@ -322,22 +322,106 @@ export class FeedforwardSparseNet {
     return tf.div(tf.matMul(f, this.v("actionKeys"), false, true), Math.sqrt(w * q));
   }
 
-  /** Action probabilities for contexts x [B, X], evaluated in chunks to bound memory. */
-  probabilities(x: tf.Tensor, chunk = 500): tf.Tensor {
+  /**
+   * Action probabilities for contexts x [B, X] (forward only), evaluated in chunks of `chunk`
+   * contexts to bound memory. This path keeps activations neuron-major ([W, B, ...]) so that each
+   * neuron's contraction is one 2-D matMul [B, nd] x [nd, M + M q] (keys and slot maps fused),
+   * which wasm runs through XNNPACK's dense kernel at several times the throughput of the
+   * batched per-neuron kernels of the training path (measured in bench/index.ts). Same
+   * mathematics as {@link forward}; float rounding may differ in the last bits.
+   */
+  probabilities(x: tf.Tensor, chunk = 1000): tf.Tensor {
+    const b = x.shape[0] as number;
+    const xd = x.dataSync() as Float32Array;
+    const dim = this.config.inputDim;
     return tf.tidy(() => {
-      const b = x.shape[0] as number;
+      const weights = this.neuronMajorWeights();
       const parts: tf.Tensor[] = [];
       for (let s = 0; s < b; s += chunk) {
         const n = Math.min(chunk, b - s);
         parts.push(
-          tf.tidy(() => {
-            const f = this.forward(tf.slice(x, [s, 0], [n, x.shape[1] as number]), false);
-            return tf.softmax(f.logits, -1);
-          }),
+          tf.tidy(() =>
+            tf.softmax(this.logitsNeuronMajor(xd.subarray(s * dim, (s + n) * dim), n, weights), -1),
+          ),
         );
       }
       return parts.length === 1 ? (parts[0] as tf.Tensor) : tf.concat(parts, 0);
     });
+  }
+
+  /**
+   * Per-layer, per-neuron weights for the neuron-major path, cut on the host (one read of each
+   * variable; slicing 200 small matrices out of a tensor costs far more on wasm): keys [nd, M]
+   * pre-scaled by 1/sqrt(nd), slot maps [nd, M q], slot biases [M q].
+   */
+  private neuronMajorWeights(): NeuronMajorWeights {
+    const { numLayers: L, width: w, numSlots: m, neuronDim: q } = this.config;
+    const nd = this.nd;
+    const mq = m * q;
+    const keys: tf.Tensor[][] = [];
+    const maps: tf.Tensor[][] = [];
+    const bias: tf.Tensor[][] = [];
+    const scale = 1 / Math.sqrt(nd);
+    for (let l = 0; l < L; l++) {
+      const kd = this.v(`hiddenKeys.${l}`).dataSync() as Float32Array; // [W, M, nd]
+      const ad = this.v(`hiddenA.${l}`).dataSync() as Float32Array; // [W, M q, nd]
+      const bd = this.v(`hiddenB.${l}`).dataSync() as Float32Array; // [W, M q]
+      const kl: tf.Tensor[] = [];
+      const al: tf.Tensor[] = [];
+      const bl: tf.Tensor[] = [];
+      for (let i = 0; i < w; i++) {
+        const kt = new Float32Array(nd * m);
+        for (let s = 0; s < m; s++)
+          for (let d = 0; d < nd; d++) kt[d * m + s] = (kd[(i * m + s) * nd + d] as number) * scale;
+        const at = new Float32Array(nd * mq);
+        for (let r = 0; r < mq; r++)
+          for (let d = 0; d < nd; d++) at[d * mq + r] = ad[(i * mq + r) * nd + d] as number;
+        kl.push(tf.tensor2d(kt, [nd, m]));
+        al.push(tf.tensor2d(at, [nd, mq]));
+        bl.push(tf.tensor1d(bd.slice(i * mq, (i + 1) * mq)));
+      }
+      keys.push(kl);
+      maps.push(al);
+      bias.push(bl);
+    }
+    const actionT = tf.div(tf.transpose(this.v("actionKeys")), Math.sqrt(w * q));
+    return { keys, maps, bias, actionT };
+  }
+
+  private logitsNeuronMajor(xd: Float32Array, b: number, weights: NeuronMajorWeights): tf.Tensor {
+    const { numLayers: L, width: w, numSlots: m, neuronDim: q, numParents: p, residual } = this.config;
+    const { connectivity: conn, nd } = this;
+    let hPrev: tf.Tensor | undefined;
+    for (let l = 0; l < L; l++) {
+      const u =
+        l === 0
+          ? gatherNeuronMajor(xd, conn.firstLayerInputIdx, b, this.config.inputDim, 1, nd, false)
+          : gatherNeuronMajor(
+              (hPrev as tf.Tensor).dataSync() as Float32Array,
+              conn.parentIdx.subarray((l - 1) * w * p, l * w * p),
+              b,
+              w,
+              q,
+              p,
+              true,
+            );
+      const keys = weights.keys[l] as tf.Tensor[];
+      const maps = weights.maps[l] as tf.Tensor[];
+      const bias = weights.bias[l] as tf.Tensor[];
+      const zk: tf.Tensor[] = [];
+      const pre: tf.Tensor[] = [];
+      for (let i = 0; i < w; i++) {
+        const ui = tf.tensor2d(u.subarray(i * b * nd, (i + 1) * b * nd), [b, nd]);
+        zk.push(tf.matMul(ui, keys[i] as tf.Tensor));
+        pre.push(tf.fused.matMul({ a: ui as tf.Tensor2D, b: maps[i] as tf.Tensor2D, bias: bias[i] }));
+      }
+      const alpha = tf.softmax(tf.stack(zk), -1); // [W, B, M]
+      const y = tf.reshape(fastTanh(tf.stack(pre)), [w, b, m, q]);
+      const out = tf.sum(tf.mul(tf.expandDims(alpha, 3), y), 2); // [W, B, q]
+      hPrev = residual && l > 0 ? tf.add(fastTanh(out), hPrev as tf.Tensor) : out;
+    }
+    const f = tf.reshape(tf.transpose(hPrev as tf.Tensor, [1, 0, 2]), [b, w * q]);
+    return tf.matMul(f, weights.actionT);
   }
 
   /**
@@ -424,6 +508,13 @@ export class FeedforwardSparseNet {
 }
 
 let variableCounter = 0;
+
+interface NeuronMajorWeights {
+  readonly keys: tf.Tensor[][];
+  readonly maps: tf.Tensor[][];
+  readonly bias: tf.Tensor[][];
+  readonly actionT: tf.Tensor;
+}
 
 function pick<T>(all: Readonly<Record<string, T>>, names: readonly string[]): Record<string, T> {
   const out: Record<string, T> = {};

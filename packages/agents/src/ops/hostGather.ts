@@ -64,3 +64,35 @@ export class HostGather {
     return out;
   }
 }
+
+/**
+ * Neuron-major gathers for the evaluation path: the output is [G, B, groupSize * inner] (group g's
+ * rows for all samples contiguous), so that each neuron's input is one [B, groupSize * inner]
+ * matrix a plain 2-D matMul can read. `indices` has G * groupSize entries, each naming an inner
+ * block of the source. The source is either sample-major [B, S, inner] or neuron-major [S, B, inner].
+ */
+export function gatherNeuronMajor(
+  src: Float32Array,
+  indices: Int32Array,
+  batch: number,
+  sourceSize: number,
+  inner: number,
+  groupSize: number,
+  sourceNeuronMajor: boolean,
+): Float32Array {
+  const groups = indices.length / groupSize;
+  const row = groupSize * inner;
+  const out = new Float32Array(groups * batch * row);
+  for (let g = 0; g < groups; g++) {
+    for (let j = 0; j < groupSize; j++) {
+      const idx = indices[g * groupSize + j] as number;
+      for (let b = 0; b < batch; b++) {
+        const s = sourceNeuronMajor ? (idx * batch + b) * inner : (b * sourceSize + idx) * inner;
+        const o = (g * batch + b) * row + j * inner;
+        if (inner === 1) out[o] = src[s] as number;
+        else for (let k = 0; k < inner; k++) out[o + k] = src[s + k] as number;
+      }
+    }
+  }
+  return out;
+}
