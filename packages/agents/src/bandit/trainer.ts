@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { ensureBackend, selectBackend } from "../backend.js";
 import { type NamedTensorData, readCheckpointDir, writeCheckpointDir } from "../checkpoint.js";
 import { InvalidConfigError } from "../models/errors.js";
-import { Mlp, mlpShapes } from "../models/mlp.js";
+import { Mlp, type MlpForward, mlpShapes } from "../models/mlp.js";
 import {
   type FeedforwardForward,
   FeedforwardSparseNet,
@@ -119,6 +119,7 @@ class BanditTrainer implements Trainer {
     rewards: tf.Tensor;
     rewardMean: number;
     fwd?: FeedforwardForward;
+    mlpFwd?: MlpForward;
   } {
     this.bandit.sample(this.batch);
     const b = this.batch.size;
@@ -129,11 +130,15 @@ class BanditTrainer implements Trainer {
     }
     let probs: Float32Array;
     let fwd: FeedforwardForward | undefined;
+    let mlpFwd: MlpForward | undefined;
     if (this.sparse !== undefined) {
       fwd = this.sparse.forward(x, withSg);
       probs = tf.tidy(() => tf.softmax((fwd as FeedforwardForward).logits, -1).dataSync() as Float32Array);
     } else {
-      probs = (this.mlp as Mlp).probabilities(x).dataSync() as Float32Array;
+      // The update reuses this forward trace (the MLP's largest cost is its five 745-wide matMuls).
+      mlpFwd = (this.mlp as Mlp).forward(x);
+      const logits = mlpFwd.logits;
+      probs = tf.tidy(() => tf.softmax(logits, -1).dataSync() as Float32Array);
     }
     const a = this.bandit.numActions;
     const actions = sampleActions(probs, b, a, this.actionRng);
@@ -146,6 +151,7 @@ class BanditTrainer implements Trainer {
       rewards: tf.tensor1d(Float32Array.from(rewards)),
       rewardMean: sum / b,
       ...(fwd !== undefined ? { fwd } : {}),
+      ...(mlpFwd !== undefined ? { mlpFwd } : {}),
     };
   }
 
@@ -258,7 +264,7 @@ class BanditTrainer implements Trainer {
       trueNorm = r.trueGradNorm;
     } else {
       const net = this.mlp as Mlp;
-      const fwd = net.forward(batch.x);
+      const fwd = batch.mlpFwd ?? net.forward(batch.x);
       const l = banditLoss(fwd.logits, batch.actions, batch.rewards);
       loss = l.loss;
       grads = net.backward(fwd, l.dlogits);
