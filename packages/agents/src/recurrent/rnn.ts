@@ -271,8 +271,23 @@ function rnnCoreBptt(
   head: (hAll: tf.Tensor2D) => { dh: tf.Tensor2D; grads: Record<string, tf.Tensor> },
 ): CoreBpttOut {
   const [T, B] = starts.shape;
-  const xiSteps = tf.unstack(tf.reshape(xi, [T, B, -1])) as tf.Tensor2D[];
-  const keeps = tf.unstack(tf.expandDims(tf.sub(1, starts), 2)) as tf.Tensor2D[];
+  // Per-step rows are cut on the JS side: slicing or unstacking a large tensor on the wasm
+  // backend costs milliseconds per slice (it reads the whole source), uploads cost microseconds.
+  const steps = (x: tf.Tensor2D): tf.Tensor2D[] => {
+    const data = x.dataSync() as Float32Array;
+    const width = x.shape[1];
+    return Array.from({ length: T }, (_, t) =>
+      tf.tensor2d(data.subarray(t * B * width, (t + 1) * B * width), [B, width]),
+    );
+  };
+  const xiSteps = steps(xi);
+  const startData = starts.dataSync();
+  const keeps = Array.from({ length: T }, (_, t) =>
+    tf.tensor2d(
+      Float32Array.from(startData.subarray(t * B, (t + 1) * B), (v) => 1 - v),
+      [B, 1],
+    ),
+  );
   const wT = tf.transpose(weightHh) as tf.Tensor2D;
   const hIn: tf.Tensor2D[] = [];
   const cIn: tf.Tensor2D[] = [];
@@ -311,7 +326,7 @@ function rnnCoreBptt(
   }
   const hAll = tf.concat(outs, 0) as tf.Tensor2D;
   const top = head(hAll);
-  const dhSteps = tf.unstack(tf.reshape(top.dh, [T, B, -1])) as tf.Tensor2D[];
+  const dhSteps = steps(top.dh);
   const dGates: tf.Tensor2D[] = new Array(T);
   const dGh: tf.Tensor2D[] = new Array(T);
   let carryH: tf.Tensor2D | undefined;
