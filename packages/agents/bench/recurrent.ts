@@ -5,6 +5,7 @@
  * reference / ours (above 1 = faster than the reference PyTorch code).
  *
  *   node --conditions=source --import tsx bench/recurrent.ts        (BENCH_BATCHES=5 by default)
+ *   BENCH_TASK=explore BENCH_ENVS=20 ... (LabyrinthExplore, 40 steps; reference totals only)
  */
 import { pathToFileURL } from "node:url";
 import { createPopgymTrainer, type PopgymTrainOptions } from "../src/index.js";
@@ -17,6 +18,12 @@ export const REFERENCE_SECONDS: Readonly<
   lstm: { 20: [0.23, 0.31, 0.57], 40: [0.74, 0.52, 1.53] },
   "sparsenet backprop": { 20: [0.64, 1.59, 2.17], 40: [1.18, 2.47, 3.77] },
   "sparsenet sgprop adaptive": { 20: [0.71, 2.39, 3.1], 40: [1.12, 4.41, 5.48] },
+};
+
+/** LabyrinthExplore (40 steps, 20 envs) totals from the issue: [NaN, NaN, total]. */
+export const REFERENCE_EXPLORE_SECONDS: Readonly<Record<string, readonly [number, number, number]>> = {
+  gru: [Number.NaN, Number.NaN, 0.33],
+  "sparsenet sgprop adaptive": [Number.NaN, Number.NaN, 1.07],
 };
 
 const CASES: readonly { label: string; opts: Partial<PopgymTrainOptions> }[] = [
@@ -47,6 +54,7 @@ export async function runRecurrentBench(
   print: (line: string) => void = console.log,
   envCounts: readonly number[] = [20, 40],
   models: readonly string[] = CASES.map((c) => c.label),
+  task: "escape" | "explore" = "escape",
 ): Promise<void> {
   print(
     `POPGym REINFORCE seconds per batch (min/median/max over ${batches} batches; x = reference median / ours)`,
@@ -59,7 +67,13 @@ export async function runRecurrentBench(
   );
   for (const numEnvs of envCounts) {
     for (const c of CASES.filter((x) => models.includes(x.label))) {
-      const trainer = await createPopgymTrainer({ ...c.opts, numEnvs, seed: 0, batches: batches + 1 });
+      const trainer = await createPopgymTrainer({
+        ...c.opts,
+        env: task,
+        numEnvs,
+        seed: 0,
+        batches: batches + 1,
+      });
       await trainer.next();
       const rollout: number[] = [];
       const update: number[] = [];
@@ -79,7 +93,11 @@ export async function runRecurrentBench(
         cpu[2]?.push(rc + uc);
       }
       trainer.dispose();
-      const ref = REFERENCE_SECONDS[c.label]?.[numEnvs] ?? [Number.NaN, Number.NaN, Number.NaN];
+      const none = [Number.NaN, Number.NaN, Number.NaN] as const;
+      const ref =
+        task === "explore"
+          ? ((numEnvs === 20 ? REFERENCE_EXPLORE_SECONDS[c.label] : undefined) ?? none)
+          : (REFERENCE_SECONDS[c.label]?.[numEnvs] ?? none);
       print(
         `${c.label.padEnd(26)} ${String(numEnvs).padStart(2)} envs  wall: rollout ${fmt(rollout, ref[0])}  update ${fmt(update, ref[1])}  total ${fmt(total, ref[2])}`,
       );
@@ -94,5 +112,6 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   // BENCH_ENVS=20,40 and BENCH_MODELS="gru,lstm,sparsenet backprop,sparsenet sgprop adaptive" select cases.
   const envs = (process.env.BENCH_ENVS ?? "20,40").split(",").map(Number);
   const models = process.env.BENCH_MODELS?.split(",").map((m) => m.trim()) ?? CASES.map((c) => c.label);
-  await runRecurrentBench(Number(process.env.BENCH_BATCHES ?? 5), console.log, envs, models);
+  const task = process.env.BENCH_TASK === "explore" ? "explore" : "escape";
+  await runRecurrentBench(Number(process.env.BENCH_BATCHES ?? 5), console.log, envs, models, task);
 }
