@@ -7,6 +7,7 @@
  *   pnpm --filter @sgprop/agents bench            (all cases; BENCH_STEPS=30 by default)
  *   BENCH_CASES=sgprop,eval pnpm --filter @sgprop/agents bench
  */
+import { loadavg } from "node:os";
 import { Rng } from "@sgprop/gym";
 import * as tf from "@tensorflow/tfjs-core";
 import { selectBackend } from "../src/backend.js";
@@ -63,11 +64,16 @@ function stats(xs: number[]): { min: number; median: number; max: number } {
   };
 }
 
+/** The machine is shared: every figure is printed with the 1-minute load average next to it. */
+function load(): string {
+  return (loadavg()[0] as number).toFixed(2);
+}
+
 function report(name: string, times: number[], reference: number): void {
   const { min, median, max } = stats(times);
   console.log(
     `${name.padEnd(34)} min ${min.toFixed(4)} s  median ${median.toFixed(4)} s  max ${max.toFixed(4)} s  ` +
-      `reference ${reference} s  ratio ${(median / reference).toFixed(2)} (n=${times.length})`,
+      `reference ${reference} s  ratio ${(median / reference).toFixed(2)} (n=${times.length}, load ${load()})`,
   );
 }
 
@@ -113,7 +119,13 @@ function kernelThroughput(): void {
     perNeuronMatVec(u, wn),
   );
   gflops("batched matMul [200,64,50]x[200,50,55]", 2 * 64 * 200 * 50 * 55, () => tf.matMul(u3, wn));
-  tf.dispose([a, a4, w, u, wn, u3]);
+  // The evaluation path: one 2-D matMul per neuron on neuron-major inputs (XNNPACK's dense GEMM).
+  const ue = tf.unstack(tf.randomNormal([200, 1000, 50]));
+  const we = tf.unstack(tf.randomNormal([200, 50, 50]));
+  gflops("200 x 2-D matMul [1000,50]x[50,50] (evaluation)", 2 * 1000 * 200 * 50 * 50, () =>
+    tf.stack(ue.map((x, i) => tf.matMul(x, we[i] as tf.Tensor))),
+  );
+  tf.dispose([a, a4, w, u, wn, u3, ...ue, ...we]);
 }
 
 async function main(): Promise<void> {
@@ -123,7 +135,7 @@ async function main(): Promise<void> {
   const n = Number(process.env.BENCH_STEPS ?? 30);
   const cases = new Set((process.env.BENCH_CASES ?? "kernels,sgprop,backprop,mlp,eval,mlpEval").split(","));
   console.log(
-    `backend ${backend}; ${n} timed steps per case after 3 warm-up steps; machine shared, figures noisy`,
+    `backend ${backend}; ${n} timed steps per case after 3 warm-up steps; machine shared (load ${load()}), figures noisy`,
   );
   if (cases.has("kernels")) kernelThroughput();
   if (cases.has("sgprop"))

@@ -352,7 +352,8 @@ export class FeedforwardSparseNet {
   /**
    * Per-layer, per-neuron weights for the neuron-major path, cut on the host (one read of each
    * variable; slicing 200 small matrices out of a tensor costs far more on wasm): keys [nd, M]
-   * pre-scaled by 1/sqrt(nd), slot maps [nd, M q], slot biases [M q].
+   * pre-scaled by 1/sqrt(nd), slot maps [nd, M q] and slot biases [M q] both doubled (see
+   * logitsNeuronMajor).
    */
   private neuronMajorWeights(): NeuronMajorWeights {
     const { numLayers: L, width: w, numSlots: m, neuronDim: q } = this.config;
@@ -375,10 +376,10 @@ export class FeedforwardSparseNet {
           for (let d = 0; d < nd; d++) kt[d * m + s] = (kd[(i * m + s) * nd + d] as number) * scale;
         const at = new Float32Array(nd * mq);
         for (let r = 0; r < mq; r++)
-          for (let d = 0; d < nd; d++) at[d * mq + r] = ad[(i * mq + r) * nd + d] as number;
+          for (let d = 0; d < nd; d++) at[d * mq + r] = 2 * (ad[(i * mq + r) * nd + d] as number);
         kl.push(tf.tensor2d(kt, [nd, m]));
         al.push(tf.tensor2d(at, [nd, mq]));
-        bl.push(tf.tensor1d(bd.slice(i * mq, (i + 1) * mq)));
+        bl.push(tf.tensor1d(bd.slice(i * mq, (i + 1) * mq).map((v) => 2 * v)));
       }
       keys.push(kl);
       maps.push(al);
@@ -416,8 +417,11 @@ export class FeedforwardSparseNet {
         pre.push(tf.fused.matMul({ a: ui as tf.Tensor2D, b: maps[i] as tf.Tensor2D, bias: bias[i] }));
       }
       const alpha = tf.softmax(tf.stack(zk), -1); // [W, B, M]
-      const y = tf.reshape(fastTanh(tf.stack(pre)), [w, b, m, q]);
-      const out = tf.sum(tf.mul(tf.expandDims(alpha, 3), y), 2); // [W, B, q]
+      // The slot maps were doubled on the host, so sigmoid(pre) = (1 + tanh(A u + b)) / 2, and as
+      // the routing weights sum to one, sum_m alpha_m tanh_m = 2 sum_m alpha_m sigmoid_m - 1: the
+      // affine part of tanh moves from the [W, B, M q] slot outputs to the [W, B, q] layer output.
+      const s = tf.reshape(tf.sigmoid(tf.stack(pre)), [w, b, m, q]);
+      const out = tf.sub(tf.mul(tf.sum(tf.mul(tf.expandDims(alpha, 3), s), 2), 2), 1); // [W, B, q]
       hPrev = residual && l > 0 ? tf.add(fastTanh(out), hPrev as tf.Tensor) : out;
     }
     const f = tf.reshape(tf.transpose(hPrev as tf.Tensor, [1, 0, 2]), [b, w * q]);
