@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { banditLoss } from "../src/bandit/loss.js";
 import { InvalidConfigError, InvalidInputError } from "../src/models/errors.js";
 import { Mlp } from "../src/models/mlp.js";
+import { ParallelSparseNetEvaluator } from "../src/models/parallelEval.js";
 import {
   FeedforwardSparseNet,
   type FeedforwardSparseNetConfig,
@@ -251,4 +252,35 @@ describe("backends agree", () => {
       expect(maxAbsDiff(x, b[i] as Float32Array), `entry ${i}`).toBeLessThan(1e-5);
     });
   });
+});
+
+describe("parallel evaluation", () => {
+  it("two worker threads give exactly the single-threaded probabilities, with the current parameters", async () => {
+    await useBackend("wasm");
+    const net = FeedforwardSparseNet.create(CFG, Rng.fromSeed(8));
+    const bt = batch(4, 9);
+    await expect(ParallelSparseNetEvaluator.create(net, 0)).rejects.toThrow(/threads.*0/);
+    const ev = await ParallelSparseNetEvaluator.create(net, 2);
+    try {
+      const xd = bt.x.dataSync() as Float32Array;
+      const check = async () => {
+        const single = net.probabilities(bt.x);
+        const par = await ev.probabilities(xd, 9);
+        expect(Array.from(par)).toEqual(Array.from(single.dataSync()));
+        single.dispose();
+        return par;
+      };
+      const first = await check();
+      // Parameters are shipped with every request: a change on the main thread must show up.
+      const keys = net.vars.actionKeys as tf.Variable;
+      keys.assign(tf.mul(keys, 3));
+      const second = await check();
+      expect(maxAbsDiff(first, second)).toBeGreaterThan(1e-4);
+      await expect(ev.probabilities(xd, 8)).rejects.toThrow(/8 x 20/);
+    } finally {
+      await ev.dispose();
+      tf.dispose([bt.x, bt.actions, bt.rewards]);
+      net.dispose();
+    }
+  }, 60_000);
 });
