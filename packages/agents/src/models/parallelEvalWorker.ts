@@ -33,7 +33,8 @@ port.on("message", (m: { params: Record<string, Float32Array>; x: Float32Array; 
       tf.tidy(() => v.assign(tf.tensor(data, v.shape)));
     }
     const x = tf.tensor2d(m.x, [m.n, init.config.inputDim]);
-    const p = net.probabilities(x);
+    // One chunk per request (the caller already split the contexts): fewer, larger GEMMs.
+    const p = net.probabilities(x, Math.min(m.n, 2000));
     const out = p.dataSync() as Float32Array;
     tf.dispose([x, p]);
     port.postMessage({ probabilities: out }, [out.buffer as ArrayBuffer]);
