@@ -1,6 +1,7 @@
 export * from "../reinforce/index.js";
 export * from "./actor.js";
 export * from "./batch.js";
+export * from "./corePool.js";
 export * from "./embedding.js";
 export * from "./learner.js";
 export * from "./matmul.js";

@@ -99,13 +99,23 @@ export interface CoreTrace {
   readonly h: Float32Array;
 }
 
+/** Zeroed Float32Array on a SharedArrayBuffer, so core workers read it without a copy. */
+export function sharedFloat32(length: number): Float32Array {
+  return new Float32Array(new SharedArrayBuffer(length * Float32Array.BYTES_PER_ELEMENT));
+}
+
+/** Zeroed Float64Array on a SharedArrayBuffer. */
+export function sharedFloat64(length: number): Float64Array {
+  return new Float64Array(new SharedArrayBuffer(length * Float64Array.BYTES_PER_ELEMENT));
+}
+
 export function allocTrace(s: CoreSizes, rows: number): CoreTrace {
   return {
     rows,
-    uPar: new Float32Array(rows * s.W * s.Pq),
-    alpha: new Float32Array(rows * s.W * s.M),
-    y: new Float32Array(rows * s.W * s.Mq),
-    h: new Float32Array(rows * s.W * s.q),
+    uPar: sharedFloat32(rows * s.W * s.Pq),
+    alpha: sharedFloat32(rows * s.W * s.M),
+    y: sharedFloat32(rows * s.W * s.Mq),
+    h: sharedFloat32(rows * s.W * s.q),
   };
 }
 
@@ -204,8 +214,26 @@ export function corePredictions(
   sgExt: Float32Array,
   trace: CoreTrace,
 ): Float32Array {
+  const out = sharedFloat32(trace.rows * s.W * s.q);
+  corePredictionRows(s, sgParT, sgBias, sgExt, trace, out, 0, trace.rows);
+  return out;
+}
+
+/**
+ * Predictions of rows r0..r1-1 into `out` [R][W][q]. Every row has its own accumulators, so the
+ * values do not depend on how the rows are split between threads.
+ */
+export function corePredictionRows(
+  s: CoreSizes,
+  sgParT: Float32Array,
+  sgBias: Float32Array,
+  sgExt: Float32Array,
+  trace: CoreTrace,
+  out: Float32Array,
+  r0: number,
+  r1: number,
+): void {
   const { W, q, M, Ni, Pq, Mq } = s;
-  const out = new Float32Array(trace.rows * W * q);
   const za = new Float64Array(Mq);
   const zb = new Float64Array(Mq);
   const init = (z: Float64Array, r: number, i: number) => {
@@ -224,8 +252,8 @@ export function corePredictions(
       out[ho + j] = acc;
     }
   };
-  for (let r = 0; r < trace.rows; r += 2) {
-    const pair = r + 1 < trace.rows;
+  for (let r = r0; r < r1; r += 2) {
+    const pair = r + 1 < r1;
     const r2 = pair ? r + 1 : r;
     for (let i = 0; i < W; i++) {
       init(za, r, i);
@@ -235,7 +263,6 @@ export function corePredictions(
       if (pair) finish(zb, r2, i);
     }
   }
-  return out;
 }
 
 /** Mixing at every H_t: per-step theta [T][W] and the substitute rule. */
@@ -280,9 +307,9 @@ export function coreBackward(
   const { W, q, P, M, Ni, Pq, Mq, C } = s;
   const invSqrtD = 1 / Math.sqrt(s.D);
   const R = numSteps * numEnvs;
-  const trueGrad = new Float32Array(R * W * q);
-  const mixedGrad = mixing !== undefined ? new Float32Array(R * W * q) : trueGrad;
-  const substitute = mixing !== undefined ? new Float32Array(R * W * q) : undefined;
+  const trueGrad = sharedFloat32(R * W * q);
+  const mixedGrad = mixing !== undefined ? sharedFloat32(R * W * q) : trueGrad;
+  const substitute = mixing !== undefined ? sharedFloat32(R * W * q) : undefined;
   const dwPar = new Float64Array(W * Pq * C);
   const dBias = new Float64Array(W * C);
   const dzIn = new Float32Array(R * Ni * C);
@@ -544,11 +571,45 @@ export interface EstimatorSums {
   readonly xdIn: Float32Array;
 }
 
+/** Additive per-neuron sums of eq. 3 over a range of the valid rows. */
+export interface EstimatorPartial {
+  /** [W] */
+  readonly sumDd: Float64Array;
+  readonly sumWd: Float64Array;
+  /** [W][C][Pq] sums of x_n u_n^T for x = w and x = d (parent part). */
+  readonly gw: Float64Array;
+  readonly gd: Float64Array;
+  /** [W][Mq] sums of the b-parts of w and d. */
+  readonly tw: Float64Array;
+  readonly td: Float64Array;
+}
+
+export function allocEstimatorPartial(s: CoreSizes): EstimatorPartial {
+  const { W, C, Pq, Mq } = s;
+  return {
+    sumDd: sharedFloat64(W),
+    sumWd: sharedFloat64(W),
+    gw: sharedFloat64(W * C * Pq),
+    gd: sharedFloat64(W * C * Pq),
+    tw: sharedFloat64(W * Mq),
+    td: sharedFloat64(W * Mq),
+  };
+}
+
+/**
+ * The valid rows are always summed as two fixed halves that are then added (half 0 first), whether
+ * one thread or two compute them, so the estimate does not depend on the thread count.
+ */
+export function estimatorSplit(n: number): number {
+  return Math.floor(n / 2);
+}
+
 /**
  * Closed-form pieces of eq. 3 for every neuron from the valid rows: with unit-normalised true
  * gradient g and substitute s, the own-parameter gradient of <x, out(u)> has b-part
  * t_s = alpha_s x (1 - y_s^2), A-part t_s u^T and key part k_s u with
  * k_s = alpha_s (<x, y_s> - sum_r alpha_r <x, y_r>) / sqrt(D).
+ * Single-threaded; see estimatorSumsParallel in corePool.ts for the two-thread version (same numbers).
  */
 export function coreEstimatorSums(
   s: CoreSizes,
@@ -558,22 +619,79 @@ export function coreEstimatorSums(
   rows: Int32Array,
   embNormSq: Float32Array,
 ): EstimatorSums {
-  const { W, q, M, Ni, Pq, Mq, C } = s;
-  const invSqrtD = 1 / Math.sqrt(s.D);
   const n = rows.length;
+  const mid = estimatorSplit(n);
+  const xwIn = new Float32Array(n * s.Ni * s.C);
+  const xdIn = new Float32Array(n * s.Ni * s.C);
+  const a = allocEstimatorPartial(s);
+  const b = allocEstimatorPartial(s);
+  coreEstimatorPartial(s, trace, g, sub, rows, embNormSq, 0, mid, a, xwIn, xdIn);
+  coreEstimatorPartial(s, trace, g, sub, rows, embNormSq, mid, n, b, xwIn, xdIn);
+  return combineEstimatorPartials(s, n, a, b, xwIn, xdIn);
+}
+
+/** Adds two partials (a first) and forms the squared norms of the summed gradients. */
+export function combineEstimatorPartials(
+  s: CoreSizes,
+  n: number,
+  a: EstimatorPartial,
+  b: EstimatorPartial,
+  xwIn: Float32Array,
+  xdIn: Float32Array,
+): EstimatorSums {
+  const { W, C, Pq, Mq } = s;
   const sumDd = new Float64Array(W);
   const sumWd = new Float64Array(W);
-  const gw = new Float64Array(W * C * Pq);
-  const gd = new Float64Array(W * C * Pq);
-  const tw = new Float64Array(W * Mq);
-  const td = new Float64Array(W * Mq);
-  const xwIn = new Float32Array(n * Ni * C);
-  const xdIn = new Float32Array(n * Ni * C);
+  const barDd = new Float64Array(W);
+  const barWd = new Float64Array(W);
+  for (let i = 0; i < W; i++) {
+    sumDd[i] = (a.sumDd[i] as number) + (b.sumDd[i] as number);
+    sumWd[i] = (a.sumWd[i] as number) + (b.sumWd[i] as number);
+    let dd = 0;
+    let wd = 0;
+    for (let x = i * C * Pq; x < (i + 1) * C * Pq; x++) {
+      const gd = (a.gd[x] as number) + (b.gd[x] as number);
+      const gw = (a.gw[x] as number) + (b.gw[x] as number);
+      dd += gd * gd;
+      wd += gw * gd;
+    }
+    for (let c = i * Mq; c < (i + 1) * Mq; c++) {
+      const td = (a.td[c] as number) + (b.td[c] as number);
+      const tw = (a.tw[c] as number) + (b.tw[c] as number);
+      dd += td * td;
+      wd += tw * td;
+    }
+    barDd[i] = dd;
+    barWd[i] = wd;
+  }
+  return { n, sumDd, sumWd, barDd, barWd, xwIn, xdIn };
+}
+
+/**
+ * Sums of eq. 3 over the valid rows rows[lo..hi-1] into `out` (zeroed by the caller); the input
+ * neurons' factors of those rows go to xwIn / xdIn [n][Ni][C].
+ */
+export function coreEstimatorPartial(
+  s: CoreSizes,
+  trace: CoreTrace,
+  g: Float32Array,
+  sub: Float32Array,
+  rows: Int32Array,
+  embNormSq: Float32Array,
+  lo: number,
+  hi: number,
+  out: EstimatorPartial,
+  xwIn: Float32Array,
+  xdIn: Float32Array,
+): void {
+  const { W, q, M, Ni, Pq, Mq, C } = s;
+  const invSqrtD = 1 / Math.sqrt(s.D);
+  const { sumDd, sumWd, gw, gd, tw, td } = out;
   const xw = new Float64Array(C);
   const xs = new Float64Array(C);
   const gh = new Float64Array(q);
   const sh = new Float64Array(q);
-  const factors = (x: Float64Array, out: Float64Array, ao: number, yo: number) => {
+  const factors = (x: Float64Array, f: Float64Array, ao: number, yo: number) => {
     let weighted = 0;
     for (let m = 0; m < M; m++) {
       const a = trace.alpha[ao + m] as number;
@@ -581,18 +699,20 @@ export function coreEstimatorSums(
       for (let j = 0; j < q; j++) {
         const yv = trace.y[yo + m * q + j] as number;
         xy += (x[j] as number) * yv;
-        out[m * q + j] = a * (x[j] as number) * (1 - yv * yv);
+        f[m * q + j] = a * (x[j] as number) * (1 - yv * yv);
       }
-      out[Mq + m] = xy;
+      f[Mq + m] = xy;
       weighted += a * xy;
     }
     for (let m = 0; m < M; m++)
-      out[Mq + m] = (trace.alpha[ao + m] as number) * ((out[Mq + m] as number) - weighted) * invSqrtD;
+      f[Mq + m] = (trace.alpha[ao + m] as number) * ((f[Mq + m] as number) - weighted) * invSqrtD;
   };
-  const xwAll = new Float32Array(n * C);
-  const xdAll = new Float32Array(n * C);
+  const len = hi - lo;
+  const xwAll = new Float32Array(len * C);
+  const xdAll = new Float32Array(len * C);
   for (let i = 0; i < W; i++) {
-    for (let nn = 0; nn < n; nn++) {
+    for (let l = 0; l < len; l++) {
+      const nn = lo + l;
       const r = rows[nn] as number;
       const ho = (r * W + i) * q;
       let ng = 0;
@@ -621,8 +741,8 @@ export function coreEstimatorSums(
       for (let c = 0; c < C; c++) {
         const w = xw[c] as number;
         const d = (xs[c] as number) - w;
-        xwAll[nn * C + c] = w;
-        xdAll[nn * C + c] = d;
+        xwAll[l * C + c] = w;
+        xdAll[l * C + c] = d;
         dd += d * d;
         wd += w * d;
         if (c < Mq) {
@@ -637,31 +757,14 @@ export function coreEstimatorSums(
       if (i < Ni) {
         const xo = (nn * Ni + i) * C;
         for (let c = 0; c < C; c++) {
-          xwIn[xo + c] = xwAll[nn * C + c] as number;
-          xdIn[xo + c] = xdAll[nn * C + c] as number;
+          xwIn[xo + c] = xwAll[l * C + c] as number;
+          xdIn[xo + c] = xdAll[l * C + c] as number;
         }
       }
     }
-    // Sums over rows of the outer products x_n u_n^T (parent part), two rows at a time.
-    const uOff = (nn: number) => ((rows[nn] as number) * W + i) * Pq;
-    accumulateOuter(gw, i * C * Pq, C, Pq, xwAll, trace.uPar, n, (nn) => nn * C, uOff);
-    accumulateOuter(gd, i * C * Pq, C, Pq, xdAll, trace.uPar, n, (nn) => nn * C, uOff);
+    // Sums over rows of the outer products x_n u_n^T (parent part), four rows at a time.
+    const uOff = (l: number) => ((rows[lo + l] as number) * W + i) * Pq;
+    accumulateOuter(gw, i * C * Pq, C, Pq, xwAll, trace.uPar, len, (l) => l * C, uOff);
+    accumulateOuter(gd, i * C * Pq, C, Pq, xdAll, trace.uPar, len, (l) => l * C, uOff);
   }
-  const barDd = new Float64Array(W);
-  const barWd = new Float64Array(W);
-  for (let i = 0; i < W; i++) {
-    let dd = 0;
-    let wd = 0;
-    for (let x = i * C * Pq; x < (i + 1) * C * Pq; x++) {
-      dd += (gd[x] as number) ** 2;
-      wd += (gw[x] as number) * (gd[x] as number);
-    }
-    for (let c = i * Mq; c < (i + 1) * Mq; c++) {
-      dd += (td[c] as number) ** 2;
-      wd += (tw[c] as number) * (td[c] as number);
-    }
-    barDd[i] = dd;
-    barWd[i] = wd;
-  }
-  return { n, sumDd, sumWd, barDd, barWd, xwIn, xdIn };
 }

@@ -3,6 +3,7 @@ import { reinforceLoss } from "../reinforce/loss.js";
 import type { SgMode } from "../sgprop/mixing.js";
 import { slotActorLogits } from "./actor.js";
 import type { LossTensors, SequenceBatch } from "./batch.js";
+import { predictionsParallel } from "./corePool.js";
 import { EMBEDDING_PARAMS, embedObservations } from "./embedding.js";
 import { getParam, RecurrentInputError, type TensorMap } from "./params.js";
 import {
@@ -11,7 +12,6 @@ import {
   type CoreTrace,
   coreBackward,
   coreForwardStep,
-  corePredictions,
   coreSgLoss,
   traceRows,
 } from "./sparseCore.js";
@@ -194,7 +194,7 @@ export function sparseNetBptt(
     let pred: Float32Array | undefined;
     if (sgprop) {
       const sgExt = download(() => tf.matMul(e, k.sgEmb as tf.Tensor2D));
-      pred = corePredictions(s, maps.sgParT as Float32Array, maps.sgBias as Float32Array, sgExt, trace);
+      pred = predictionsParallel(s, maps.sgParT as Float32Array, maps.sgBias as Float32Array, sgExt, trace);
     }
     const back = coreBackward(
       s,

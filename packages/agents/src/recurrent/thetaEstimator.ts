@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { type CoreSizes, type CoreTrace, coreEstimatorSums } from "./sparseCore.js";
+import { estimatorSumsParallel } from "./corePool.js";
+import type { CoreSizes, CoreTrace } from "./sparseCore.js";
 
 /** Threshold on V + B^2 below which the previous theta is kept (recurrent net, golden README 6). */
 export const RECURRENT_THETA_EPS = 1e-12;
@@ -79,7 +80,7 @@ export function recurrentThetaBatch(
   const embNormSqT = tf.tidy(() => tf.sum(tf.square(e), 1));
   const embNormSq = embNormSqT.dataSync() as Float32Array;
   embNormSqT.dispose();
-  const sums = coreEstimatorSums(s, trace, g, sub, rows, embNormSq);
+  const sums = estimatorSumsParallel(s, trace, g, sub, rows, embNormSq);
   const eValidT = tf.tidy(() => tf.transpose(tf.gather(e, tf.tensor1d(rows, "int32"))) as tf.Tensor2D);
   const embDd = embeddingInner(eValidT, sums.xdIn, sums.xdIn, rows.length, s.Ni, s.C);
   const embWd = embeddingInner(eValidT, sums.xwIn, sums.xdIn, rows.length, s.Ni, s.C);

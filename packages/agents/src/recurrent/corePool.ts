@@ -1,0 +1,235 @@
+/**
+ * Row-parallel parts of the SparseNet update on a second thread (node:worker_threads).
+ *
+ * The SG predictions and the eq. 3 sums are independent per row given the parameters, so the rows
+ * are split in two fixed halves: a worker computes the second half into SharedArrayBuffer memory
+ * while the main thread computes the first, then the main thread blocks on an Atomics flag (the
+ * update is synchronous) and adds the halves in a fixed order. The single-threaded path splits the
+ * same way, so results are identical with or without the worker. The worker is created lazily,
+ * reused across batches, unref'd (it never keeps the process alive) and released by
+ * `disposeCoreWorker` (SparseNetLearner.dispose calls it). `SGPROP_CORE_THREADS=1` forces one
+ * thread; small tasks stay on the main thread; any worker failure falls back to computing the half
+ * on the main thread.
+ */
+import { Worker } from "node:worker_threads";
+import {
+  allocEstimatorPartial,
+  type CoreSizes,
+  type CoreTrace,
+  combineEstimatorPartials,
+  coreEstimatorPartial,
+  corePredictionRows,
+  type EstimatorPartial,
+  type EstimatorSums,
+  estimatorSplit,
+  sharedFloat32,
+} from "./sparseCore.js";
+
+interface TaskBase {
+  readonly flag: Int32Array;
+  readonly s: CoreSizes;
+  readonly trace: CoreTrace;
+}
+
+export interface PredictionTask extends TaskBase {
+  readonly kind: "predictions";
+  readonly sgParT: Float32Array;
+  readonly sgBias: Float32Array;
+  readonly sgExt: Float32Array;
+  readonly out: Float32Array;
+  readonly r0: number;
+  readonly r1: number;
+}
+
+export interface EstimatorTask extends TaskBase {
+  readonly kind: "estimator";
+  readonly g: Float32Array;
+  readonly sub: Float32Array;
+  readonly rows: Int32Array;
+  readonly embNormSq: Float32Array;
+  readonly lo: number;
+  readonly hi: number;
+  readonly out: EstimatorPartial;
+  readonly xwIn: Float32Array;
+  readonly xdIn: Float32Array;
+}
+
+export type CoreTask = PredictionTask | EstimatorTask;
+
+/** Below this many rows x neurons a task is not worth a thread hand-off. */
+const MIN_PARALLEL_WORK = 4096;
+/** Longest wait for the worker's half (its first task also waits for its start-up). */
+const WAIT_MS = 120_000;
+
+let worker: Worker | undefined;
+let broken = false;
+let workerTasks = 0;
+
+/** How many task halves the worker thread has completed in this process (diagnostics, tests). */
+export function coreWorkerTasks(): number {
+  return workerTasks;
+}
+
+/** Whether row-parallel tasks may use a worker thread (SGPROP_CORE_THREADS=1 disables it). */
+export function coreThreadsEnabled(): boolean {
+  return process.env.SGPROP_CORE_THREADS !== "1" && !broken;
+}
+
+function createWorker(): Worker {
+  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./coreWorker.js", import.meta.url));
+  // From TypeScript sources under tsx: worker threads do not inherit tsx's module hooks on
+  // Node 20, so the worker registers them before importing its .ts entry (as apps/train's sweep).
+  const api = import.meta.resolve("tsx/esm/api");
+  const entry = new URL("./coreWorker.ts", import.meta.url).href;
+  return new Worker(
+    `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`,
+    { eval: true },
+  );
+}
+
+function getWorker(): Worker | undefined {
+  if (worker !== undefined) return worker;
+  try {
+    const w = createWorker();
+    w.unref();
+    w.on("error", () => {
+      broken = true;
+      if (worker === w) worker = undefined;
+    });
+    w.on("exit", () => {
+      if (worker === w) worker = undefined;
+    });
+    worker = w;
+    return w;
+  } catch {
+    broken = true;
+    return undefined;
+  }
+}
+
+/** Starts the worker now (if threads are enabled) so its start-up overlaps other work. */
+export function prewarmCoreWorker(): void {
+  if (coreThreadsEnabled()) getWorker();
+}
+
+/** Terminates the worker thread, if any (a later task creates a new one). */
+export function disposeCoreWorker(): void {
+  const w = worker;
+  worker = undefined;
+  if (w !== undefined) void w.terminate();
+}
+
+/**
+ * Runs `mainHalf` here and `task` (the other half) on the worker, or both here when threads are
+ * off, the task is small, or the worker fails. `local(task)` computes the task on this thread.
+ */
+function runSplit<T extends CoreTask>(
+  task: T,
+  work: number,
+  mainHalf: () => void,
+  local: (t: T) => void,
+): void {
+  const w = work >= MIN_PARALLEL_WORK && coreThreadsEnabled() ? getWorker() : undefined;
+  if (w === undefined) {
+    mainHalf();
+    local(task);
+    return;
+  }
+  w.postMessage(task);
+  mainHalf();
+  let state = Atomics.load(task.flag, 0);
+  if (state === 0) {
+    Atomics.wait(task.flag, 0, 0, WAIT_MS);
+    state = Atomics.load(task.flag, 0);
+  }
+  if (state !== 1) {
+    // Failed or too slow: stop using the worker and compute its half here (outputs are rewritten).
+    broken = true;
+    disposeCoreWorker();
+    local(task);
+  } else {
+    workerTasks++;
+  }
+}
+
+function newFlag(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(4));
+}
+
+function zeroPartial(p: EstimatorPartial): void {
+  for (const a of [p.sumDd, p.sumWd, p.gw, p.gd, p.tw, p.td]) a.fill(0);
+}
+
+/** corePredictions with the rows split between this thread and the worker (same values). */
+export function predictionsParallel(
+  s: CoreSizes,
+  sgParT: Float32Array,
+  sgBias: Float32Array,
+  sgExt: Float32Array,
+  trace: CoreTrace,
+): Float32Array {
+  const out = sharedFloat32(trace.rows * s.W * s.q);
+  // An even split point keeps the row pairs of the single-threaded loop (values are per row anyway).
+  const mid = 2 * Math.floor(trace.rows / 4);
+  const task: PredictionTask = {
+    kind: "predictions",
+    flag: newFlag(),
+    s,
+    trace,
+    sgParT,
+    sgBias,
+    sgExt,
+    out,
+    r0: mid,
+    r1: trace.rows,
+  };
+  runSplit(
+    task,
+    trace.rows * s.W,
+    () => corePredictionRows(s, sgParT, sgBias, sgExt, trace, out, 0, mid),
+    (t) => corePredictionRows(t.s, t.sgParT, t.sgBias, t.sgExt, t.trace, t.out, t.r0, t.r1),
+  );
+  return out;
+}
+
+/** coreEstimatorSums with its two fixed halves on two threads (identical numbers). */
+export function estimatorSumsParallel(
+  s: CoreSizes,
+  trace: CoreTrace,
+  g: Float32Array,
+  sub: Float32Array,
+  rows: Int32Array,
+  embNormSq: Float32Array,
+): EstimatorSums {
+  const n = rows.length;
+  const mid = estimatorSplit(n);
+  const xwIn = sharedFloat32(n * s.Ni * s.C);
+  const xdIn = sharedFloat32(n * s.Ni * s.C);
+  const a = allocEstimatorPartial(s);
+  const b = allocEstimatorPartial(s);
+  const task: EstimatorTask = {
+    kind: "estimator",
+    flag: newFlag(),
+    s,
+    trace,
+    g,
+    sub,
+    rows,
+    embNormSq,
+    lo: mid,
+    hi: n,
+    out: b,
+    xwIn,
+    xdIn,
+  };
+  runSplit(
+    task,
+    n * s.W,
+    () => coreEstimatorPartial(s, trace, g, sub, rows, embNormSq, 0, mid, a, xwIn, xdIn),
+    (t) => {
+      zeroPartial(t.out);
+      coreEstimatorPartial(t.s, t.trace, t.g, t.sub, t.rows, t.embNormSq, t.lo, t.hi, t.out, t.xwIn, t.xdIn);
+    },
+  );
+  return combineEstimatorPartials(s, n, a, b, xwIn, xdIn);
+}

@@ -1,0 +1,80 @@
+import { Rng } from "@sgprop/gym";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  allocTrace,
+  type CoreSizes,
+  coreEstimatorSums,
+  corePredictions,
+  coreWorkerTasks,
+  disposeCoreWorker,
+  estimatorSumsParallel,
+  predictionsParallel,
+} from "../../src/recurrent/index.js";
+
+// Large enough to pass the pool's hand-off threshold (rows x neurons >= 4096).
+const s: CoreSizes = { W: 32, q: 3, P: 3, M: 2, Ni: 4, Pq: 9, Mq: 6, C: 8, D: 17 };
+const R = 300;
+
+function filled(a: Float32Array, rng: Rng): Float32Array {
+  for (let i = 0; i < a.length; i++) a[i] = rng.normal();
+  return a;
+}
+
+describe("core worker pool", () => {
+  afterAll(() => disposeCoreWorker());
+
+  it("splits predictions and eq. 3 sums across threads with bit-identical results", () => {
+    const rng = Rng.fromSeed(7);
+    const trace = allocTrace(s, R);
+    filled(trace.uPar, rng);
+    filled(trace.y, rng);
+    for (let i = 0; i < trace.alpha.length; i++) trace.alpha[i] = rng.float();
+    const sgParT = filled(new Float32Array(s.W * s.Mq * s.Pq), rng);
+    const sgBias = filled(new Float32Array(s.W * s.Mq), rng);
+    const sgExt = filled(new Float32Array(R * s.Ni * s.Mq), rng);
+    const g = filled(new Float32Array(R * s.W * s.q), rng);
+    const sub = filled(new Float32Array(R * s.W * s.q), rng);
+    const embNormSq = filled(new Float32Array(R), rng).map(Math.abs);
+    const rows = Int32Array.from({ length: R }, (_, r) => r).filter((r) => r % 7 !== 3);
+
+    const before = coreWorkerTasks();
+    expect(predictionsParallel(s, sgParT, sgBias, sgExt, trace)).toEqual(
+      corePredictions(s, sgParT, sgBias, sgExt, trace),
+    );
+    const par = estimatorSumsParallel(s, trace, g, sub, rows, embNormSq);
+    const one = coreEstimatorSums(s, trace, g, sub, rows, embNormSq);
+    for (const key of ["sumDd", "sumWd", "barDd", "barWd", "xwIn", "xdIn"] as const) {
+      expect(Array.from(par[key])).toEqual(Array.from(one[key]));
+    }
+    expect(par.n).toBe(rows.length);
+    expect(one.sumDd.some((x) => x !== 0)).toBe(true);
+    // Where worker threads can start (tsx or built JS), both halves of each task ran on the worker.
+    // Both halves went to the worker thread (unless threads are switched off for this run).
+    expect(coreWorkerTasks() - before).toBe(process.env.SGPROP_CORE_THREADS === "1" ? 0 : 2);
+  });
+
+  it("stays on the main thread with SGPROP_CORE_THREADS=1 or below the hand-off size", () => {
+    const rng = Rng.fromSeed(8);
+    const small = allocTrace(s, 4);
+    filled(small.uPar, rng);
+    filled(small.alpha, rng);
+    const sgParT = filled(new Float32Array(s.W * s.Mq * s.Pq), rng);
+    const sgBias = new Float32Array(s.W * s.Mq);
+    const before = coreWorkerTasks();
+    const expected = corePredictions(s, sgParT, sgBias, new Float32Array(4 * s.Ni * s.Mq), small);
+    expect(predictionsParallel(s, sgParT, sgBias, new Float32Array(4 * s.Ni * s.Mq), small)).toEqual(
+      expected,
+    );
+    const saved = process.env.SGPROP_CORE_THREADS;
+    process.env.SGPROP_CORE_THREADS = "1";
+    try {
+      const big = allocTrace(s, R);
+      filled(big.uPar, rng);
+      predictionsParallel(s, sgParT, sgBias, new Float32Array(R * s.Ni * s.Mq), big);
+    } finally {
+      if (saved === undefined) delete process.env.SGPROP_CORE_THREADS;
+      else process.env.SGPROP_CORE_THREADS = saved;
+    }
+    expect(coreWorkerTasks()).toBe(before);
+  });
+});
