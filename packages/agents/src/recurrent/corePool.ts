@@ -13,10 +13,20 @@
  */
 import { Worker } from "node:worker_threads";
 import {
+  addBackwardSums,
+  allocBackward,
+  allocBackwardSums,
   allocEstimatorPartial,
+  type BackwardOutputs,
+  type BackwardSums,
+  backwardSplit,
+  type CoreBackwardResult,
+  type CoreMaps,
+  type CoreMixing,
   type CoreSizes,
   type CoreTrace,
   combineEstimatorPartials,
+  coreBackwardEnvs,
   coreEstimatorPartial,
   corePredictionRows,
   type EstimatorPartial,
@@ -54,7 +64,57 @@ export interface EstimatorTask extends TaskBase {
   readonly xdIn: Float32Array;
 }
 
-export type CoreTask = PredictionTask | EstimatorTask;
+export interface BackwardTask extends TaskBase {
+  readonly kind: "backward";
+  readonly maps: CoreMaps;
+  readonly dActor: Float32Array;
+  readonly keep: Float32Array;
+  readonly numSteps: number;
+  readonly numEnvs: number;
+  readonly mixing: CoreMixing | undefined;
+  readonly b0: number;
+  readonly b1: number;
+  readonly out: BackwardOutputs;
+  readonly sums: BackwardSums;
+}
+
+export type CoreTask = PredictionTask | EstimatorTask | BackwardTask;
+
+/** Runs one task half on the calling thread (the worker's entry, and the fallback). */
+export function runCoreTask(task: CoreTask): void {
+  if (task.kind === "predictions") {
+    corePredictionRows(task.s, task.sgParT, task.sgBias, task.sgExt, task.trace, task.out, task.r0, task.r1);
+  } else if (task.kind === "estimator") {
+    coreEstimatorPartial(
+      task.s,
+      task.trace,
+      task.g,
+      task.sub,
+      task.rows,
+      task.embNormSq,
+      task.lo,
+      task.hi,
+      task.out,
+      task.xwIn,
+      task.xdIn,
+    );
+  } else {
+    coreBackwardEnvs(
+      task.s,
+      task.maps,
+      task.trace,
+      task.dActor,
+      task.keep,
+      task.numSteps,
+      task.numEnvs,
+      task.mixing,
+      task.b0,
+      task.b1,
+      task.out,
+      task.sums,
+    );
+  }
+}
 
 /** Below this many rows x neurons a task is not worth a thread hand-off. */
 const MIN_PARALLEL_WORK = 4096;
@@ -187,7 +247,7 @@ export function predictionsParallel(
     task,
     trace.rows * s.W,
     () => corePredictionRows(s, sgParT, sgBias, sgExt, trace, out, 0, mid),
-    (t) => corePredictionRows(t.s, t.sgParT, t.sgBias, t.sgExt, t.trace, t.out, t.r0, t.r1),
+    runCoreTask,
   );
   return out;
 }
@@ -228,8 +288,55 @@ export function estimatorSumsParallel(
     () => coreEstimatorPartial(s, trace, g, sub, rows, embNormSq, 0, mid, a, xwIn, xdIn),
     (t) => {
       zeroPartial(t.out);
-      coreEstimatorPartial(t.s, t.trace, t.g, t.sub, t.rows, t.embNormSq, t.lo, t.hi, t.out, t.xwIn, t.xdIn);
+      runCoreTask(t);
     },
   );
   return combineEstimatorPartials(s, n, a, b, xwIn, xdIn);
+}
+
+/**
+ * coreBackward with its two fixed groups of environments on two threads (identical numbers).
+ * The worker's inputs that are not on shared memory (maps, dActor, keep, theta) are copied once.
+ */
+export function backwardParallel(
+  s: CoreSizes,
+  maps: CoreMaps,
+  trace: CoreTrace,
+  dActor: Float32Array,
+  keep: Float32Array,
+  numSteps: number,
+  numEnvs: number,
+  mixing?: CoreMixing,
+): CoreBackwardResult {
+  const out = allocBackward(s, numSteps * numEnvs, mixing !== undefined);
+  const mid = backwardSplit(numEnvs);
+  const half = allocBackwardSums(s);
+  const task: BackwardTask = {
+    kind: "backward",
+    flag: newFlag(),
+    s,
+    trace,
+    maps: { wPar: maps.wPar, wParT: new Float32Array(0), bias: maps.bias, parentIdx: maps.parentIdx },
+    dActor,
+    keep,
+    numSteps,
+    numEnvs,
+    mixing: mixing !== undefined ? { ...mixing, theta: Float64Array.from(mixing.theta) } : undefined,
+    b0: mid,
+    b1: numEnvs,
+    out,
+    sums: half,
+  };
+  runSplit(
+    task,
+    numSteps * (numEnvs - mid) * s.W,
+    () => coreBackwardEnvs(s, maps, trace, dActor, keep, numSteps, numEnvs, mixing, 0, mid, out, out),
+    (t) => {
+      t.sums.dwPar.fill(0);
+      t.sums.dBias.fill(0);
+      runCoreTask(t);
+    },
+  );
+  addBackwardSums(out, half);
+  return out;
 }

@@ -304,15 +304,81 @@ export function coreBackward(
   numEnvs: number,
   mixing?: CoreMixing,
 ): CoreBackwardResult {
+  const out = allocBackward(s, numSteps * numEnvs, mixing !== undefined);
+  const mid = backwardSplit(numEnvs);
+  const half = allocBackwardSums(s);
+  coreBackwardEnvs(s, maps, trace, dActor, keep, numSteps, numEnvs, mixing, 0, mid, out, out);
+  coreBackwardEnvs(s, maps, trace, dActor, keep, numSteps, numEnvs, mixing, mid, numEnvs, out, half);
+  addBackwardSums(out, half);
+  return out;
+}
+
+/** Summed parameter gradients of one group of environments. */
+export interface BackwardSums {
+  readonly dwPar: Float64Array;
+  readonly dBias: Float64Array;
+}
+
+/** Mutable outputs of the backward pass, on shared memory. */
+export interface BackwardOutputs extends CoreBackwardResult {
+  readonly dwPar: Float64Array;
+  readonly dBias: Float64Array;
+}
+
+export function allocBackward(s: CoreSizes, rows: number, mixing: boolean): BackwardOutputs {
+  const { W, q, Ni, C } = s;
+  const trueGrad = sharedFloat32(rows * W * q);
+  return {
+    trueGrad,
+    mixedGrad: mixing ? sharedFloat32(rows * W * q) : trueGrad,
+    ...(mixing ? { substitute: sharedFloat32(rows * W * q) } : {}),
+    dzIn: sharedFloat32(rows * Ni * C),
+    ...allocBackwardSums(s),
+  };
+}
+
+export function allocBackwardSums(s: CoreSizes): BackwardSums {
+  return { dwPar: sharedFloat64(s.W * s.Pq * s.C), dBias: sharedFloat64(s.W * s.C) };
+}
+
+/**
+ * Environments are independent given the parameters: the backward pass always runs as two fixed
+ * groups of environments (0..mid-1, mid..B-1) whose parameter gradients are then added (group 0
+ * first), whether one thread or two compute them.
+ */
+export function backwardSplit(numEnvs: number): number {
+  return Math.floor(numEnvs / 2);
+}
+
+/** a += b for the summed parameter gradients. */
+export function addBackwardSums(a: BackwardSums, b: BackwardSums): void {
+  for (let x = 0; x < a.dwPar.length; x++) a.dwPar[x] = (a.dwPar[x] as number) + (b.dwPar[x] as number);
+  for (let x = 0; x < a.dBias.length; x++) a.dBias[x] = (a.dBias[x] as number) + (b.dBias[x] as number);
+}
+
+/**
+ * The backward pass of environments b0..b1-1: their rows of the per-row outputs in `out`, their
+ * parameter-gradient sums added to `sums` (zeroed by the caller).
+ */
+export function coreBackwardEnvs(
+  s: CoreSizes,
+  maps: CoreMaps,
+  trace: CoreTrace,
+  dActor: Float32Array,
+  keep: ArrayLike<number>,
+  numSteps: number,
+  numEnvs: number,
+  mixing: CoreMixing | undefined,
+  b0: number,
+  b1: number,
+  out: CoreBackwardResult,
+  sums: BackwardSums,
+): void {
   const { W, q, P, M, Ni, Pq, Mq, C } = s;
   const invSqrtD = 1 / Math.sqrt(s.D);
-  const R = numSteps * numEnvs;
-  const trueGrad = sharedFloat32(R * W * q);
-  const mixedGrad = mixing !== undefined ? sharedFloat32(R * W * q) : trueGrad;
-  const substitute = mixing !== undefined ? sharedFloat32(R * W * q) : undefined;
-  const dwPar = new Float64Array(W * Pq * C);
-  const dBias = new Float64Array(W * C);
-  const dzIn = new Float32Array(R * Ni * C);
+  const { trueGrad, mixedGrad, substitute, dzIn } = out;
+  const { dwPar, dBias } = sums;
+  const nb = b1 - b0;
   let carry = new Float64Array(numEnvs * W * q);
   let next = new Float64Array(numEnvs * W * q);
   const g = new Float64Array(q);
@@ -336,7 +402,7 @@ export function coreBackward(
     next.fill(0);
     stepT = t;
     for (let i = 0; i < W; i++) {
-      for (let b = 0; b < numEnvs; b++) {
+      for (let b = b0; b < b1; b++) {
         const r = t * numEnvs + b;
         const ho = (r * W + i) * q;
         const co = (b * W + i) * q;
@@ -394,8 +460,8 @@ export function coreBackward(
       // Input gradients du = W dzc (two rows per pass), then the adjoint of the gather and of
       // the reset multiplication at step t.
       if (t > 0) {
-        for (let b = 0; b < numEnvs; b += 2) {
-          const pair = b + 1 < numEnvs;
+        for (let b = b0; b < b1; b += 2) {
+          const pair = b + 1 < b1;
           const b2 = pair ? b + 1 : b;
           du.fill(0);
           du2.fill(0);
@@ -405,7 +471,7 @@ export function coreBackward(
         }
       }
       // dwPar[i] += sum_b u_b dzc_b^T for this step, two rows at a time.
-      const rowBase = t * numEnvs;
+      const rowBase = t * numEnvs + b0;
       accumulateOuter(
         dwPar,
         i * Pq * C,
@@ -413,16 +479,15 @@ export function coreBackward(
         C,
         trace.uPar,
         dzStep,
-        numEnvs,
+        nb,
         (b) => ((rowBase + b) * W + i) * Pq,
-        (b) => b * C,
+        (b) => (b0 + b) * C,
       );
     }
     const tmp = carry;
     carry = next;
     next = tmp;
   }
-  return { trueGrad, mixedGrad, ...(substitute !== undefined ? { substitute } : {}), dwPar, dBias, dzIn };
 }
 
 /**

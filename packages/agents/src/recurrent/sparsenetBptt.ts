@@ -3,14 +3,13 @@ import { reinforceLoss } from "../reinforce/loss.js";
 import type { SgMode } from "../sgprop/mixing.js";
 import { slotActorLogits } from "./actor.js";
 import type { LossTensors, SequenceBatch } from "./batch.js";
-import { predictionsParallel } from "./corePool.js";
+import { backwardParallel, predictionsParallel } from "./corePool.js";
 import { EMBEDDING_PARAMS, embedObservations } from "./embedding.js";
 import { getParam, RecurrentInputError, type TensorMap } from "./params.js";
 import {
   allocTrace,
   type CoreSizes,
   type CoreTrace,
-  coreBackward,
   coreForwardStep,
   coreSgLoss,
   traceRows,
@@ -196,7 +195,7 @@ export function sparseNetBptt(
       const sgExt = download(() => tf.matMul(e, k.sgEmb as tf.Tensor2D));
       pred = predictionsParallel(s, maps.sgParT as Float32Array, maps.sgBias as Float32Array, sgExt, trace);
     }
-    const back = coreBackward(
+    const back = backwardParallel(
       s,
       maps,
       trace,

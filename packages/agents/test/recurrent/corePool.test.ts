@@ -2,7 +2,9 @@ import { Rng } from "@sgprop/gym";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   allocTrace,
+  backwardParallel,
   type CoreSizes,
+  coreBackward,
   coreEstimatorSums,
   corePredictions,
   coreWorkerTasks,
@@ -51,6 +53,37 @@ describe("core worker pool", () => {
     // Where worker threads can start (tsx or built JS), both halves of each task ran on the worker.
     // Both halves went to the worker thread (unless threads are switched off for this run).
     expect(coreWorkerTasks() - before).toBe(process.env.SGPROP_CORE_THREADS === "1" ? 0 : 2);
+  });
+
+  it("splits the backward pass by environment with bit-identical results", () => {
+    const rng = Rng.fromSeed(9);
+    const T = 12;
+    const B = 25;
+    const trace = allocTrace(s, T * B);
+    filled(trace.uPar, rng);
+    filled(trace.y, rng);
+    for (let i = 0; i < trace.alpha.length; i++) trace.alpha[i] = rng.float();
+    const maps = {
+      wPar: filled(new Float32Array(s.W * s.Pq * s.C), rng),
+      wParT: new Float32Array(0),
+      bias: new Float32Array(s.W * s.C),
+      parentIdx: Int32Array.from({ length: s.W * s.P }, () => rng.integer(0, s.W - 1)),
+    };
+    const dActor = filled(new Float32Array(T * B * s.W * s.q), rng);
+    const keep = Float32Array.from({ length: T * B }, () => (rng.float() < 0.1 ? 0 : 1));
+    const mixing = {
+      theta: Float64Array.from({ length: T * s.W }, () => rng.float()),
+      positiveProjection: true,
+      pred: filled(new Float32Array(T * B * s.W * s.q), rng),
+    };
+    const before = coreWorkerTasks();
+    const par = backwardParallel(s, maps, trace, dActor, keep, T, B, mixing);
+    const one = coreBackward(s, maps, trace, dActor, keep, T, B, mixing);
+    for (const key of ["trueGrad", "mixedGrad", "substitute", "dwPar", "dBias", "dzIn"] as const) {
+      expect(Array.from(par[key] ?? [])).toEqual(Array.from(one[key] ?? []));
+    }
+    expect(one.dwPar.some((x) => x !== 0)).toBe(true);
+    expect(coreWorkerTasks() - before).toBe(process.env.SGPROP_CORE_THREADS === "1" ? 0 : 1);
   });
 
   it("stays on the main thread with SGPROP_CORE_THREADS=1 or below the hand-off size", () => {
