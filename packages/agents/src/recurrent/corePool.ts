@@ -17,6 +17,7 @@ import {
   allocBackward,
   allocBackwardSums,
   allocEstimatorPartial,
+  allocSgLossPartial,
   type BackwardOutputs,
   type BackwardSums,
   backwardSplit,
@@ -26,13 +27,18 @@ import {
   type CoreSizes,
   type CoreTrace,
   combineEstimatorPartials,
+  combineSgLoss,
   coreBackwardEnvs,
   coreEstimatorPartial,
   corePredictionRows,
+  coreSgLossPartial,
   type EstimatorPartial,
   type EstimatorSums,
   estimatorSplit,
+  type SgLossPartial,
+  type SgLossResult,
   sharedFloat32,
+  validRows,
 } from "./sparseCore.js";
 
 interface TaskBase {
@@ -78,7 +84,18 @@ export interface BackwardTask extends TaskBase {
   readonly sums: BackwardSums;
 }
 
-export type CoreTask = PredictionTask | EstimatorTask | BackwardTask;
+export interface SgLossTask extends TaskBase {
+  readonly kind: "sgLoss";
+  readonly pred: Float32Array;
+  readonly mixed: Float32Array;
+  readonly rows: Int32Array;
+  readonly lo: number;
+  readonly hi: number;
+  readonly out: SgLossPartial;
+  readonly dzIn: Float32Array;
+}
+
+export type CoreTask = PredictionTask | EstimatorTask | BackwardTask | SgLossTask;
 
 /** Runs one task half on the calling thread (the worker's entry, and the fallback). */
 export function runCoreTask(task: CoreTask): void {
@@ -97,6 +114,18 @@ export function runCoreTask(task: CoreTask): void {
       task.out,
       task.xwIn,
       task.xdIn,
+    );
+  } else if (task.kind === "sgLoss") {
+    coreSgLossPartial(
+      task.s,
+      task.trace,
+      task.pred,
+      task.mixed,
+      task.rows,
+      task.lo,
+      task.hi,
+      task.out,
+      task.dzIn,
     );
   } else {
     coreBackwardEnvs(
@@ -339,4 +368,43 @@ export function backwardParallel(
   );
   addBackwardSums(out, half);
   return out;
+}
+
+/** coreSgLoss with its two fixed halves of the valid rows on two threads (identical numbers). */
+export function sgLossParallel(
+  s: CoreSizes,
+  trace: CoreTrace,
+  pred: Float32Array,
+  mixed: Float32Array,
+  valid: ArrayLike<number>,
+): SgLossResult {
+  const rows = validRows(valid, trace.rows);
+  const n = rows.length;
+  const mid = estimatorSplit(n);
+  const dzIn = sharedFloat32(trace.rows * s.Ni * s.Mq);
+  const a = allocSgLossPartial(s);
+  const b = allocSgLossPartial(s);
+  const task: SgLossTask = {
+    kind: "sgLoss",
+    flag: newFlag(),
+    s,
+    trace,
+    pred,
+    mixed,
+    rows,
+    lo: mid,
+    hi: n,
+    out: b,
+    dzIn,
+  };
+  runSplit(
+    task,
+    (n - mid) * s.W,
+    () => coreSgLossPartial(s, trace, pred, mixed, rows, 0, mid, a, dzIn),
+    (t) => {
+      for (const x of [t.out.loss, t.out.dsgPar, t.out.dsgBias]) x.fill(0);
+      runCoreTask(t);
+    },
+  );
+  return combineSgLoss(s, n, a, b, dzIn);
 }

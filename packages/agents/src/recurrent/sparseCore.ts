@@ -569,9 +569,35 @@ export interface SgLossResult {
   readonly dzIn: Float32Array;
 }
 
+/** Additive part of the SG loss over a range of the valid rows. */
+export interface SgLossPartial {
+  /** [0]: sum of squared differences. */
+  readonly loss: Float64Array;
+  /** [W][Pq][Mq] */
+  readonly dsgPar: Float64Array;
+  /** [W][Mq] */
+  readonly dsgBias: Float64Array;
+}
+
+export function allocSgLossPartial(s: CoreSizes): SgLossPartial {
+  return {
+    loss: sharedFloat64(1),
+    dsgPar: sharedFloat64(s.W * s.Pq * s.Mq),
+    dsgBias: sharedFloat64(s.W * s.Mq),
+  };
+}
+
+/** The valid rows (row indices where valid[r] is nonzero). */
+export function validRows(valid: ArrayLike<number>, numRows: number): Int32Array {
+  const rows: number[] = [];
+  for (let r = 0; r < numRows; r++) if (valid[r]) rows.push(r);
+  return Int32Array.from(rows);
+}
+
 /**
  * SG regression loss sum over valid rows of ||hhat - mixed||^2 / (N_valid W q), the post-mix
  * target held constant, and its gradient with respect to the predictor maps (u, alpha constant).
+ * Summed as two fixed halves of the valid rows (see sgLossParallel in corePool.ts).
  */
 export function coreSgLoss(
   s: CoreSizes,
@@ -580,33 +606,67 @@ export function coreSgLoss(
   mixed: Float32Array,
   valid: ArrayLike<number>,
 ): SgLossResult {
-  const { W, q, M, Ni, Pq, Mq } = s;
-  const rows: number[] = [];
-  for (let r = 0; r < trace.rows; r++) if (valid[r]) rows.push(r);
+  const rows = validRows(valid, trace.rows);
   const n = rows.length;
-  const denom = Math.max(n, 1) * W * q;
-  const dsgPar = new Float64Array(W * Pq * Mq);
-  const dsgBias = new Float64Array(W * Mq);
-  const dzIn = new Float32Array(trace.rows * Ni * Mq);
-  // Pre-activation gradients of one neuron for all valid rows: dz[n][s*q+j] = alpha_s dpred_j.
-  const dz = new Float32Array(n * Mq);
+  const mid = estimatorSplit(n);
+  const dzIn = sharedFloat32(trace.rows * s.Ni * s.Mq);
+  const a = allocSgLossPartial(s);
+  const b = allocSgLossPartial(s);
+  coreSgLossPartial(s, trace, pred, mixed, rows, 0, mid, a, dzIn);
+  coreSgLossPartial(s, trace, pred, mixed, rows, mid, n, b, dzIn);
+  return combineSgLoss(s, n, a, b, dzIn);
+}
+
+export function combineSgLoss(
+  s: CoreSizes,
+  n: number,
+  a: SgLossPartial,
+  b: SgLossPartial,
+  dzIn: Float32Array,
+): SgLossResult {
+  const denom = Math.max(n, 1) * s.W * s.q;
+  const dsgPar = new Float64Array(a.dsgPar.length);
+  for (let x = 0; x < dsgPar.length; x++) dsgPar[x] = (a.dsgPar[x] as number) + (b.dsgPar[x] as number);
+  const dsgBias = new Float64Array(a.dsgBias.length);
+  for (let x = 0; x < dsgBias.length; x++) dsgBias[x] = (a.dsgBias[x] as number) + (b.dsgBias[x] as number);
+  return { loss: ((a.loss[0] as number) + (b.loss[0] as number)) / denom, dsgPar, dsgBias, dzIn };
+}
+
+/** SG loss sums over rows[lo..hi-1] into `out` (zeroed by the caller) and those rows of dzIn. */
+export function coreSgLossPartial(
+  s: CoreSizes,
+  trace: CoreTrace,
+  pred: Float32Array,
+  mixed: Float32Array,
+  rows: Int32Array,
+  lo: number,
+  hi: number,
+  out: SgLossPartial,
+  dzIn: Float32Array,
+): void {
+  const { W, q, M, Ni, Pq, Mq } = s;
+  const denom = Math.max(rows.length, 1) * W * q;
+  const { dsgPar, dsgBias } = out;
+  const len = hi - lo;
+  // Pre-activation gradients of one neuron for these rows: dz[l][s*q+j] = alpha_s dpred_j.
+  const dz = new Float32Array(len * Mq);
   let loss = 0;
   for (let i = 0; i < W; i++) {
-    for (let nn = 0; nn < n; nn++) {
-      const r = rows[nn] as number;
+    for (let l = 0; l < len; l++) {
+      const r = rows[lo + l] as number;
       const ho = (r * W + i) * q;
       const ao = (r * W + i) * M;
       for (let j = 0; j < q; j++) {
         const diff = (pred[ho + j] as number) - (mixed[ho + j] as number);
         loss += diff * diff;
         const dp = (2 * diff) / denom;
-        for (let m = 0; m < M; m++) dz[nn * Mq + m * q + j] = (trace.alpha[ao + m] as number) * dp;
+        for (let m = 0; m < M; m++) dz[l * Mq + m * q + j] = (trace.alpha[ao + m] as number) * dp;
       }
       for (let c = 0; c < Mq; c++)
-        dsgBias[i * Mq + c] = (dsgBias[i * Mq + c] as number) + (dz[nn * Mq + c] as number);
-      if (i < Ni) for (let c = 0; c < Mq; c++) dzIn[(r * Ni + i) * Mq + c] = dz[nn * Mq + c] as number;
+        dsgBias[i * Mq + c] = (dsgBias[i * Mq + c] as number) + (dz[l * Mq + c] as number);
+      if (i < Ni) for (let c = 0; c < Mq; c++) dzIn[(r * Ni + i) * Mq + c] = dz[l * Mq + c] as number;
     }
-    // dsgPar[i][k][c] = sum_n u_n[k] dz_n[c]
+    // dsgPar[i][k][c] = sum_l u_l[k] dz_l[c]
     accumulateOuter(
       dsgPar,
       i * Pq * Mq,
@@ -614,12 +674,12 @@ export function coreSgLoss(
       Mq,
       trace.uPar,
       dz,
-      n,
-      (nn) => ((rows[nn] as number) * W + i) * Pq,
-      (nn) => nn * Mq,
+      len,
+      (l) => ((rows[lo + l] as number) * W + i) * Pq,
+      (l) => l * Mq,
     );
   }
-  return { loss: loss / denom, dsgPar, dsgBias, dzIn };
+  out.loss[0] = (out.loss[0] as number) + loss;
 }
 
 /** Per-neuron sums of the theta estimator over the valid rows (see thetaEstimator.ts). */

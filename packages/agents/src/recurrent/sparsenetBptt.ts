@@ -3,17 +3,10 @@ import { reinforceLoss } from "../reinforce/loss.js";
 import type { SgMode } from "../sgprop/mixing.js";
 import { slotActorLogits } from "./actor.js";
 import type { LossTensors, SequenceBatch } from "./batch.js";
-import { backwardParallel, predictionsParallel } from "./corePool.js";
+import { backwardParallel, predictionsParallel, sgLossParallel } from "./corePool.js";
 import { EMBEDDING_PARAMS, embedObservations } from "./embedding.js";
 import { getParam, RecurrentInputError, type TensorMap } from "./params.js";
-import {
-  allocTrace,
-  type CoreSizes,
-  type CoreTrace,
-  coreForwardStep,
-  coreSgLoss,
-  traceRows,
-} from "./sparseCore.js";
+import { allocTrace, type CoreSizes, type CoreTrace, coreForwardStep, traceRows } from "./sparseCore.js";
 import { canonicalSlotGrads, coreSizes, jsCoreMaps } from "./sparseMaps.js";
 import { coreKernels, disposeKernels, type SparseNetPolicy } from "./sparsenet.js";
 import { RECURRENT_THETA_EPS, recurrentThetaBatch } from "./thetaEstimator.js";
@@ -253,7 +246,7 @@ export function sparseNetBptt(
     let sgGrads: TensorMap | undefined;
     let thetaBatch: Float64Array | undefined;
     if (mixing !== undefined && pred !== undefined) {
-      const sg = coreSgLoss(s, trace, pred, back.mixedGrad, batch.valid);
+      const sg = sgLossParallel(s, trace, pred, back.mixedGrad, batch.valid);
       sgLoss = sg.loss;
       const dsgEmb = tf.tidy(() => tf.matMul(eT, tf.tensor2d(sg.dzIn, [R, Ni * Mq])));
       const sgA = canonicalSlotGrads(sg.dsgPar, dsgEmb.dataSync() as Float32Array, d, false);

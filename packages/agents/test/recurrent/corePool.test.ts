@@ -7,10 +7,12 @@ import {
   coreBackward,
   coreEstimatorSums,
   corePredictions,
+  coreSgLoss,
   coreWorkerTasks,
   disposeCoreWorker,
   estimatorSumsParallel,
   predictionsParallel,
+  sgLossParallel,
 } from "../../src/recurrent/index.js";
 
 // Large enough to pass the pool's hand-off threshold (rows x neurons >= 4096).
@@ -25,7 +27,7 @@ function filled(a: Float32Array, rng: Rng): Float32Array {
 describe("core worker pool", () => {
   afterAll(() => disposeCoreWorker());
 
-  it("splits predictions and eq. 3 sums across threads with bit-identical results", () => {
+  it("splits predictions, the SG loss and eq. 3 sums across threads with bit-identical results", () => {
     const rng = Rng.fromSeed(7);
     const trace = allocTrace(s, R);
     filled(trace.uPar, rng);
@@ -49,10 +51,17 @@ describe("core worker pool", () => {
       expect(Array.from(par[key])).toEqual(Array.from(one[key]));
     }
     expect(par.n).toBe(rows.length);
+    const valid = Float32Array.from({ length: R }, (_, r) => (r % 7 !== 3 ? 1 : 0));
+    const sgPar = sgLossParallel(s, trace, g, sub, valid);
+    const sgOne = coreSgLoss(s, trace, g, sub, valid);
+    expect(sgPar.loss).toBe(sgOne.loss);
+    for (const key of ["dsgPar", "dsgBias", "dzIn"] as const) {
+      expect(Array.from(sgPar[key])).toEqual(Array.from(sgOne[key]));
+    }
     expect(one.sumDd.some((x) => x !== 0)).toBe(true);
     // Where worker threads can start (tsx or built JS), both halves of each task ran on the worker.
     // Both halves went to the worker thread (unless threads are switched off for this run).
-    expect(coreWorkerTasks() - before).toBe(process.env.SGPROP_CORE_THREADS === "1" ? 0 : 2);
+    expect(coreWorkerTasks() - before).toBe(process.env.SGPROP_CORE_THREADS === "1" ? 0 : 3);
   });
 
   it("splits the backward pass by environment with bit-identical results", () => {
