@@ -10,6 +10,7 @@ import {
   goldenTensor,
 } from "@sgprop/conformance";
 import * as tf from "@tensorflow/tfjs-core";
+import { ensureBackend } from "../backend.js";
 import { disposeLossTensors, lossTensors, type SequenceBatch } from "../recurrent/batch.js";
 import { RnnLearner, SparseNetLearner, type UpdateHyper } from "../recurrent/learner.js";
 import { toVariables } from "../recurrent/params.js";
@@ -376,9 +377,17 @@ function checkRnn(file: GoldenFile, cell: RnnCell): CheckOutcome {
   return cmp.outcome();
 }
 
+/** Runs a check after making sure a backend is initialised, whatever the caller did first. */
+function withBackend(check: (file: GoldenFile) => CheckOutcome): (file: GoldenFile) => Promise<CheckOutcome> {
+  return async (file) => {
+    await ensureBackend();
+    return check(file);
+  };
+}
+
 /** Checkers for the POPGym policies (cases sparsenet-recurrent, gru-policy, lstm-policy). */
 export const recurrentCheckers: readonly CaseChecker[] = [
-  { case: "sparsenet-recurrent", check: checkSparseNetRecurrent },
-  { case: "gru-policy", check: (f) => checkRnn(f, "gru") },
-  { case: "lstm-policy", check: (f) => checkRnn(f, "lstm") },
+  { case: "sparsenet-recurrent", check: withBackend(checkSparseNetRecurrent) },
+  { case: "gru-policy", check: withBackend((f) => checkRnn(f, "gru")) },
+  { case: "lstm-policy", check: withBackend((f) => checkRnn(f, "lstm")) },
 ];
