@@ -8,6 +8,7 @@
  *   BENCH_TASK=explore BENCH_ENVS=20 ... (LabyrinthExplore, 40 steps; reference totals only)
  */
 import { pathToFileURL } from "node:url";
+import { LabyrinthVectorEnv } from "@sgprop/popgym";
 import { createPopgymTrainer, type PopgymTrainOptions } from "../src/index.js";
 
 /** The reference figures (PyTorch 1.13, 2 threads, median of 7 batches): [rollout, update, total]. */
@@ -68,6 +69,7 @@ export async function runRecurrentBench(
   for (const numEnvs of envCounts) {
     for (const c of CASES.filter((x) => models.includes(x.label))) {
       const trainer = await createPopgymTrainer({
+        envFactory: (spec) => new LabyrinthVectorEnv(spec),
         ...c.opts,
         env: task,
         numEnvs,

@@ -14,7 +14,14 @@ export async function trainerFactory(kind: TrainKind): Promise<TrainerFactory> {
   const backend = () => agents.currentBackend();
   if (kind === "popgym") {
     // Options were validated against the same table as PopgymTrainOptions (see options/popgym.ts).
-    const typed = (o: TrainerOptions) => o as unknown as Partial<PopgymTrainOptions>;
+    // @sgprop/agents does not depend on the environment packages: the vector env comes from here.
+    const { LabyrinthVectorEnv } = await import("@sgprop/popgym");
+    const typed = (o: TrainerOptions) =>
+      ({
+        ...o,
+        envFactory: (spec: ConstructorParameters<typeof LabyrinthVectorEnv>[0]) =>
+          new LabyrinthVectorEnv(spec),
+      }) as unknown as Partial<PopgymTrainOptions>;
     return {
       implementation: "agents",
       create: (o) => agents.createPopgymTrainer(typed(o)),

@@ -1,6 +1,7 @@
 import type { BackendName } from "../backend.js";
 import { RecurrentConfigError } from "../recurrent/params.js";
 import type { SgMode } from "../sgprop/mixing.js";
+import type { VectorLabyrinth } from "./rollout.js";
 
 /** Options of a POPGym REINFORCE run (SPEC 5, 6); {@link defaultPopgymOptions} holds the paper's values. */
 export interface PopgymTrainOptions {
@@ -66,7 +67,24 @@ export interface PopgymTrainOptions {
   sgMode: SgMode;
   /** TensorFlow.js backend; undefined = automatic (tfjs-node when installed, else wasm, else cpu). */
   backend?: BackendName;
+  /**
+   * Builds the batched labyrinth. Required: @sgprop/agents does not depend on the environment
+   * packages (SPEC 2), so the application passes e.g.
+   * `(spec) => new LabyrinthVectorEnv(spec)` from @sgprop/popgym.
+   */
+  envFactory?: LabyrinthEnvFactory;
 }
+
+/** What the trainer asks its env factory for. */
+export interface LabyrinthEnvSpec {
+  readonly kind: "escape" | "explore";
+  readonly numEnvs: number;
+  readonly mazeDims: [number, number];
+  readonly episodeLength: number;
+}
+
+/** Makes the batched labyrinth a run trains on (e.g. @sgprop/popgym's LabyrinthVectorEnv). */
+export type LabyrinthEnvFactory = (spec: LabyrinthEnvSpec) => VectorLabyrinth;
 
 export const defaultPopgymOptions: Readonly<PopgymTrainOptions> = Object.freeze({
   model: "sparsenet",

@@ -1,5 +1,4 @@
 import { Rng } from "@sgprop/gym";
-import { LabyrinthVectorEnv } from "@sgprop/popgym";
 import * as tf from "@tensorflow/tfjs-core";
 import { ensureBackend, selectBackend } from "../backend.js";
 import {
@@ -10,7 +9,7 @@ import {
 } from "../checkpoint.js";
 import type { Adam, AdamState } from "../optim/adam.js";
 import { RnnLearner, SparseNetLearner, type UpdateHyper, type UpdateStats } from "../recurrent/learner.js";
-import type { ParamMap } from "../recurrent/params.js";
+import { type ParamMap, RecurrentConfigError } from "../recurrent/params.js";
 import { RNN_PARAMS, RnnPolicy, type RnnState, withTransposedWeights } from "../recurrent/rnn.js";
 import { allocTrace, type CoreTrace } from "../recurrent/sparseCore.js";
 import { coreSizes } from "../recurrent/sparseMaps.js";
@@ -23,7 +22,7 @@ import {
 import { type MetricsRow, NonFiniteError, type Trainer, type TrainerRows } from "../trainer.js";
 import { type PopgymTrainOptions, resolvePopgymOptions } from "./options.js";
 import { percentile } from "./returns.js";
-import { collectRollout, type PolicyStepper, truncateBatch } from "./rollout.js";
+import { collectRollout, type PolicyStepper, truncateBatch, type VectorLabyrinth } from "./rollout.js";
 
 /**
  * Rollout stepper of the recurrent SparseNet: maps read once per batch; every step's core trace is
@@ -140,6 +139,20 @@ function f32(t: tf.Tensor): NamedTensorData {
   return { dtype: "F32", shape: t.shape, data: Float32Array.from(t.dataSync()) };
 }
 
+/** Builds the run's batched labyrinth through the application's factory (see `envFactory`). */
+function makeEnv(o: Resolved, numEnvs: number): VectorLabyrinth {
+  if (o.envFactory === undefined) {
+    throw new RecurrentConfigError(
+      "envFactory is required: pass (spec) => new LabyrinthVectorEnv(spec) from @sgprop/popgym (agents does not depend on the environment packages)",
+    );
+  }
+  const env = o.envFactory({ kind: o.env, numEnvs, mazeDims: o.mazeDims, episodeLength: o.episodeLength });
+  if (env.numEnvs !== numEnvs) {
+    throw new RecurrentConfigError(`envFactory returned ${env.numEnvs} envs, expected ${numEnvs}`);
+  }
+  return env;
+}
+
 /**
  * REINFORCE on a POPGym labyrinth (SPEC 5) for the recurrent SparseNet (sgprop or backprop), GRU
  * or LSTM, one batch per {@link next}. Seeding: one block at construction; the policy's init and
@@ -149,7 +162,7 @@ function f32(t: tf.Tensor): NamedTensorData {
  */
 export class PopgymTrainer implements Trainer {
   private done = 0;
-  private readonly env: LabyrinthVectorEnv;
+  private readonly env: VectorLabyrinth;
   private readonly stepper: PolicyStepper;
 
   private constructor(
@@ -160,12 +173,7 @@ export class PopgymTrainer implements Trainer {
     private rewardRng: Rng,
     private readonly resetCounts: number[],
   ) {
-    this.env = new LabyrinthVectorEnv({
-      kind: options.env,
-      numEnvs: options.numEnvs,
-      mazeDims: options.mazeDims,
-      episodeLength: options.episodeLength,
-    });
+    this.env = makeEnv(options, options.numEnvs);
     if (this.env.obsDim !== this.obsDimOf())
       throw new Error("observation width mismatch between env and policy");
     this.stepper =
@@ -185,12 +193,7 @@ export class PopgymTrainer implements Trainer {
     const master = Rng.fromSeed(o.seed);
     const initRng = master.fork();
     const actionRng = master.fork();
-    const probe = new LabyrinthVectorEnv({
-      kind: o.env,
-      numEnvs: 1,
-      mazeDims: o.mazeDims,
-      episodeLength: o.episodeLength,
-    });
+    const probe = makeEnv(o, 1);
     const obsDim = probe.obsDim;
     const numActions = probe.numActions;
     const hyper = hyperOf(o);
@@ -262,12 +265,7 @@ export class PopgymTrainer implements Trainer {
     const variables = (prefix: string, names: readonly string[]): ParamMap =>
       new Map(names.map((n) => [n, tf.variable(tensor(`${prefix}${n}`), true, undefined, "float32")]));
     const hyper = hyperOf(o);
-    const probe = new LabyrinthVectorEnv({
-      kind: o.env,
-      numEnvs: 1,
-      mazeDims: o.mazeDims,
-      episodeLength: o.episodeLength,
-    });
+    const probe = makeEnv(o, 1);
     const base = { obsDim: probe.obsDim, numActions: probe.numActions };
     // Canonical order (the file stores names sorted): it fixes the summation order of the
     // clipping norm, so a resumed run continues bit for bit.

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { LabyrinthVectorEnv } from "@sgprop/popgym";
 import * as tf from "@tensorflow/tfjs-core";
 import { afterAll, describe, expect, it } from "vitest";
 import { lossTensors } from "../../src/recurrent/batch.js";
@@ -12,6 +13,7 @@ import { TEST_BACKENDS } from "../helpers.js";
 import { randomBatch, TINY, tinySparseNet } from "./fixtures.js";
 
 const SMALL: Partial<PopgymTrainOptions> = {
+  envFactory: (spec) => new LabyrinthVectorEnv(spec),
   numEnvs: 4,
   batches: 3,
   width: 12,
@@ -106,7 +108,7 @@ describe("POPGym trainer determinism", () => {
       dirs.push(dir);
       await b.saveCheckpoint(join(dir, "ckpt"));
       b.dispose();
-      const c = await restorePopgymTrainer(join(dir, "ckpt"));
+      const c = await restorePopgymTrainer(join(dir, "ckpt"), { envFactory: SMALL.envFactory });
       expect(c.completed).toBe(1);
       expect(stable((await c.next()).train)).toEqual(full[1]);
       expect(stable((await c.next()).train)).toEqual(full[2]);
@@ -181,5 +183,19 @@ describe("bad input", () => {
     t.dispose();
     await expect(restorePopgymTrainer(join(dir, "ckpt"), { model: "lstm" })).rejects.toThrow(/model = "gru"/);
     await expect(restorePopgymTrainer(join(dir, "missing"))).rejects.toThrow(/bad checkpoint/);
+    await expect(restorePopgymTrainer(join(dir, "ckpt"))).rejects.toThrow(/envFactory is required/);
+  });
+
+  it("needs an env factory (agents does not depend on @sgprop/popgym)", async () => {
+    await expect(createPopgymTrainer({ ...SMALL, envFactory: undefined, backend: "cpu" })).rejects.toThrow(
+      RecurrentConfigError,
+    );
+    await expect(
+      createPopgymTrainer({
+        ...SMALL,
+        envFactory: () => new LabyrinthVectorEnv({ kind: "escape", numEnvs: 1 }),
+        backend: "cpu",
+      }),
+    ).rejects.toThrow(/returned 1 envs, expected 4/);
   });
 });
