@@ -67,9 +67,9 @@ describe.each(TEST_BACKENDS)("closed-form theta estimator on %s", (backend) => {
       });
       const viaHost = estimateThetaBatchHost({ g, s, u, alpha: fwd.alpha, y: fwd.y, thetaPrev, eps: 1e-6 });
       const hostVals = Array.from(viaHost.dataSync());
-      Array.from(viaTensor.dataSync()).forEach((v, i) =>
-        expect(Math.abs(v - (hostVals[i] as number))).toBeLessThan(1e-5),
-      );
+      for (const [i, v] of Array.from(viaTensor.dataSync()).entries()) {
+        expect(Math.abs(v - (hostVals[i] as number))).toBeLessThan(1e-5);
+      }
       tf.dispose([viaTensor, viaHost]);
       // explicit per-sample gradients of <e_n, out(u_n)> for each neuron
       const unit = (x: tf.Tensor) => tf.div(x, tf.maximum(tf.norm(x, "euclidean", -1, true), 1e-12));

@@ -3,7 +3,7 @@ import { Adam } from "../optim/adam.js";
 import { clipByGlobalNorm } from "../optim/clip.js";
 import type { SgMode } from "../sgprop/mixing.js";
 import { disposeLossTensors, type LossTensors, lossTensors, type SequenceBatch } from "./batch.js";
-import { disposeCoreWorker, prewarmCoreWorker } from "./corePool.js";
+import { prewarmCoreWorker } from "./corePool.js";
 import { pick, RecurrentConfigError, type TensorMap } from "./params.js";
 import type { RnnGradients, RnnPolicy, RnnState } from "./rnn.js";
 import { SPARSENET_POLICY_PARAMS, SPARSENET_SG_PARAMS, type SparseNetPolicy } from "./sparsenet.js";
