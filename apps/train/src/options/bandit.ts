@@ -1,4 +1,14 @@
 import type { ParamSpec, ParamValue } from "./schema.js";
+import {
+  algorithmParam,
+  backendParam,
+  positiveInteger,
+  seedParam,
+  sgLearningRateParam,
+  sgModeParam,
+  sparseNetShapeParams,
+  thetaParams,
+} from "./shared-params.js";
 
 type Resolved = Readonly<Record<string, ParamValue | undefined>>;
 
@@ -16,21 +26,11 @@ export const banditParams: readonly ParamSpec[] = [
     type: { type: "enum", values: ["sparsenet", "mlp"] },
     default: "sparsenet",
   },
-  {
-    key: "algorithm",
-    description: "gradient rule: sgprop mixes backpropagated and synthetic gradients; backprop is theta = 1",
-    type: { type: "enum", values: ["sgprop", "backprop"] },
-    default: {
-      derive: (r) => (r.model === "mlp" ? "backprop" : "sgprop"),
-      doc: "sgprop for sparsenet, backprop for mlp",
-    },
-  },
-  {
-    key: "seed",
-    description: "seed of every random stream of the run",
-    type: { type: "integer", min: 0 },
-    default: 0,
-  },
+  algorithmParam(
+    (r) => (r.model === "mlp" ? "backprop" : "sgprop"),
+    "sgprop for sparsenet, backprop for mlp",
+  ),
+  seedParam,
   {
     key: "learningRate",
     description: "Adam learning rate of the policy parameters",
@@ -40,25 +40,10 @@ export const banditParams: readonly ParamSpec[] = [
       doc: "paper: 5e-3 sparsenet sgprop, 1e-3 sparsenet backprop, 2e-5 mlp",
     },
   },
-  {
-    key: "sgLearningRate",
-    description: "Adam learning rate of the synthetic-gradient predictors",
-    type: { type: "number", min: 0, exclusiveMin: true },
-    default: 5e-3,
-  },
-  { key: "steps", description: "policy steps (batches)", type: { type: "integer", min: 1 }, default: 1500 },
-  {
-    key: "batchSize",
-    description: "contexts per policy step",
-    type: { type: "integer", min: 1 },
-    default: 64,
-  },
-  {
-    key: "evalBatchSize",
-    description: "held-out contexts per evaluation (noiseless reward)",
-    type: { type: "integer", min: 1 },
-    default: 4000,
-  },
+  sgLearningRateParam(5e-3),
+  positiveInteger("steps", "policy steps (batches)", 1500),
+  positiveInteger("batchSize", "contexts per policy step", 64),
+  positiveInteger("evalBatchSize", "held-out contexts per evaluation (noiseless reward)", 4000),
   {
     key: "numEvals",
     description: "evaluations, evenly spaced over the run",
@@ -84,61 +69,20 @@ export const banditParams: readonly ParamSpec[] = [
     default: undefined,
     optional: true,
   },
-  { key: "numLayers", description: "hidden layers L", type: { type: "integer", min: 1 }, default: 5 },
-  {
-    key: "width",
-    description: "neurons per layer W (MLP: units per layer)",
-    type: { type: "integer", min: 1 },
-    default: { derive: (r) => (r.model === "mlp" ? 745 : 200), doc: "paper: 200 sparsenet, 745 mlp" },
-  },
-  {
-    key: "neuronDim",
-    description: "SparseNet neuron state size q",
-    type: { type: "integer", min: 1 },
-    default: 10,
-  },
-  {
-    key: "numSlots",
-    description: "SparseNet slots per neuron M",
-    type: { type: "integer", min: 1 },
-    default: 5,
-  },
-  {
-    key: "numParents",
-    description: "SparseNet parents per neuron P",
-    type: { type: "integer", min: 1 },
-    default: 5,
-  },
+  positiveInteger("numLayers", "hidden layers L", 5),
+  positiveInteger("width", "neurons per layer W (MLP: units per layer)", {
+    derive: (r) => (r.model === "mlp" ? 745 : 200),
+    doc: "paper: 200 sparsenet, 745 mlp",
+  }),
+  ...sparseNetShapeParams({ neuronDim: 10, numSlots: 5, numParents: 5 }),
   {
     key: "residual",
     description: "residual connections between hidden layers",
     type: { type: "boolean" },
     default: { derive: (r) => r.model !== "mlp", doc: "paper: true for sparsenet, false for mlp" },
   },
-  {
-    key: "thetaInit",
-    description: "initial mixing weight theta per neuron",
-    type: { type: "number", min: 0, max: 1 },
-    default: 0.9,
-  },
-  {
-    key: "adaptiveTheta",
-    description: "adapt theta per neuron with eq. 3",
-    type: { type: "boolean" },
-    default: true,
-  },
-  {
-    key: "thetaMomentum",
-    description: "momentum mu of the theta update",
-    type: { type: "number", min: 0, max: 1 },
-    default: 0.9,
-  },
-  {
-    key: "sgMode",
-    description: "synthetic signal: the prediction, or its projection on the true gradient's half-space",
-    type: { type: "enum", values: ["prediction", "positive_projection"] },
-    default: "prediction",
-  },
+  ...thetaParams(0.9),
+  sgModeParam,
   {
     key: "thetaEps",
     description: "eq. 3 keeps the previous theta where v + b2 <= eps",
@@ -175,11 +119,5 @@ export const banditParams: readonly ParamSpec[] = [
     type: { type: "number", min: 0, max: 1 },
     default: 1,
   },
-  {
-    key: "backend",
-    description: "TensorFlow.js backend (default: wasm, falling back to cpu)",
-    type: { type: "enum", values: ["wasm", "cpu", "tensorflow"] },
-    default: undefined,
-    optional: true,
-  },
+  backendParam,
 ];

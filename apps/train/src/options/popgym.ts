@@ -1,4 +1,14 @@
 import type { ParamSpec } from "./schema.js";
+import {
+  algorithmParam,
+  backendParam,
+  positiveInteger,
+  seedParam,
+  sgLearningRateParam,
+  sgModeParam,
+  sparseNetShapeParams,
+  thetaParams,
+} from "./shared-params.js";
 
 /** POPGym labyrinth hyper-parameters (SPEC 3.2, 4.3, 4.4, 4.6, 5, 6) with the paper's values. */
 export const popgymParams: readonly ParamSpec[] = [
@@ -8,33 +18,18 @@ export const popgymParams: readonly ParamSpec[] = [
     type: { type: "enum", values: ["sparsenet", "gru", "lstm"] },
     default: "sparsenet",
   },
-  {
-    key: "algorithm",
-    description: "gradient rule: sgprop mixes backpropagated and synthetic gradients; backprop is theta = 1",
-    type: { type: "enum", values: ["sgprop", "backprop"] },
-    default: {
-      derive: (r) => (r.model === "sparsenet" ? "sgprop" : "backprop"),
-      doc: "sgprop for sparsenet, backprop for gru/lstm",
-    },
-  },
-  {
-    key: "seed",
-    description: "seed of every random stream of the run",
-    type: { type: "integer", min: 0 },
-    default: 0,
-  },
+  algorithmParam(
+    (r) => (r.model === "sparsenet" ? "sgprop" : "backprop"),
+    "sgprop for sparsenet, backprop for gru/lstm",
+  ),
+  seedParam,
   {
     key: "learningRate",
     description: "Adam learning rate of the policy (paper sweep: 2e-4, 5e-4, 1e-3, 2e-3, 4e-3)",
     type: { type: "number", min: 0, exclusiveMin: true },
     default: 1e-3,
   },
-  {
-    key: "sgLearningRate",
-    description: "Adam learning rate of the synthetic-gradient predictors",
-    type: { type: "number", min: 0, exclusiveMin: true },
-    default: 1e-5,
-  },
+  sgLearningRateParam(1e-5),
   {
     key: "env",
     description: "labyrinth task",
@@ -47,30 +42,16 @@ export const popgymParams: readonly ParamSpec[] = [
     type: { type: "integerList", min: 6, length: 2 },
     default: [6, 6],
   },
-  {
-    key: "episodeLength",
-    description: "steps before truncation",
-    type: { type: "integer", min: 1 },
-    default: { derive: (r) => (r.env === "explore" ? 40 : 80), doc: "paper: 80 escape, 40 explore" },
-  },
-  {
-    key: "numEnvs",
-    description: "parallel environments per batch (paper: 20 or 40)",
-    type: { type: "integer", min: 1 },
-    default: 20,
-  },
-  {
-    key: "batches",
-    description: "training batches (each resets all envs)",
-    type: { type: "integer", min: 1 },
-    default: 300,
-  },
-  {
-    key: "rolloutLength",
-    description: "maximum steps rolled out per batch",
-    type: { type: "integer", min: 1 },
-    default: { derive: (r) => r.episodeLength, doc: "the episode length" },
-  },
+  positiveInteger("episodeLength", "steps before truncation", {
+    derive: (r) => (r.env === "explore" ? 40 : 80),
+    doc: "paper: 80 escape, 40 explore",
+  }),
+  positiveInteger("numEnvs", "parallel environments per batch (paper: 20 or 40)", 20),
+  positiveInteger("batches", "training batches (each resets all envs)", 300),
+  positiveInteger("rolloutLength", "maximum steps rolled out per batch", {
+    derive: (r) => r.episodeLength,
+    doc: "the episode length",
+  }),
   {
     key: "gamma",
     description: "discount factor of the returns",
@@ -95,91 +76,21 @@ export const popgymParams: readonly ParamSpec[] = [
     type: { type: "number", min: 0, max: 1 },
     default: 0.75,
   },
-  { key: "width", description: "SparseNet neurons W", type: { type: "integer", min: 1 }, default: 128 },
-  {
-    key: "neuronDim",
-    description: "SparseNet neuron state size q",
-    type: { type: "integer", min: 1 },
-    default: 6,
-  },
-  {
-    key: "numSlots",
-    description: "SparseNet slots per neuron M",
-    type: { type: "integer", min: 1 },
-    default: 6,
-  },
-  {
-    key: "numParents",
-    description: "SparseNet parents per neuron P",
-    type: { type: "integer", min: 1 },
-    default: 6,
-  },
-  {
-    key: "numInputNeurons",
-    description: "neurons that read the observation embedding",
-    type: { type: "integer", min: 1 },
-    default: 16,
-  },
-  {
-    key: "embedHidden",
-    description: "first embedding layer size E1",
-    type: { type: "integer", min: 1 },
-    default: 128,
-  },
-  {
-    key: "embedDim",
-    description: "observation embedding size E",
-    type: { type: "integer", min: 1 },
-    default: 128,
-  },
-  {
-    key: "actorSlots",
-    description: "actor slots per action Ma",
-    type: { type: "integer", min: 1 },
-    default: 6,
-  },
-  { key: "hiddenSize", description: "GRU/LSTM hidden size", type: { type: "integer", min: 1 }, default: 256 },
-  {
-    key: "actorHiddenSize",
-    description: "GRU/LSTM actor MLP width",
-    type: { type: "integer", min: 1 },
-    default: 128,
-  },
-  {
-    key: "thetaInit",
-    description: "initial mixing weight theta per neuron",
-    type: { type: "number", min: 0, max: 1 },
-    default: 1,
-  },
-  {
-    key: "adaptiveTheta",
-    description: "adapt theta per neuron with eq. 3",
-    type: { type: "boolean" },
-    default: true,
-  },
-  {
-    key: "thetaMomentum",
-    description: "momentum mu of the theta update",
-    type: { type: "number", min: 0, max: 1 },
-    default: 0.9,
-  },
+  positiveInteger("width", "SparseNet neurons W", 128),
+  ...sparseNetShapeParams({ neuronDim: 6, numSlots: 6, numParents: 6 }),
+  positiveInteger("numInputNeurons", "neurons that read the observation embedding", 16),
+  positiveInteger("embedHidden", "first embedding layer size E1", 128),
+  positiveInteger("embedDim", "observation embedding size E", 128),
+  positiveInteger("actorSlots", "actor slots per action Ma", 6),
+  positiveInteger("hiddenSize", "GRU/LSTM hidden size", 256),
+  positiveInteger("actorHiddenSize", "GRU/LSTM actor MLP width", 128),
+  ...thetaParams(1),
   {
     key: "thetaRho",
     description: "temporal theta schedule rate rho",
     type: { type: "number", min: 0, max: 1 },
     default: 0.1,
   },
-  {
-    key: "sgMode",
-    description: "synthetic signal: the prediction, or its projection on the true gradient's half-space",
-    type: { type: "enum", values: ["prediction", "positive_projection"] },
-    default: "prediction",
-  },
-  {
-    key: "backend",
-    description: "TensorFlow.js backend (default: wasm, falling back to cpu)",
-    type: { type: "enum", values: ["wasm", "cpu", "tensorflow"] },
-    default: undefined,
-    optional: true,
-  },
+  sgModeParam,
+  backendParam,
 ];
