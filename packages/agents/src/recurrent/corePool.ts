@@ -16,8 +16,6 @@ import {
   addBackwardSums,
   allocBackward,
   allocBackwardSums,
-  allocEstimatorPartial,
-  allocSgLossPartial,
   type BackwardOutputs,
   type BackwardSums,
   backwardSplit,
@@ -34,11 +32,12 @@ import {
   coreSgLossPartial,
   type EstimatorPartial,
   type EstimatorSums,
+  estimatorHalves,
   estimatorSplit,
   type SgLossPartial,
   type SgLossResult,
+  sgLossHalves,
   sharedFloat32,
-  validRows,
 } from "./sparseCore.js";
 
 interface TaskBase {
@@ -292,10 +291,7 @@ export function estimatorSumsParallel(
 ): EstimatorSums {
   const n = rows.length;
   const mid = estimatorSplit(n);
-  const xwIn = sharedFloat32(n * s.Ni * s.C);
-  const xdIn = sharedFloat32(n * s.Ni * s.C);
-  const a = allocEstimatorPartial(s);
-  const b = allocEstimatorPartial(s);
+  const { xwIn, xdIn, a, b } = estimatorHalves(s, n, sharedFloat32);
   const task: EstimatorTask = {
     kind: "estimator",
     flag: newFlag(),
@@ -378,12 +374,7 @@ export function sgLossParallel(
   mixed: Float32Array,
   valid: ArrayLike<number>,
 ): SgLossResult {
-  const rows = validRows(valid, trace.rows);
-  const n = rows.length;
-  const mid = estimatorSplit(n);
-  const dzIn = sharedFloat32(trace.rows * s.Ni * s.Mq);
-  const a = allocSgLossPartial(s);
-  const b = allocSgLossPartial(s);
+  const { rows, n, mid, dzIn, a, b } = sgLossHalves(s, trace, valid);
   const task: SgLossTask = {
     kind: "sgLoss",
     flag: newFlag(),

@@ -606,15 +606,35 @@ export function coreSgLoss(
   mixed: Float32Array,
   valid: ArrayLike<number>,
 ): SgLossResult {
-  const rows = validRows(valid, trace.rows);
-  const n = rows.length;
-  const mid = estimatorSplit(n);
-  const dzIn = sharedFloat32(trace.rows * s.Ni * s.Mq);
-  const a = allocSgLossPartial(s);
-  const b = allocSgLossPartial(s);
+  const { rows, n, mid, dzIn, a, b } = sgLossHalves(s, trace, valid);
   coreSgLossPartial(s, trace, pred, mixed, rows, 0, mid, a, dzIn);
   coreSgLossPartial(s, trace, pred, mixed, rows, mid, n, b, dzIn);
   return combineSgLoss(s, n, a, b, dzIn);
+}
+
+/** The valid rows, their fixed split point and the buffers both halves of the SG loss write. */
+export function sgLossHalves(
+  s: CoreSizes,
+  trace: CoreTrace,
+  valid: ArrayLike<number>,
+): {
+  readonly rows: Int32Array;
+  readonly n: number;
+  readonly mid: number;
+  readonly dzIn: Float32Array;
+  readonly a: SgLossPartial;
+  readonly b: SgLossPartial;
+} {
+  const rows = validRows(valid, trace.rows);
+  const n = rows.length;
+  return {
+    rows,
+    n,
+    mid: estimatorSplit(n),
+    dzIn: sharedFloat32(trace.rows * s.Ni * s.Mq),
+    a: allocSgLossPartial(s),
+    b: allocSgLossPartial(s),
+  };
 }
 
 export function combineSgLoss(
@@ -746,13 +766,32 @@ export function coreEstimatorSums(
 ): EstimatorSums {
   const n = rows.length;
   const mid = estimatorSplit(n);
-  const xwIn = new Float32Array(n * s.Ni * s.C);
-  const xdIn = new Float32Array(n * s.Ni * s.C);
-  const a = allocEstimatorPartial(s);
-  const b = allocEstimatorPartial(s);
+  const { xwIn, xdIn, a, b } = estimatorHalves(s, n, (length) => new Float32Array(length));
   coreEstimatorPartial(s, trace, g, sub, rows, embNormSq, 0, mid, a, xwIn, xdIn);
   coreEstimatorPartial(s, trace, g, sub, rows, embNormSq, mid, n, b, xwIn, xdIn);
   return combineEstimatorPartials(s, n, a, b, xwIn, xdIn);
+}
+
+/**
+ * The buffers both halves of the estimator write; `alloc` gives the per-row inputs shared memory
+ * when a worker computes one half.
+ */
+export function estimatorHalves(
+  s: CoreSizes,
+  n: number,
+  alloc: (length: number) => Float32Array,
+): {
+  readonly xwIn: Float32Array;
+  readonly xdIn: Float32Array;
+  readonly a: EstimatorPartial;
+  readonly b: EstimatorPartial;
+} {
+  return {
+    xwIn: alloc(n * s.Ni * s.C),
+    xdIn: alloc(n * s.Ni * s.C),
+    a: allocEstimatorPartial(s),
+    b: allocEstimatorPartial(s),
+  };
 }
 
 /** Adds two partials (a first) and forms the squared norms of the summed gradients. */
