@@ -86,6 +86,20 @@ export interface LabyrinthEnvSpec {
 /** Makes the batched labyrinth a run trains on (e.g. @sgprop/popgym's LabyrinthVectorEnv). */
 export type LabyrinthEnvFactory = (spec: LabyrinthEnvSpec) => VectorLabyrinth;
 
+/** The positive-integer options that fix the shapes of the policy's parameters. */
+export const NETWORK_SIZE_KEYS = [
+  "width",
+  "neuronDim",
+  "numSlots",
+  "numParents",
+  "numInputNeurons",
+  "embedHidden",
+  "embedDim",
+  "actorSlots",
+  "hiddenSize",
+  "actorHiddenSize",
+] as const satisfies readonly (keyof PopgymTrainOptions)[];
+
 export const defaultPopgymOptions: Readonly<PopgymTrainOptions> = Object.freeze({
   model: "sparsenet",
   algorithm: "sgprop",
@@ -142,20 +156,7 @@ export function resolvePopgymOptions(partial: Partial<PopgymTrainOptions>): Popg
     fail(`env must be escape or explore, got ${JSON.stringify(o.env)}`);
   if (!["prediction", "positive_projection"].includes(o.sgMode))
     fail(`sgMode must be prediction or positive_projection, got ${JSON.stringify(o.sgMode)}`);
-  for (const key of [
-    "numEnvs",
-    "batches",
-    "width",
-    "neuronDim",
-    "numSlots",
-    "numParents",
-    "numInputNeurons",
-    "embedHidden",
-    "embedDim",
-    "actorSlots",
-    "hiddenSize",
-    "actorHiddenSize",
-  ] as const) {
+  for (const key of ["numEnvs", "batches", ...NETWORK_SIZE_KEYS] as const) {
     const v = o[key];
     if (!Number.isSafeInteger(v) || v < 1) fail(`${key} must be a positive integer, got ${String(v)}`);
   }

@@ -20,7 +20,7 @@ import {
   SparseNetPolicy,
 } from "../recurrent/sparsenet.js";
 import { type MetricsRow, NonFiniteError, type Trainer, type TrainerRows } from "../trainer.js";
-import { type PopgymTrainOptions, resolvePopgymOptions } from "./options.js";
+import { NETWORK_SIZE_KEYS, type PopgymTrainOptions, resolvePopgymOptions } from "./options.js";
 import { percentile } from "./returns.js";
 import { collectRollout, type PolicyStepper, truncateBatch, type VectorLabyrinth } from "./rollout.js";
 
@@ -226,23 +226,7 @@ export class PopgymTrainer implements Trainer {
         `not a POPGym trainer checkpoint (format ${JSON.stringify(meta?.format)})`,
       );
     }
-    const fixed = [
-      "model",
-      "algorithm",
-      "env",
-      "numEnvs",
-      "mazeDims",
-      "width",
-      "neuronDim",
-      "numSlots",
-      "numParents",
-      "numInputNeurons",
-      "embedHidden",
-      "embedDim",
-      "actorSlots",
-      "hiddenSize",
-      "actorHiddenSize",
-    ] as const;
+    const fixed = ["model", "algorithm", "env", "numEnvs", "mazeDims", ...NETWORK_SIZE_KEYS] as const;
     for (const key of fixed) {
       const v = overrides[key];
       if (v !== undefined && JSON.stringify(v) !== JSON.stringify(meta.options[key])) {
