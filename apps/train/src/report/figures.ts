@@ -10,6 +10,17 @@ function lrLabel(lr: number): string {
   return lr.toExponential(0).replace("e-", "e-");
 }
 
+type FacetLayers = Extract<Extract<VegaLiteSpec, { facet: unknown }>["spec"], { layer: unknown }>["layer"];
+
+/** One 320x220 panel per setting, side by side, each drawing `layer`. */
+function settingColumns(values: Record<string, unknown>[], layer: FacetLayers) {
+  return {
+    data: { values },
+    facet: { column: { field: "setting", type: "nominal" as const, title: null } },
+    spec: { width: 320, height: 220, layer },
+  };
+}
+
 /** Figures 3/5/7: mean +/- SEM over seeds per method (at its best learning rate), one panel per setting. */
 export function curvesSpec(
   kind: TrainKind,
@@ -37,27 +48,21 @@ export function curvesSpec(
       text: title,
       subtitle: "mean +/- SEM over seeds; each method at its best learning rate (by AUC)",
     },
-    data: { values },
-    facet: { column: { field: "setting", type: "nominal", title: null } },
-    spec: {
-      width: 320,
-      height: 220,
-      layer: [
-        {
-          mark: { type: "area", opacity: 0.2 },
-          encoding: {
-            x,
-            y: { field: "lo", type: "quantitative", title: metric },
-            y2: { field: "hi" },
-            color,
-          },
+    ...settingColumns(values, [
+      {
+        mark: { type: "area", opacity: 0.2 },
+        encoding: {
+          x,
+          y: { field: "lo", type: "quantitative", title: metric },
+          y2: { field: "hi" },
+          color,
         },
-        {
-          mark: { type: "line", strokeWidth: 1.8 },
-          encoding: { x, y: { field: "mean", type: "quantitative", title: metric }, color },
-        },
-      ],
-    },
+      },
+      {
+        mark: { type: "line", strokeWidth: 1.8 },
+        encoding: { x, y: { field: "mean", type: "quantitative", title: metric }, color },
+      },
+    ]),
   };
 }
 
@@ -85,26 +90,20 @@ export function lrSensitivitySpec(
   return {
     $schema: SCHEMA,
     title: { text: title, subtitle: `AUC = mean of ${metric} over training; mean +/- SEM over seeds` },
-    data: { values },
-    facet: { column: { field: "setting", type: "nominal", title: null } },
-    spec: {
-      width: 320,
-      height: 220,
-      layer: [
-        {
-          mark: { type: "rule" },
-          encoding: { x, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" }, color },
+    ...settingColumns(values, [
+      {
+        mark: { type: "rule" },
+        encoding: { x, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" }, color },
+      },
+      {
+        mark: { type: "line", point: true },
+        encoding: {
+          x,
+          y: { field: "auc", type: "quantitative", title: `AUC of ${metric}`, scale: { zero: false } },
+          color,
         },
-        {
-          mark: { type: "line", point: true },
-          encoding: {
-            x,
-            y: { field: "auc", type: "quantitative", title: `AUC of ${metric}`, scale: { zero: false } },
-            color,
-          },
-        },
-      ],
-    },
+      },
+    ]),
   };
 }
 
