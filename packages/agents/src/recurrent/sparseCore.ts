@@ -14,6 +14,8 @@
  * s*q+j (slot outputs) then M routing scores.
  */
 
+import { type CoreWasm, coreWasm, pad8 } from "./wasmCore.js";
+
 /** Sizes of the core (see SparseNetDims). */
 export interface CoreSizes {
   readonly W: number;
@@ -49,46 +51,6 @@ export function transposeMaps(w: Float32Array, numNeurons: number, len: number, 
       for (let c = 0; c < cols; c++) out[o + c * len + k] = w[o + k * cols + c] as number;
   }
   return out;
-}
-
-/**
- * za[c] += <u[ua..ua+len), wT[wo + c*len ..]> and zb[c] likewise for a second row ub: two rows per
- * pass share every weight load, with two accumulators per row (2-3x faster than one row at a time).
- */
-function addMapPair(
-  wT: Float32Array,
-  wo: number,
-  cols: number,
-  len: number,
-  u: Float32Array,
-  ua: number,
-  ub: number,
-  za: Float64Array,
-  zb: Float64Array,
-): void {
-  for (let c = 0; c < cols; c++) {
-    const wc = wo + c * len;
-    let a0 = 0;
-    let a1 = 0;
-    let b0 = 0;
-    let b1 = 0;
-    let k = 0;
-    for (; k + 1 < len; k += 2) {
-      const w0 = wT[wc + k] as number;
-      const w1 = wT[wc + k + 1] as number;
-      a0 += (u[ua + k] as number) * w0;
-      a1 += (u[ua + k + 1] as number) * w1;
-      b0 += (u[ub + k] as number) * w0;
-      b1 += (u[ub + k + 1] as number) * w1;
-    }
-    if (k < len) {
-      const w0 = wT[wc + k] as number;
-      a0 += (u[ua + k] as number) * w0;
-      b0 += (u[ub + k] as number) * w0;
-    }
-    za[c] = (za[c] as number) + a0 + a1;
-    zb[c] = (zb[c] as number) + b0 + b1;
-  }
 }
 
 export interface CoreTrace {
@@ -150,59 +112,128 @@ export function coreForwardStep(
 ): void {
   const { W, q, P, M, Ni, Pq, Mq, C } = s;
   const invSqrtD = 1 / Math.sqrt(s.D);
-  const za = new Float64Array(C);
-  const zb = new Float64Array(C);
-  const { wParT, bias, parentIdx } = maps;
+  const z = new Float64Array(C);
+  const { bias, parentIdx } = maps;
   const { uPar, alpha, y, h } = trace;
-  const gather = (b: number, i: number) => {
-    const uo = ((row0 + b) * W + i) * Pq;
+  const ws = forwardWorkspace(s, maps, numRows);
+  const CP = ws.cp;
+  // Parent inputs of every neuron of these rows (the reset zeroes a row's previous state).
+  for (let b = 0; b < numRows; b++) {
     const kb = keep[b] as number;
     const hp = hPrevOffset + b * W * q;
-    for (let p = 0; p < P; p++) {
-      const src = hp + (parentIdx[i * P + p] as number) * q;
-      for (let j = 0; j < q; j++) uPar[uo + p * q + j] = kb * (hPrev[src + j] as number);
-    }
-    return uo;
-  };
-  const init = (z: Float64Array, b: number, i: number) => {
-    for (let c = 0; c < C; c++) z[c] = bias[i * C + c] as number;
-    if (i < Ni) {
-      const eo = extOffset + (b * Ni + i) * C;
-      for (let c = 0; c < C; c++) z[c] = (z[c] as number) + (ext[eo + c] as number);
-    }
-  };
-  const finish = (z: Float64Array, r: number, i: number) => {
-    const yo = (r * W + i) * Mq;
-    for (let c = 0; c < Mq; c++) y[yo + c] = Math.tanh(z[c] as number);
-    let max = Number.NEGATIVE_INFINITY;
-    for (let m = 0; m < M; m++) max = Math.max(max, (z[Mq + m] as number) * invSqrtD);
-    let total = 0;
-    const ao = (r * W + i) * M;
-    for (let m = 0; m < M; m++) {
-      const e = Math.exp((z[Mq + m] as number) * invSqrtD - max);
-      alpha[ao + m] = e;
-      total += e;
-    }
-    for (let m = 0; m < M; m++) alpha[ao + m] = (alpha[ao + m] as number) / total;
-    const ho = (r * W + i) * q;
-    for (let j = 0; j < q; j++) {
-      let acc = 0;
-      for (let m = 0; m < M; m++) acc += (alpha[ao + m] as number) * (y[yo + m * q + j] as number);
-      h[ho + j] = acc;
-    }
-  };
-  for (let b = 0; b < numRows; b += 2) {
-    const pair = b + 1 < numRows;
-    const b2 = pair ? b + 1 : b;
     for (let i = 0; i < W; i++) {
-      const ua = gather(b, i);
-      const ub = pair ? gather(b2, i) : ua;
-      init(za, b, i);
-      init(zb, b2, i);
-      addMapPair(wParT, i * C * Pq, C, Pq, uPar, ua, ub, za, zb);
-      finish(za, row0 + b, i);
-      if (pair) finish(zb, row0 + b2, i);
+      const uo = ((row0 + b) * W + i) * Pq;
+      for (let p = 0; p < P; p++) {
+        const src = hp + (parentIdx[i * P + p] as number) * q;
+        for (let j = 0; j < q; j++) uPar[uo + p * q + j] = kb * (hPrev[src + j] as number);
+      }
     }
+  }
+  ws.u.set(uPar.subarray(row0 * W * Pq, (row0 + numRows) * W * Pq));
+  ws.kernels.matvec(ws.u, 0, W * Pq, Pq, ws.w, Pq, CP, ws.z, 0, W * CP, CP, numRows, W);
+  const zPar = ws.z;
+  for (let b = 0; b < numRows; b++) {
+    const r = row0 + b;
+    for (let i = 0; i < W; i++) {
+      const zo = (b * W + i) * CP;
+      if (i < Ni) {
+        const eo = extOffset + (b * Ni + i) * C;
+        for (let c = 0; c < C; c++)
+          z[c] = (bias[i * C + c] as number) + (ext[eo + c] as number) + (zPar[zo + c] as number);
+      } else {
+        for (let c = 0; c < C; c++) z[c] = (bias[i * C + c] as number) + (zPar[zo + c] as number);
+      }
+      const yo = (r * W + i) * Mq;
+      for (let c = 0; c < Mq; c++) y[yo + c] = Math.tanh(z[c] as number);
+      let max = Number.NEGATIVE_INFINITY;
+      for (let m = 0; m < M; m++) max = Math.max(max, (z[Mq + m] as number) * invSqrtD);
+      let total = 0;
+      const ao = (r * W + i) * M;
+      for (let m = 0; m < M; m++) {
+        const e = Math.exp((z[Mq + m] as number) * invSqrtD - max);
+        alpha[ao + m] = e;
+        total += e;
+      }
+      for (let m = 0; m < M; m++) alpha[ao + m] = (alpha[ao + m] as number) / total;
+      const ho = (r * W + i) * q;
+      for (let j = 0; j < q; j++) {
+        let acc = 0;
+        for (let m = 0; m < M; m++) acc += (alpha[ao + m] as number) * (y[yo + m * q + j] as number);
+        h[ho + j] = acc;
+      }
+    }
+  }
+}
+
+/** [W][len][cols] maps as [W][len][cp] with zero columns cols..cp-1. */
+function padMaps(w: Float32Array, W: number, len: number, cols: number, cp: number, out: Float32Array): void {
+  for (let i = 0; i < W; i++)
+    for (let k = 0; k < len; k++) {
+      const src = (i * len + k) * cols;
+      out.set(w.subarray(src, src + cols), (i * len + k) * cp);
+    }
+}
+
+/** [W][cols][len] maps as [W][len][cp] (transposed, zero columns cols..cp-1). */
+function padMapsTransposed(
+  wT: Float32Array,
+  W: number,
+  len: number,
+  cols: number,
+  cp: number,
+  out: Float32Array,
+): void {
+  for (let i = 0; i < W; i++)
+    for (let c = 0; c < cols; c++) {
+      const src = (i * cols + c) * len;
+      for (let k = 0; k < len; k++) out[(i * len + k) * cp + c] = wT[src + k] as number;
+    }
+}
+
+interface ForwardWorkspace {
+  readonly kernels: CoreWasm;
+  readonly maps: CoreMaps;
+  readonly rows: number;
+  readonly generation: number;
+  readonly cp: number;
+  /** [W][Pq][cp] parent-part maps */
+  readonly w: Float32Array;
+  /** [rows][W][Pq] parent inputs, [rows][W][cp] their products with the maps */
+  readonly u: Float32Array;
+  readonly z: Float32Array;
+}
+
+let forwardCache: ForwardWorkspace | undefined;
+
+/** The forward step's kernel buffers, kept across the steps of a rollout (same maps). */
+function forwardWorkspace(s: CoreSizes, maps: CoreMaps, rows: number): ForwardWorkspace {
+  const kernels = coreWasm();
+  const c = forwardCache;
+  if (c !== undefined && c.maps === maps && c.rows >= rows && c.generation === kernels.generation) return c;
+  const cp = pad8(s.C);
+  const lay = kernels.layout([], [s.W * s.Pq * cp, rows * s.W * s.Pq, rows * s.W * cp]);
+  const [w, u, z] = lay.f32 as [Float32Array, Float32Array, Float32Array];
+  padMaps(maps.wPar, s.W, s.Pq, s.C, cp, w);
+  forwardCache = { kernels, maps, rows, generation: lay.generation, cp, w, u, z };
+  return forwardCache;
+}
+
+/** Neuron i's parent inputs of rows[lo..lo+len-1] as [len][stride] (first Pq entries of each row). */
+function gatherNeuronRows(
+  uPar: Float32Array,
+  rows: Int32Array,
+  lo: number,
+  len: number,
+  W: number,
+  i: number,
+  Pq: number,
+  out: Float32Array,
+  stride = Pq,
+): void {
+  for (let l = 0; l < len; l++) {
+    const src = ((rows[lo + l] as number) * W + i) * Pq;
+    const dst = l * stride;
+    for (let k = 0; k < Pq; k++) out[dst + k] = uPar[src + k] as number;
   }
 }
 
@@ -234,36 +265,42 @@ export function corePredictionRows(
   r1: number,
 ): void {
   const { W, q, M, Ni, Pq, Mq } = s;
-  const za = new Float64Array(Mq);
-  const zb = new Float64Array(Mq);
-  const init = (z: Float64Array, r: number, i: number) => {
-    for (let c = 0; c < Mq; c++) z[c] = sgBias[i * Mq + c] as number;
-    if (i < Ni) {
-      const eo = (r * Ni + i) * Mq;
-      for (let c = 0; c < Mq; c++) z[c] = (z[c] as number) + (sgExt[eo + c] as number);
-    }
-  };
-  const finish = (z: Float64Array, r: number, i: number) => {
-    const ao = (r * W + i) * M;
-    const ho = (r * W + i) * q;
-    for (let j = 0; j < q; j++) {
-      let acc = 0;
-      for (let m = 0; m < M; m++) acc += (trace.alpha[ao + m] as number) * (z[m * q + j] as number);
-      out[ho + j] = acc;
-    }
-  };
-  for (let r = r0; r < r1; r += 2) {
-    const pair = r + 1 < r1;
-    const r2 = pair ? r + 1 : r;
-    for (let i = 0; i < W; i++) {
-      init(za, r, i);
-      init(zb, r2, i);
-      addMapPair(sgParT, i * Mq * Pq, Mq, Pq, trace.uPar, (r * W + i) * Pq, (r2 * W + i) * Pq, za, zb);
-      finish(za, r, i);
-      if (pair) finish(zb, r2, i);
+  const MqP = pad8(Mq);
+  const kernels = coreWasm();
+  const rowsPer = Math.max(1, Math.min(r1 - r0, PREDICTION_CHUNK));
+  const lay = kernels.layout([], [W * Pq * MqP, rowsPer * W * Pq, rowsPer * W * MqP]);
+  const [w, u, zPar] = lay.f32 as [Float32Array, Float32Array, Float32Array];
+  padMapsTransposed(sgParT, W, Pq, Mq, MqP, w);
+  const z = new Float64Array(Mq);
+  for (let c0 = r0; c0 < r1; c0 += rowsPer) {
+    const n = Math.min(rowsPer, r1 - c0);
+    u.set(trace.uPar.subarray(c0 * W * Pq, (c0 + n) * W * Pq));
+    kernels.matvec(u, 0, W * Pq, Pq, w, Pq, MqP, zPar, 0, W * MqP, MqP, n, W);
+    for (let l = 0; l < n; l++) {
+      const r = c0 + l;
+      for (let i = 0; i < W; i++) {
+        const zo = (l * W + i) * MqP;
+        if (i < Ni) {
+          const eo = (r * Ni + i) * Mq;
+          for (let c = 0; c < Mq; c++)
+            z[c] = (sgBias[i * Mq + c] as number) + (sgExt[eo + c] as number) + (zPar[zo + c] as number);
+        } else {
+          for (let c = 0; c < Mq; c++) z[c] = (sgBias[i * Mq + c] as number) + (zPar[zo + c] as number);
+        }
+        const ao = (r * W + i) * M;
+        const ho = (r * W + i) * q;
+        for (let j = 0; j < q; j++) {
+          let acc = 0;
+          for (let m = 0; m < M; m++) acc += (trace.alpha[ao + m] as number) * (z[m * q + j] as number);
+          out[ho + j] = acc;
+        }
+      }
     }
   }
 }
+
+/** Rows per kernel call of the predictions (bounds the kernel buffers). */
+const PREDICTION_CHUNK = 64;
 
 /** Mixing at every H_t: per-step theta [T][W] and the substitute rule. */
 export interface CoreMixing {
@@ -385,22 +422,20 @@ export function coreBackwardEnvs(
   const mixed = new Float64Array(q);
   const dzc = new Float64Array(C);
   const dAlpha = new Float64Array(M);
-  const du = new Float64Array(Pq);
-  const du2 = new Float64Array(Pq);
-  const dzStep = new Float32Array(numEnvs * C);
-  let stepT = 0;
-  const scatter = (b: number, i: number, d: Float64Array) => {
-    const kb = keep[stepT * numEnvs + b] as number;
-    if (kb === 0) return;
-    for (let p = 0; p < P; p++) {
-      const dst = (b * W + (parentIdx[i * P + p] as number)) * q;
-      for (let j = 0; j < q; j++) next[dst + j] = (next[dst + j] as number) + kb * (d[p * q + j] as number);
-    }
-  };
   const { wPar, parentIdx } = maps;
+  // Kernel buffers: every row's pre-activation gradients [W][nRows][CP] (row l = t*nb + b - b0),
+  // the transposed maps [W][C][PqP], one step's input gradients [nb][W][PqP], one neuron's
+  // parent inputs [nRows][Pq] and its map gradient [Pq][CP].
+  const nRows = numSteps * nb;
+  const CP = pad8(C);
+  const PqP = pad8(Pq);
+  const kernels = coreWasm();
+  const lay = kernels.layout([Pq * CP], [W * nRows * CP, W * C * PqP, nb * W * PqP, nRows * Pq]);
+  const gTile = lay.f64[0] as Float64Array;
+  const [dzAll, wT, duAll, uRows] = lay.f32 as [Float32Array, Float32Array, Float32Array, Float32Array];
+  padMapsTransposed(wPar, W, C, Pq, PqP, wT);
   for (let t = numSteps - 1; t >= 0; t--) {
     next.fill(0);
-    stepT = t;
     for (let i = 0; i < W; i++) {
       for (let b = b0; b < b1; b++) {
         const r = t * numEnvs + b;
@@ -455,107 +490,43 @@ export function coreBackwardEnvs(
           const zo = (r * Ni + i) * C;
           for (let c = 0; c < C; c++) dzIn[zo + c] = dzc[c] as number;
         }
-        for (let c = 0; c < C; c++) dzStep[b * C + c] = dzc[c] as number;
+        const dzo = (i * nRows + t * nb + b - b0) * CP;
+        for (let c = 0; c < C; c++) dzAll[dzo + c] = dzc[c] as number;
       }
-      // Input gradients du = W dzc (two rows per pass), then the adjoint of the gather and of
-      // the reset multiplication at step t.
-      if (t > 0) {
-        for (let b = b0; b < b1; b += 2) {
-          const pair = b + 1 < b1;
-          const b2 = pair ? b + 1 : b;
-          du.fill(0);
-          du2.fill(0);
-          addMapPair(wPar, i * Pq * C, Pq, C, dzStep, b * C, b2 * C, du, du2);
-          scatter(b, i, du);
-          if (pair) scatter(b2, i, du2);
+    }
+    // Input gradients du = W dzc of every neuron, then the adjoint of the gather and of the reset
+    // multiplication at step t (neuron by neuron, environments in order).
+    if (t > 0) {
+      kernels.matvec(dzAll, t * nb * CP, CP, nRows * CP, wT, C, PqP, duAll, 0, W * PqP, PqP, nb, W);
+      for (let i = 0; i < W; i++) {
+        for (let b = b0; b < b1; b++) {
+          const kb = keep[t * numEnvs + b] as number;
+          if (kb === 0) continue;
+          const duo = ((b - b0) * W + i) * PqP;
+          for (let p = 0; p < P; p++) {
+            const dst = (b * W + (parentIdx[i * P + p] as number)) * q;
+            for (let j = 0; j < q; j++)
+              next[dst + j] = (next[dst + j] as number) + kb * (duAll[duo + p * q + j] as number);
+          }
         }
       }
-      // dwPar[i] += sum_b u_b dzc_b^T for this step, two rows at a time.
-      const rowBase = t * numEnvs + b0;
-      accumulateOuter(
-        dwPar,
-        i * Pq * C,
-        Pq,
-        C,
-        trace.uPar,
-        dzStep,
-        nb,
-        (b) => ((rowBase + b) * W + i) * Pq,
-        (b) => (b0 + b) * C,
-      );
     }
     const tmp = carry;
     carry = next;
     next = tmp;
   }
-}
-
-/**
- * G[c][k] += sum over the rows of x_r[c] u_r[k] for one neuron, two rows at a time (halves the
- * loads and stores of G per multiply-add; the hottest loops of the update are of this form).
- * `xOff(n)` / `uOff(n)` give the offsets of row n's vectors.
- */
-function accumulateOuter(
-  g: Float64Array,
-  go: number,
-  cols: number,
-  len: number,
-  x: Float32Array,
-  u: Float32Array,
-  n: number,
-  xOff: (row: number) => number,
-  uOff: (row: number) => number,
-): void {
-  let r = 0;
-  for (; r + 3 < n; r += 4) {
-    const x0 = xOff(r);
-    const x1 = xOff(r + 1);
-    const x2 = xOff(r + 2);
-    const x3 = xOff(r + 3);
-    const u0 = uOff(r);
-    const u1 = uOff(r + 1);
-    const u2 = uOff(r + 2);
-    const u3 = uOff(r + 3);
-    for (let c = 0; c < cols; c++) {
-      const a = x[x0 + c] as number;
-      const b = x[x1 + c] as number;
-      const d = x[x2 + c] as number;
-      const e = x[x3 + c] as number;
-      const row = go + c * len;
-      for (let k = 0; k < len; k++) {
-        g[row + k] =
-          (g[row + k] as number) +
-          a * (u[u0 + k] as number) +
-          b * (u[u1 + k] as number) +
-          d * (u[u2 + k] as number) +
-          e * (u[u3 + k] as number);
+  // dwPar[i] += sum over this group's rows of u_r dz_r^T.
+  for (let i = 0; i < W; i++) {
+    for (let t = 0; t < numSteps; t++)
+      for (let b = b0; b < b1; b++) {
+        const src = ((t * numEnvs + b) * W + i) * Pq;
+        uRows.set(trace.uPar.subarray(src, src + Pq), (t * nb + b - b0) * Pq);
       }
-    }
-  }
-  for (; r + 1 < n; r += 2) {
-    const x0 = xOff(r);
-    const x1 = xOff(r + 1);
-    const u0 = uOff(r);
-    const u1 = uOff(r + 1);
-    for (let c = 0; c < cols; c++) {
-      const a = x[x0 + c] as number;
-      const b = x[x1 + c] as number;
-      if (a === 0 && b === 0) continue;
-      const row = go + c * len;
-      for (let k = 0; k < len; k++) {
-        g[row + k] = (g[row + k] as number) + a * (u[u0 + k] as number) + b * (u[u1 + k] as number);
-      }
-    }
-  }
-  if (r < n) {
-    const x0 = xOff(r);
-    const u0 = uOff(r);
-    for (let c = 0; c < cols; c++) {
-      const a = x[x0 + c] as number;
-      if (a === 0) continue;
-      const row = go + c * len;
-      for (let k = 0; k < len; k++) g[row + k] = (g[row + k] as number) + a * (u[u0 + k] as number);
-    }
+    gTile.fill(0);
+    kernels.outerAcc(uRows, dzAll, i * nRows * CP, gTile, nRows, Pq, CP);
+    for (let k = 0; k < Pq; k++)
+      for (let c = 0; c < C; c++)
+        dwPar[(i * Pq + k) * C + c] = (dwPar[(i * Pq + k) * C + c] as number) + (gTile[k * CP + c] as number);
   }
 }
 
@@ -668,8 +639,13 @@ export function coreSgLossPartial(
   const denom = Math.max(rows.length, 1) * W * q;
   const { dsgPar, dsgBias } = out;
   const len = hi - lo;
-  // Pre-activation gradients of one neuron for these rows: dz[l][s*q+j] = alpha_s dpred_j.
-  const dz = new Float32Array(len * Mq);
+  const MqP = pad8(Mq);
+  const kernels = coreWasm();
+  // Pre-activation gradients of one neuron for these rows, dz[l][s*q+j] = alpha_s dpred_j
+  // ([len][MqP]), its parent inputs [len][Pq] and its map gradient [Pq][MqP].
+  const lay = kernels.layout([Pq * MqP], [len * MqP, len * Pq]);
+  const gTile = lay.f64[0] as Float64Array;
+  const [dz, uRows] = lay.f32 as [Float32Array, Float32Array];
   let loss = 0;
   for (let i = 0; i < W; i++) {
     for (let l = 0; l < len; l++) {
@@ -680,24 +656,20 @@ export function coreSgLossPartial(
         const diff = (pred[ho + j] as number) - (mixed[ho + j] as number);
         loss += diff * diff;
         const dp = (2 * diff) / denom;
-        for (let m = 0; m < M; m++) dz[l * Mq + m * q + j] = (trace.alpha[ao + m] as number) * dp;
+        for (let m = 0; m < M; m++) dz[l * MqP + m * q + j] = (trace.alpha[ao + m] as number) * dp;
       }
       for (let c = 0; c < Mq; c++)
-        dsgBias[i * Mq + c] = (dsgBias[i * Mq + c] as number) + (dz[l * Mq + c] as number);
-      if (i < Ni) for (let c = 0; c < Mq; c++) dzIn[(r * Ni + i) * Mq + c] = dz[l * Mq + c] as number;
+        dsgBias[i * Mq + c] = (dsgBias[i * Mq + c] as number) + (dz[l * MqP + c] as number);
+      if (i < Ni) for (let c = 0; c < Mq; c++) dzIn[(r * Ni + i) * Mq + c] = dz[l * MqP + c] as number;
     }
     // dsgPar[i][k][c] = sum_l u_l[k] dz_l[c]
-    accumulateOuter(
-      dsgPar,
-      i * Pq * Mq,
-      Pq,
-      Mq,
-      trace.uPar,
-      dz,
-      len,
-      (l) => ((rows[lo + l] as number) * W + i) * Pq,
-      (l) => l * Mq,
-    );
+    gatherNeuronRows(trace.uPar, rows, lo, len, W, i, Pq, uRows);
+    gTile.fill(0);
+    kernels.outerAcc(uRows, dz, 0, gTile, len, Pq, MqP);
+    for (let k = 0; k < Pq; k++)
+      for (let c = 0; c < Mq; c++)
+        dsgPar[(i * Pq + k) * Mq + c] =
+          (dsgPar[(i * Pq + k) * Mq + c] as number) + (gTile[k * MqP + c] as number);
   }
   out.loss[0] = (out.loss[0] as number) + loss;
 }
@@ -872,8 +844,13 @@ export function coreEstimatorPartial(
       f[Mq + m] = (trace.alpha[ao + m] as number) * ((f[Mq + m] as number) - weighted) * invSqrtD;
   };
   const len = hi - lo;
-  const xwAll = new Float32Array(len * C);
-  const xdAll = new Float32Array(len * C);
+  const PqP = pad8(Pq);
+  const kernels = coreWasm();
+  // One neuron's factors [len][C] for w and d, its parent inputs [len][PqP], and the outer
+  // product sums [C][PqP] for w and d.
+  const lay = kernels.layout([C * PqP, C * PqP], [len * C, len * C, len * PqP]);
+  const [gwTile, gdTile] = lay.f64 as [Float64Array, Float64Array];
+  const [xwAll, xdAll, uRows] = lay.f32 as [Float32Array, Float32Array, Float32Array];
   for (let i = 0; i < W; i++) {
     for (let l = 0; l < len; l++) {
       const nn = lo + l;
@@ -926,9 +903,17 @@ export function coreEstimatorPartial(
         }
       }
     }
-    // Sums over rows of the outer products x_n u_n^T (parent part), four rows at a time.
-    const uOff = (l: number) => ((rows[lo + l] as number) * W + i) * Pq;
-    accumulateOuter(gw, i * C * Pq, C, Pq, xwAll, trace.uPar, len, (l) => l * C, uOff);
-    accumulateOuter(gd, i * C * Pq, C, Pq, xdAll, trace.uPar, len, (l) => l * C, uOff);
+    // Sums over rows of the outer products x_n u_n^T (parent part).
+    gatherNeuronRows(trace.uPar, rows, lo, len, W, i, Pq, uRows, PqP);
+    gwTile.fill(0);
+    gdTile.fill(0);
+    kernels.outerAcc(xwAll, uRows, 0, gwTile, len, C, PqP);
+    kernels.outerAcc(xdAll, uRows, 0, gdTile, len, C, PqP);
+    const go = i * C * Pq;
+    for (let c = 0; c < C; c++)
+      for (let k = 0; k < Pq; k++) {
+        gw[go + c * Pq + k] = (gw[go + c * Pq + k] as number) + (gwTile[c * PqP + k] as number);
+        gd[go + c * Pq + k] = (gd[go + c * Pq + k] as number) + (gdTile[c * PqP + k] as number);
+      }
   }
 }
