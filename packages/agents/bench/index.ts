@@ -22,21 +22,29 @@ import type {
 import { Mlp } from "../src/models/mlp.js";
 import { ParallelSparseNetEvaluator } from "../src/models/parallelEval.js";
 import { FeedforwardSparseNet } from "../src/models/sparseNet.js";
-import { perNeuronKernel, perNeuronMatVec } from "../src/ops/perNeuron.js";
+import { perNeuronKernel, perNeuronMatVec, setPerNeuronKernel } from "../src/ops/perNeuron.js";
 
 /** Reference PyTorch seconds (issue 6). */
 const REFERENCE = { sgprop: 0.31, backprop: 0.13, mlp: 0.022, eval: 3.2, mlpEval: 0.2 } as const;
 
-/** A bandit with MNIST's shapes and random contexts: timing does not depend on the pixels. */
+/**
+ * A bandit with MNIST's shapes and random contexts: timing does not depend on the pixels. Like the
+ * real bandit it copies rows of a fixed pool, so that sampling costs what MnistBandit's does
+ * (0.1 ms per batch) rather than 50,000 normal draws per step.
+ */
 class ShapeBandit implements ContextualBandit {
   readonly numActions = 9;
   readonly contextSize = 784;
   private rng = Rng.fromSeed(1);
+  private readonly pool = Float32Array.from({ length: 512 * 784 }, () => this.rng.normal());
   createBatch(size: number): ContextBatchLike {
     return { size, contextSize: 784, contexts: new Float32Array(size * 784) };
   }
   sample(batch: ContextBatchLike): ContextBatchLike {
-    for (let i = 0; i < batch.contexts.length; i++) batch.contexts[i] = this.rng.normal();
+    for (let r = 0; r < batch.size; r++) {
+      const k = this.rng.integer(0, 511);
+      batch.contexts.set(this.pool.subarray(k * 784, (k + 1) * 784), r * 784);
+    }
     return batch;
   }
   score(batch: ContextBatchLike, actions: ArrayLike<number>): Float32Array {
@@ -116,9 +124,17 @@ function kernelThroughput(): void {
   const u = tf.randomNormal([64, 200, 50]);
   const wn = tf.randomNormal([200, 50, 55]);
   const u3 = tf.randomNormal([200, 64, 50]);
-  gflops(`perNeuronMatVec [64,200,50]x[200,50,55] (${perNeuronKernel()})`, 2 * 64 * 200 * 50 * 55, () =>
-    perNeuronMatVec(u, wn),
-  );
+  // Every per-neuron kernel on the same contraction; the default is marked.
+  const chosen = perNeuronKernel();
+  for (const kernel of ["simd", "depthwise", "matmul"] as const) {
+    setPerNeuronKernel(kernel);
+    gflops(
+      `perNeuronMatVec [64,200,50]x[200,50,55] ${kernel}${kernel === chosen ? " (default)" : ""}`,
+      2 * 64 * 200 * 50 * 55,
+      () => perNeuronMatVec(u, wn),
+    );
+  }
+  setPerNeuronKernel(undefined);
   gflops("batched matMul [200,64,50]x[200,50,55]", 2 * 64 * 200 * 50 * 55, () => tf.matMul(u3, wn));
   // The evaluation path: one 2-D matMul per neuron on neuron-major inputs (XNNPACK's dense GEMM).
   const ue = tf.unstack(tf.randomNormal([200, 1000, 50]));

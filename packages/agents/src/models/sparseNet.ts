@@ -1,7 +1,14 @@
 import type { Rng } from "@sgprop/gym";
 import * as tf from "@tensorflow/tfjs-core";
+import { type SimdForwardNet, simdForwardHidden } from "../kernels/perNeuronSimd.js";
 import { gatherNeuronMajor, HostGather } from "../ops/hostGather.js";
-import { fastTanh, perNeuronMatVec, perNeuronMatVecs, perNeuronOuter } from "../ops/perNeuron.js";
+import {
+  fastTanh,
+  perNeuronKernel,
+  perNeuronMatVec,
+  perNeuronMatVecs,
+  perNeuronOuter,
+} from "../ops/perNeuron.js";
 import { InvalidConfigError, InvalidInputError, requireInt } from "./errors.js";
 
 /** Sizes of the feed-forward FeedforwardSparseNet of the bandit (SPEC 4.2). */
@@ -280,10 +287,8 @@ export class FeedforwardSparseNet {
       const u = this.layerInput(l, x, hPrev);
       const wa = tf.reshape(this.v(`hiddenA.${l}`), [w, m * q, this.nd]);
       const ws = withSg ? tf.reshape(this.v(`sg.hiddenA.${l}`), [w, m * q, this.nd]) : undefined;
-      const mats = [this.v(`hiddenKeys.${l}`), wa, ...(ws ? [ws] : [])].map((t) =>
-        tf.transpose(t, [0, 2, 1]),
-      );
-      const [zk, za, zs] = perNeuronMatVecs(u, mats) as [tf.Tensor, tf.Tensor, tf.Tensor | undefined];
+      const mats = [this.v(`hiddenKeys.${l}`), wa, ...(ws ? [ws] : [])];
+      const [zk, za, zs] = perNeuronMatVecs(u, mats, true) as [tf.Tensor, tf.Tensor, tf.Tensor | undefined];
       const alpha = tf.softmax(tf.div(zk, Math.sqrt(this.nd)), -1);
       const pre = tf.add(za, tf.reshape(this.v(`hiddenB.${l}`), [1, w, m * q]));
       const y = tf.reshape(fastTanh(pre), [b, w, m, q]);
@@ -323,16 +328,20 @@ export class FeedforwardSparseNet {
   }
 
   /**
-   * Action probabilities for contexts x [B, X] (forward only), evaluated in chunks of `chunk`
-   * contexts to bound memory. This path keeps activations neuron-major ([W, B, ...]) so that each
-   * neuron's contraction is one 2-D matMul [B, nd] x [nd, M + M q] (keys and slot maps fused),
-   * which wasm runs through XNNPACK's dense kernel at several times the throughput of the
-   * batched per-neuron kernels of the training path (measured in bench/index.ts). Same
-   * mathematics as {@link forward}; float rounding may differ in the last bits.
+   * Action probabilities for contexts x [B, X] (forward only). On the wasm and cpu backends the
+   * hidden layers run in one fused SIMD kernel over two threads (kernels/perNeuronSimd.ts: gather,
+   * contraction, routing softmax, tanh and slot mixture stay in cache, about 20 GFLOP/s here);
+   * elsewhere, or with the "matmul"/"depthwise" kernels forced, through tfjs in chunks of `chunk`
+   * contexts. Same mathematics as {@link forward}; float rounding may differ in the last bits.
    */
   probabilities(x: tf.Tensor, chunk = 1000): tf.Tensor {
     const b = x.shape[0] as number;
     const xd = x.dataSync() as Float32Array;
+    if (perNeuronKernel() === "simd") {
+      const h = simdForwardHidden(this.hostWeights(), xd, b);
+      const { width: w, neuronDim: q } = this.config;
+      return tf.tidy(() => tf.softmax(this.actionLogits(tf.tensor2d(h, [b, w * q])), -1));
+    }
     const dim = this.config.inputDim;
     return tf.tidy(() => {
       const weights = this.neuronMajorWeights();
@@ -347,6 +356,21 @@ export class FeedforwardSparseNet {
       }
       return parts.length === 1 ? (parts[0] as tf.Tensor) : tf.concat(parts, 0);
     });
+  }
+
+  /** The hidden layers' parameters and connectivity as host arrays (for the SIMD forward kernel). */
+  private hostWeights(): SimdForwardNet {
+    const L = this.config.numLayers;
+    const read = (prefix: string) =>
+      Array.from({ length: L }, (_, l) => this.v(`${prefix}.${l}`).dataSync() as Float32Array);
+    return {
+      ...this.config,
+      firstLayerInputIdx: this.connectivity.firstLayerInputIdx,
+      parentIdx: this.connectivity.parentIdx,
+      keys: read("hiddenKeys"),
+      maps: read("hiddenA"),
+      biases: read("hiddenB"),
+    };
   }
 
   /**
@@ -490,8 +514,11 @@ export class FeedforwardSparseNet {
   sgPrediction(l: number, cache: FeedforwardLayerCache): { sgLin: tf.Tensor; sgPred: tf.Tensor } {
     const { width: w, numSlots: m, neuronDim: q } = this.config;
     const b = cache.u.shape[0] as number;
-    const wT = tf.transpose(tf.reshape(this.v(`sg.hiddenA.${l}`), [w, m * q, this.nd]), [0, 2, 1]);
-    const lin = tf.add(perNeuronMatVec(cache.u, wT), tf.reshape(this.v(`sg.hiddenB.${l}`), [1, w, m * q]));
+    const wa = tf.reshape(this.v(`sg.hiddenA.${l}`), [w, m * q, this.nd]);
+    const lin = tf.add(
+      perNeuronMatVec(cache.u, wa, true),
+      tf.reshape(this.v(`sg.hiddenB.${l}`), [1, w, m * q]),
+    );
     const sgLin = tf.reshape(lin, [b, w, m, q]);
     return { sgLin, sgPred: tf.sum(tf.mul(tf.expandDims(cache.alpha, 3), sgLin), 2) };
   }

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
+import { simdMatVecs, simdOuter } from "../kernels/perNeuronSimd.js";
 
 /**
  * Per-neuron contractions: every neuron i of a layer has its own small matrix, and the batch of N
@@ -6,12 +7,14 @@ import * as tf from "@tensorflow/tfjs-core";
  * SparseNet models, so they are written once here with a kernel choice per backend:
  *  - "matmul": one batched matMul over the neuron axis (fast on cpu and tensorflow);
  *  - "depthwise": a depthwise convolution whose window runs over the contracted axis and whose
- *    channels are the neurons. On the wasm backend this reaches XNNPACK's grouped convolution,
- *    several times faster than wasm's generic batched matMul (measured in bench/index.ts).
- * Both are differentiable on every backend (custom gradients built from the same primitives,
+ *    channels are the neurons (XNNPACK's grouped convolution on wasm);
+ *  - "simd": our own WebAssembly SIMD kernels on two threads (kernels/perNeuronSimd.ts), the
+ *    default on wasm and cpu: 3-5 times the throughput of "depthwise" at batch 64 even with the
+ *    copies in and out of the tfjs backend (bench/index.ts measures all three).
+ * All are differentiable on every backend (custom gradients built from the same primitives,
  * because wasm lacks the depthwise-convolution gradient kernels).
  */
-export type PerNeuronKernel = "matmul" | "depthwise";
+export type PerNeuronKernel = "matmul" | "depthwise" | "simd";
 
 let forcedKernel: PerNeuronKernel | undefined;
 
@@ -23,17 +26,31 @@ export function setPerNeuronKernel(kernel: PerNeuronKernel | undefined): void {
 /** The kernel used on the active backend. */
 export function perNeuronKernel(): PerNeuronKernel {
   if (forcedKernel !== undefined) return forcedKernel;
-  return tf.getBackend() === "wasm" ? "depthwise" : "matmul";
+  const backend = tf.getBackend();
+  return backend === "wasm" || backend === "cpu" ? "simd" : "matmul";
 }
 
-function matVecRaw(u: tf.Tensor, w: tf.Tensor): tf.Tensor {
-  return matVecsRaw(u, [w])[0] as tf.Tensor;
+function matVecRaw(u: tf.Tensor, w: tf.Tensor, transposed: boolean): tf.Tensor {
+  return matVecsRaw(u, [w], transposed)[0] as tf.Tensor;
 }
 
-/** Several contractions of the same input, sharing its relayout. */
-function matVecsRaw(u: tf.Tensor, ws: readonly tf.Tensor[]): tf.Tensor[] {
+/**
+ * Several contractions of the same input, sharing its relayout. Each w is [W, D, K], or
+ * [W, K, D] when `transposed` (the simd kernel reads either layout without a tfjs transpose).
+ */
+function matVecsRaw(u: tf.Tensor, wsIn: readonly tf.Tensor[], transposed: boolean): tf.Tensor[] {
   const [n, nw, d] = u.shape as [number, number, number];
   const kernel = perNeuronKernel();
+  if (kernel === "simd") {
+    const weights = wsIn.map((w) => ({
+      data: w.dataSync() as Float32Array,
+      k: w.shape[transposed ? 1 : 2] as number,
+      transposed,
+    }));
+    const out = simdMatVecs(u.dataSync() as Float32Array, n, nw, d, weights);
+    return out.map((z, j) => tf.tensor3d(z, [n, nw, (weights[j] as { k: number }).k]));
+  }
+  const ws = transposed ? wsIn.map((w) => tf.transpose(w, [0, 2, 1])) : wsIn;
   if (kernel === "matmul") {
     const uw = tf.transpose(u, [1, 0, 2]);
     return ws.map((w) => tf.transpose(tf.matMul(uw, w), [1, 0, 2]));
@@ -47,18 +64,24 @@ function matVecsRaw(u: tf.Tensor, ws: readonly tf.Tensor[]): tf.Tensor[] {
 }
 
 /**
- * Several per-neuron contractions of one input u [N, W, D] with w_j [W, D, K_j] -> [N, W, K_j],
- * sharing the input's relayout. Not differentiable (for hand-written backward passes).
+ * Several per-neuron contractions of one input u [N, W, D] with w_j [W, D, K_j] -> [N, W, K_j]
+ * (w_j [W, K_j, D] when `transposed`), sharing the input's relayout. Not differentiable (for
+ * hand-written backward passes).
  */
-export function perNeuronMatVecs(u: tf.Tensor, ws: readonly tf.Tensor[]): tf.Tensor[] {
-  for (const w of ws) checkMatVec(u, w);
-  return matVecsRaw(u, ws);
+export function perNeuronMatVecs(u: tf.Tensor, ws: readonly tf.Tensor[], transposed = false): tf.Tensor[] {
+  for (const w of ws) checkMatVec(u, w, transposed);
+  return matVecsRaw(u, ws, transposed);
 }
 
 function outerRaw(a: tf.Tensor, u: tf.Tensor): tf.Tensor {
   const [n, nw, k] = a.shape as [number, number, number];
   const d = u.shape[2] as number;
-  if (perNeuronKernel() === "matmul") {
+  const kernel = perNeuronKernel();
+  if (kernel === "simd") {
+    const o = simdOuter(a.dataSync() as Float32Array, u.dataSync() as Float32Array, n, nw, k, d);
+    return tf.tensor3d(o, [nw, k, d]);
+  }
+  if (kernel === "matmul") {
     return tf.matMul(tf.transpose(a, [1, 2, 0]), tf.transpose(u, [1, 0, 2]));
   }
   const x = tf.reshape(tf.transpose(u, [2, 0, 1]), [d, 1, n, nw]);
@@ -67,27 +90,31 @@ function outerRaw(a: tf.Tensor, u: tf.Tensor): tf.Tensor {
   return tf.transpose(out, [1, 2, 0]);
 }
 
-function checkMatVec(u: tf.Tensor, w: tf.Tensor): void {
-  if (u.rank !== 3 || w.rank !== 3 || u.shape[1] !== w.shape[0] || u.shape[2] !== w.shape[1]) {
+function checkMatVec(u: tf.Tensor, w: tf.Tensor, transposed: boolean): void {
+  const dAxis = transposed ? 2 : 1;
+  if (u.rank !== 3 || w.rank !== 3 || u.shape[1] !== w.shape[0] || u.shape[2] !== w.shape[dAxis]) {
+    const expected = transposed ? "[W, K, D]" : "[W, D, K]";
     throw new RangeError(
-      `perNeuronMatVec: u [N, W, D] and w [W, D, K] expected, got [${u.shape}] and [${w.shape}]`,
+      `perNeuronMatVec: u [N, W, D] and w ${expected} expected, got [${u.shape}] and [${w.shape}]`,
     );
   }
 }
 
 /**
- * z[n, i, k] = sum_d u[n, i, d] w[i, d, k]: u [N, W, D], w [W, D, K] -> [N, W, K].
+ * z[n, i, k] = sum_d u[n, i, d] w[i, d, k]: u [N, W, D], w [W, D, K] -> [N, W, K] (with
+ * `transposed`, w is [W, K, D] and z[n, i, k] = sum_d u[n, i, d] w[i, k, d]).
  * Differentiable with respect to both inputs on every backend.
  */
-export function perNeuronMatVec(u: tf.Tensor, w: tf.Tensor): tf.Tensor {
-  checkMatVec(u, w);
+export function perNeuronMatVec(u: tf.Tensor, w: tf.Tensor, transposed = false): tf.Tensor {
+  checkMatVec(u, w, transposed);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [uu, ww] = args as [tf.Tensor, tf.Tensor];
     return {
-      value: matVecRaw(uu, ww),
+      value: matVecRaw(uu, ww, transposed),
       gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
         const dz = dy as tf.Tensor;
-        return [matVecRaw(dz, tf.transpose(ww, [0, 2, 1])), tf.transpose(outerRaw(dz, uu), [0, 2, 1])];
+        const dW = outerRaw(dz, uu); // [W, K, D]
+        return [matVecRaw(dz, ww, !transposed), transposed ? dW : tf.transpose(dW, [0, 2, 1])];
       },
     };
   });
@@ -110,7 +137,7 @@ export function perNeuronOuter(a: tf.Tensor, u: tf.Tensor): tf.Tensor {
       value: outerRaw(aa, uu),
       gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
         const dO = dy as tf.Tensor; // [W, K, D]
-        return [matVecRaw(uu, tf.transpose(dO, [0, 2, 1])), matVecRaw(aa, dO)];
+        return [matVecRaw(uu, dO, true), matVecRaw(aa, dO, false)];
       },
     };
   });

@@ -1,0 +1,172 @@
+import { Rng } from "@sgprop/gym";
+import * as tf from "@tensorflow/tfjs-core";
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  disposePerNeuronSimd,
+  perNeuronSimdHelperCalls,
+  prewarmPerNeuronSimd,
+  simdForwardHidden,
+  simdMatVecs,
+  simdOuter,
+} from "../src/kernels/perNeuronSimd.js";
+import { FeedforwardSparseNet, type FeedforwardSparseNetConfig } from "../src/models/sparseNet.js";
+import { maxAbsDiff, useBackend } from "./helpers.js";
+
+function randomArray(rng: Rng, n: number): Float32Array {
+  return Float32Array.from({ length: n }, () => rng.normal());
+}
+
+/** Float64 reference of z[n, i, k] = sum_d u[n, i, d] w[i, d, k] (w [W, K, D] when transposed). */
+function naiveMatVec(
+  u: Float32Array,
+  w: Float32Array,
+  n: number,
+  nw: number,
+  d: number,
+  k: number,
+  tr: boolean,
+) {
+  const z = new Float64Array(n * nw * k);
+  for (let s = 0; s < n; s++)
+    for (let i = 0; i < nw; i++)
+      for (let c = 0; c < k; c++) {
+        let acc = 0;
+        for (let e = 0; e < d; e++) {
+          const wv = tr ? w[(i * k + c) * d + e] : w[(i * d + e) * k + c];
+          acc += (u[(s * nw + i) * d + e] as number) * (wv as number);
+        }
+        z[(s * nw + i) * k + c] = acc;
+      }
+  return z;
+}
+
+function naiveOuter(a: Float32Array, u: Float32Array, n: number, nw: number, k: number, d: number) {
+  const o = new Float64Array(nw * k * d);
+  for (let s = 0; s < n; s++)
+    for (let i = 0; i < nw; i++)
+      for (let c = 0; c < k; c++)
+        for (let e = 0; e < d; e++)
+          o[(i * k + c) * d + e] =
+            (o[(i * k + c) * d + e] as number) +
+            (a[(s * nw + i) * k + c] as number) * (u[(s * nw + i) * d + e] as number);
+  return o;
+}
+
+/** Runs f with the helper thread disabled (SGPROP_KERNEL_THREADS=1). */
+function oneThread<T>(f: () => T): T {
+  process.env.SGPROP_KERNEL_THREADS = "1";
+  try {
+    return f();
+  } finally {
+    delete process.env.SGPROP_KERNEL_THREADS;
+  }
+}
+
+/** Waits until a large call actually runs half of its work on the helper thread. */
+async function helperReady(probe: () => unknown): Promise<void> {
+  prewarmPerNeuronSimd();
+  for (let i = 0; i < 200; i++) {
+    const before = perNeuronSimdHelperCalls();
+    probe();
+    if (perNeuronSimdHelperCalls() > before) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error("the kernels' helper thread never came up");
+}
+
+afterAll(() => disposePerNeuronSimd());
+
+describe("per-neuron SIMD kernels", () => {
+  it("matVec (both weight layouts) and outer equal a float64 reference on random shapes", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 0, max: 1000 }),
+        (n, nw, d, k, seed) => {
+          const rng = Rng.fromSeed(seed);
+          const u = randomArray(rng, n * nw * d);
+          const w = randomArray(rng, nw * d * k);
+          const a = randomArray(rng, n * nw * k);
+          const [z, zt] = simdMatVecs(u, n, nw, d, [
+            { data: w, k, transposed: false },
+            { data: w, k, transposed: true },
+          ]) as [Float32Array, Float32Array];
+          const o = simdOuter(a, u, n, nw, k, d);
+          const tol = 1e-5 * Math.sqrt(Math.max(d, n));
+          expect(maxAbsDiff(z, naiveMatVec(u, w, n, nw, d, k, false))).toBeLessThan(tol);
+          expect(maxAbsDiff(zt, naiveMatVec(u, w, n, nw, d, k, true))).toBeLessThan(tol);
+          expect(maxAbsDiff(o, naiveOuter(a, u, n, nw, k, d))).toBeLessThan(tol);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it("gives bit-identical results on one and two threads", async () => {
+    const rng = Rng.fromSeed(7);
+    const [n, nw, d, k] = [64, 40, 50, 55];
+    const u = randomArray(rng, n * nw * d);
+    const w = randomArray(rng, nw * k * d);
+    const a = randomArray(rng, n * nw * k);
+    const run = () => [
+      ...simdMatVecs(u, n, nw, d, [{ data: w, k, transposed: true }]),
+      simdOuter(a, u, n, nw, k, d),
+    ];
+    const single = oneThread(run);
+    await helperReady(run);
+    const before = perNeuronSimdHelperCalls();
+    const double = run();
+    expect(perNeuronSimdHelperCalls()).toBeGreaterThan(before);
+    for (let j = 0; j < single.length; j++) expect(double[j]).toEqual(single[j]);
+  });
+});
+
+describe("fused SIMD forward of the feed-forward SparseNet", () => {
+  const cfg: FeedforwardSparseNetConfig = {
+    inputDim: 60,
+    numLayers: 3,
+    width: 12,
+    neuronDim: 3,
+    numSlots: 3,
+    numParents: 2,
+    numActions: 4,
+    residual: true,
+  };
+
+  it("equals the tfjs forward pass and does not depend on the number of threads", async () => {
+    await useBackend("cpu");
+    for (const residual of [true, false]) {
+      const net = FeedforwardSparseNet.create({ ...cfg, residual }, Rng.fromSeed(3));
+      const rng = Rng.fromSeed(4);
+      const n = 37; // not a multiple of the 4-sample blocks
+      const xd = randomArray(rng, n * cfg.inputDim);
+      const x = tf.tensor2d(xd, [n, cfg.inputDim]);
+      const ref = tf.tidy(() => net.forward(x, false).layers[cfg.numLayers - 1]?.h.dataSync());
+      const read = (p: string) =>
+        Array.from({ length: cfg.numLayers }, (_, l) => net.vars[`${p}.${l}`]?.dataSync() as Float32Array);
+      const host = {
+        ...net.config,
+        firstLayerInputIdx: net.connectivity.firstLayerInputIdx,
+        parentIdx: net.connectivity.parentIdx,
+        keys: read("hiddenKeys"),
+        maps: read("hiddenA"),
+        biases: read("hiddenB"),
+      };
+      const single = oneThread(() => simdForwardHidden(host, xd, n));
+      expect(maxAbsDiff(single, ref as Float32Array)).toBeLessThan(2e-6);
+      // A wrong layer, routing or residual would be off by far more than rounding.
+      expect(maxAbsDiff(single, new Float32Array(single.length))).toBeGreaterThan(0.1);
+      const big = randomArray(rng, 400 * cfg.inputDim);
+      const probe = () => simdForwardHidden(host, big, 400);
+      const bigSingle = oneThread(probe);
+      await helperReady(probe);
+      expect(probe()).toEqual(bigSingle);
+      x.dispose();
+      net.dispose();
+    }
+  });
+});
