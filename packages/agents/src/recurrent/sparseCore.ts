@@ -14,7 +14,7 @@
  * s*q+j (slot outputs) then M routing scores.
  */
 
-import { type CoreWasm, coreWasm, pad8 } from "./wasmCore.js";
+import { addr, type CoreWasm, coreWasm, pad8 } from "./wasmCore.js";
 
 /** Sizes of the core (see SparseNetDims). */
 export interface CoreSizes {
@@ -111,61 +111,41 @@ export function coreForwardStep(
   numRows: number,
 ): void {
   const { W, q, P, M, Ni, Pq, Mq, C } = s;
-  const invSqrtD = 1 / Math.sqrt(s.D);
-  const z = new Float64Array(C);
-  const { bias, parentIdx } = maps;
-  const { uPar, alpha, y, h } = trace;
   const ws = forwardWorkspace(s, maps, numRows);
-  const CP = ws.cp;
-  // Parent inputs of every neuron of these rows (the reset zeroes a row's previous state).
-  for (let b = 0; b < numRows; b++) {
-    const kb = keep[b] as number;
-    const hp = hPrevOffset + b * W * q;
-    for (let i = 0; i < W; i++) {
-      const uo = ((row0 + b) * W + i) * Pq;
-      for (let p = 0; p < P; p++) {
-        const src = hp + (parentIdx[i * P + p] as number) * q;
-        for (let j = 0; j < q; j++) uPar[uo + p * q + j] = kb * (hPrev[src + j] as number);
-      }
-    }
-  }
-  ws.u.set(uPar.subarray(row0 * W * Pq, (row0 + numRows) * W * Pq));
-  ws.kernels.matvec(ws.u, 0, W * Pq, Pq, ws.w, Pq, CP, ws.z, 0, W * CP, CP, numRows, W);
-  const zPar = ws.z;
-  for (let b = 0; b < numRows; b++) {
-    const r = row0 + b;
-    for (let i = 0; i < W; i++) {
-      const zo = (b * W + i) * CP;
-      if (i < Ni) {
-        const eo = extOffset + (b * Ni + i) * C;
-        for (let c = 0; c < C; c++)
-          z[c] = (bias[i * C + c] as number) + (ext[eo + c] as number) + (zPar[zo + c] as number);
-      } else {
-        for (let c = 0; c < C; c++) z[c] = (bias[i * C + c] as number) + (zPar[zo + c] as number);
-      }
-      const yo = (r * W + i) * Mq;
-      for (let c = 0; c < Mq; c++) y[yo + c] = Math.tanh(z[c] as number);
-      let max = Number.NEGATIVE_INFINITY;
-      for (let m = 0; m < M; m++) max = Math.max(max, (z[Mq + m] as number) * invSqrtD);
-      let total = 0;
-      const ao = (r * W + i) * M;
-      for (let m = 0; m < M; m++) {
-        const e = Math.exp((z[Mq + m] as number) * invSqrtD - max);
-        alpha[ao + m] = e;
-        total += e;
-      }
-      for (let m = 0; m < M; m++) alpha[ao + m] = (alpha[ao + m] as number) / total;
-      const ho = (r * W + i) * q;
-      for (let j = 0; j < q; j++) {
-        let acc = 0;
-        for (let m = 0; m < M; m++) acc += (alpha[ao + m] as number) * (y[yo + m * q + j] as number);
-        h[ho + j] = acc;
-      }
-    }
-  }
+  const n = numRows;
+  ws.hPrev.set(hPrev.subarray(hPrevOffset, hPrevOffset + n * W * q));
+  for (let b = 0; b < n; b++) ws.keep[b] = keep[b] as number;
+  if (Ni > 0) ws.ext.set(ext.subarray(extOffset, extOffset + n * Ni * C));
+  ws.kernels.call(
+    "forward_step",
+    n,
+    W,
+    q,
+    P,
+    M,
+    Ni,
+    addr(ws.parentIdx),
+    addr(ws.hPrev),
+    addr(ws.keep),
+    addr(ws.ext),
+    addr(ws.bias),
+    addr(ws.w),
+    ws.cp,
+    1 / Math.sqrt(s.D),
+    addr(ws.u),
+    addr(ws.z),
+    addr(ws.y),
+    addr(ws.alpha),
+    addr(ws.h),
+    addr(ws.zz),
+  );
+  trace.uPar.set(ws.u.subarray(0, n * W * Pq), row0 * W * Pq);
+  trace.y.set(ws.y.subarray(0, n * W * Mq), row0 * W * Mq);
+  trace.alpha.set(ws.alpha.subarray(0, n * W * M), row0 * W * M);
+  trace.h.set(ws.h.subarray(0, n * W * q), row0 * W * q);
 }
 
-/** [W][len][cols] maps as [W][len][cp] with zero columns cols..cp-1. */
+/** [W][len][cols] maps as [W][len][cp] (columns cols..cp-1 are padding). */
 function padMaps(w: Float32Array, W: number, len: number, cols: number, cp: number, out: Float32Array): void {
   for (let i = 0; i < W; i++)
     for (let k = 0; k < len; k++) {
@@ -174,7 +154,7 @@ function padMaps(w: Float32Array, W: number, len: number, cols: number, cp: numb
     }
 }
 
-/** [W][cols][len] maps as [W][len][cp] (transposed, zero columns cols..cp-1). */
+/** [W][cols][len] maps as [W][len][cp] (transposed; columns cols..cp-1 are padding). */
 function padMapsTransposed(
   wT: Float32Array,
   W: number,
@@ -190,17 +170,30 @@ function padMapsTransposed(
     }
 }
 
+type F32s<N extends number, A extends Float32Array[] = []> = A["length"] extends N
+  ? A
+  : F32s<N, [...A, Float32Array]>;
+
 interface ForwardWorkspace {
   readonly kernels: CoreWasm;
   readonly maps: CoreMaps;
   readonly rows: number;
   readonly generation: number;
   readonly cp: number;
-  /** [W][Pq][cp] parent-part maps */
+  /** [W][Pq][cp] parent-part maps, [W][C] biases, [W*P] parents */
   readonly w: Float32Array;
-  /** [rows][W][Pq] parent inputs, [rows][W][cp] their products with the maps */
+  readonly bias: Float32Array;
+  readonly parentIdx: Int32Array;
+  /** Per-step inputs and outputs of up to `rows` rows. */
+  readonly hPrev: Float32Array;
+  readonly keep: Float32Array;
+  readonly ext: Float32Array;
   readonly u: Float32Array;
   readonly z: Float32Array;
+  readonly y: Float32Array;
+  readonly alpha: Float32Array;
+  readonly h: Float32Array;
+  readonly zz: Float64Array;
 }
 
 let forwardCache: ForwardWorkspace | undefined;
@@ -210,31 +203,49 @@ function forwardWorkspace(s: CoreSizes, maps: CoreMaps, rows: number): ForwardWo
   const kernels = coreWasm();
   const c = forwardCache;
   if (c !== undefined && c.maps === maps && c.rows >= rows && c.generation === kernels.generation) return c;
-  const cp = pad8(s.C);
-  const lay = kernels.layout([], [s.W * s.Pq * cp, rows * s.W * s.Pq, rows * s.W * cp]);
-  const [w, u, z] = lay.f32 as [Float32Array, Float32Array, Float32Array];
-  padMaps(maps.wPar, s.W, s.Pq, s.C, cp, w);
-  forwardCache = { kernels, maps, rows, generation: lay.generation, cp, w, u, z };
+  const { W, q, P, M, Ni, Pq, Mq, C } = s;
+  const cp = pad8(C);
+  const lay = kernels.layout({
+    f64: [C],
+    f32: [
+      W * Pq * cp,
+      W * C,
+      rows * W * q,
+      rows,
+      rows * Ni * C,
+      rows * W * Pq,
+      rows * W * cp,
+      rows * W * Mq,
+      rows * W * M,
+      rows * W * q,
+    ],
+    i32: [W * P],
+  });
+  const [w, bias, hPrev, keep, ext, u, z, y, alpha, h] = lay.f32 as F32s<10>;
+  padMaps(maps.wPar, W, Pq, C, cp, w);
+  bias.set(maps.bias);
+  const parentIdx = lay.i32[0] as Int32Array;
+  parentIdx.set(maps.parentIdx);
+  forwardCache = {
+    kernels,
+    maps,
+    rows,
+    generation: lay.generation,
+    cp,
+    w,
+    bias,
+    parentIdx,
+    hPrev,
+    keep,
+    ext,
+    u,
+    z,
+    y,
+    alpha,
+    h,
+    zz: lay.f64[0] as Float64Array,
+  };
   return forwardCache;
-}
-
-/** Neuron i's parent inputs of rows[lo..lo+len-1] as [len][stride] (first Pq entries of each row). */
-function gatherNeuronRows(
-  uPar: Float32Array,
-  rows: Int32Array,
-  lo: number,
-  len: number,
-  W: number,
-  i: number,
-  Pq: number,
-  out: Float32Array,
-  stride = Pq,
-): void {
-  for (let l = 0; l < len; l++) {
-    const src = ((rows[lo + l] as number) * W + i) * Pq;
-    const dst = l * stride;
-    for (let k = 0; k < Pq; k++) out[dst + k] = uPar[src + k] as number;
-  }
 }
 
 /** SG predictions hhat = sum_s alpha_s (Atilde_s u + btilde_s) for every row of a trace: [R][W][q]. */
@@ -264,38 +275,50 @@ export function corePredictionRows(
   r0: number,
   r1: number,
 ): void {
-  const { W, q, M, Ni, Pq, Mq } = s;
+  const { W, q, P, M, Ni, Pq, Mq } = s;
+  if (r1 <= r0) return;
   const MqP = pad8(Mq);
   const kernels = coreWasm();
   const rowsPer = Math.max(1, Math.min(r1 - r0, PREDICTION_CHUNK));
-  const lay = kernels.layout([], [W * Pq * MqP, rowsPer * W * Pq, rowsPer * W * MqP]);
-  const [w, u, zPar] = lay.f32 as [Float32Array, Float32Array, Float32Array];
+  const lay = kernels.layout({
+    f64: [Mq],
+    f32: [
+      W * Pq * MqP,
+      W * Mq,
+      rowsPer * W * Pq,
+      rowsPer * W * M,
+      rowsPer * Ni * Mq,
+      rowsPer * W * MqP,
+      rowsPer * W * q,
+    ],
+  });
+  const [w, bias, u, alpha, ext, z, pred] = lay.f32 as F32s<7>;
   padMapsTransposed(sgParT, W, Pq, Mq, MqP, w);
-  const z = new Float64Array(Mq);
+  bias.set(sgBias.subarray(0, W * Mq));
   for (let c0 = r0; c0 < r1; c0 += rowsPer) {
     const n = Math.min(rowsPer, r1 - c0);
     u.set(trace.uPar.subarray(c0 * W * Pq, (c0 + n) * W * Pq));
-    kernels.matvec(u, 0, W * Pq, Pq, w, Pq, MqP, zPar, 0, W * MqP, MqP, n, W);
-    for (let l = 0; l < n; l++) {
-      const r = c0 + l;
-      for (let i = 0; i < W; i++) {
-        const zo = (l * W + i) * MqP;
-        if (i < Ni) {
-          const eo = (r * Ni + i) * Mq;
-          for (let c = 0; c < Mq; c++)
-            z[c] = (sgBias[i * Mq + c] as number) + (sgExt[eo + c] as number) + (zPar[zo + c] as number);
-        } else {
-          for (let c = 0; c < Mq; c++) z[c] = (sgBias[i * Mq + c] as number) + (zPar[zo + c] as number);
-        }
-        const ao = (r * W + i) * M;
-        const ho = (r * W + i) * q;
-        for (let j = 0; j < q; j++) {
-          let acc = 0;
-          for (let m = 0; m < M; m++) acc += (trace.alpha[ao + m] as number) * (z[m * q + j] as number);
-          out[ho + j] = acc;
-        }
-      }
-    }
+    alpha.set(trace.alpha.subarray(c0 * W * M, (c0 + n) * W * M));
+    if (Ni > 0) ext.set(sgExt.subarray(c0 * Ni * Mq, (c0 + n) * Ni * Mq));
+    kernels.call(
+      "predictions",
+      n,
+      W,
+      q,
+      P,
+      M,
+      Ni,
+      addr(u),
+      addr(alpha),
+      addr(ext),
+      addr(bias),
+      addr(w),
+      MqP,
+      addr(z),
+      addr(pred),
+      addr(lay.f64[0] as Float64Array),
+    );
+    out.set(pred.subarray(0, n * W * q), c0 * W * q);
   }
 }
 
@@ -412,122 +435,111 @@ export function coreBackwardEnvs(
   sums: BackwardSums,
 ): void {
   const { W, q, P, M, Ni, Pq, Mq, C } = s;
-  const invSqrtD = 1 / Math.sqrt(s.D);
-  const { trueGrad, mixedGrad, substitute, dzIn } = out;
-  const { dwPar, dBias } = sums;
   const nb = b1 - b0;
-  let carry = new Float64Array(numEnvs * W * q);
-  let next = new Float64Array(numEnvs * W * q);
-  const g = new Float64Array(q);
-  const mixed = new Float64Array(q);
-  const dzc = new Float64Array(C);
-  const dAlpha = new Float64Array(M);
-  const { wPar, parentIdx } = maps;
-  // Kernel buffers: every row's pre-activation gradients [W][nRows][CP] (row l = t*nb + b - b0),
-  // the transposed maps [W][C][PqP], one step's input gradients [nb][W][PqP], one neuron's
-  // parent inputs [nRows][Pq] and its map gradient [Pq][CP].
-  const nRows = numSteps * nb;
+  if (nb <= 0) return;
+  const T = numSteps;
+  const nRows = T * nb;
   const CP = pad8(C);
   const PqP = pad8(Pq);
   const kernels = coreWasm();
-  const lay = kernels.layout([Pq * CP], [W * nRows * CP, W * C * PqP, nb * W * PqP, nRows * Pq]);
-  const gTile = lay.f64[0] as Float64Array;
-  const [dzAll, wT, duAll, uRows] = lay.f32 as [Float32Array, Float32Array, Float32Array, Float32Array];
-  padMapsTransposed(wPar, W, C, Pq, PqP, wT);
-  for (let t = numSteps - 1; t >= 0; t--) {
-    next.fill(0);
-    for (let i = 0; i < W; i++) {
-      for (let b = b0; b < b1; b++) {
-        const r = t * numEnvs + b;
-        const ho = (r * W + i) * q;
-        const co = (b * W + i) * q;
-        for (let j = 0; j < q; j++) {
-          g[j] = (dActor[ho + j] as number) + (carry[co + j] as number);
-          trueGrad[ho + j] = g[j] as number;
-        }
-        if (mixing !== undefined && substitute !== undefined) {
-          const th = mixing.theta[t * W + i] as number;
-          let coef = 1;
-          if (mixing.positiveProjection) {
-            let dot = 0;
-            let sq = 0;
-            for (let j = 0; j < q; j++) {
-              const pj = mixing.pred[ho + j] as number;
-              dot += (g[j] as number) * pj;
-              sq += pj * pj;
-            }
-            coef = Math.max(dot, 0) / Math.max(sq, 1e-12);
-          }
-          for (let j = 0; j < q; j++) {
-            const sj = coef * (mixing.pred[ho + j] as number);
-            substitute[ho + j] = sj;
-            mixed[j] = th * (g[j] as number) + (1 - th) * sj;
-            mixedGrad[ho + j] = mixed[j] as number;
-          }
-        } else {
-          for (let j = 0; j < q; j++) mixed[j] = g[j] as number;
-        }
-        // Slot backward: dz = alpha_s m (1 - y^2); routing scores via the softmax Jacobian.
-        const ao = (r * W + i) * M;
-        const yo = (r * W + i) * Mq;
-        let weighted = 0;
-        for (let m = 0; m < M; m++) {
-          const a = trace.alpha[ao + m] as number;
-          let da = 0;
-          for (let j = 0; j < q; j++) {
-            const yv = trace.y[yo + m * q + j] as number;
-            da += (mixed[j] as number) * yv;
-            dzc[m * q + j] = a * (mixed[j] as number) * (1 - yv * yv);
-          }
-          dAlpha[m] = da;
-          weighted += a * da;
-        }
-        for (let m = 0; m < M; m++) {
-          dzc[Mq + m] = (trace.alpha[ao + m] as number) * ((dAlpha[m] as number) - weighted) * invSqrtD;
-        }
-        for (let c = 0; c < C; c++) dBias[i * C + c] = (dBias[i * C + c] as number) + (dzc[c] as number);
-        if (i < Ni) {
-          const zo = (r * Ni + i) * C;
-          for (let c = 0; c < C; c++) dzIn[zo + c] = dzc[c] as number;
-        }
-        const dzo = (i * nRows + t * nb + b - b0) * CP;
-        for (let c = 0; c < C; c++) dzAll[dzo + c] = dzc[c] as number;
-      }
-    }
-    // Input gradients du = W dzc of every neuron, then the adjoint of the gather and of the reset
-    // multiplication at step t (neuron by neuron, environments in order).
-    if (t > 0) {
-      kernels.matvec(dzAll, t * nb * CP, CP, nRows * CP, wT, C, PqP, duAll, 0, W * PqP, PqP, nb, W);
-      for (let i = 0; i < W; i++) {
-        for (let b = b0; b < b1; b++) {
-          const kb = keep[t * numEnvs + b] as number;
-          if (kb === 0) continue;
-          const duo = ((b - b0) * W + i) * PqP;
-          for (let p = 0; p < P; p++) {
-            const dst = (b * W + (parentIdx[i * P + p] as number)) * q;
-            for (let j = 0; j < q; j++)
-              next[dst + j] = (next[dst + j] as number) + kb * (duAll[duo + p * q + j] as number);
-          }
-        }
-      }
-    }
-    const tmp = carry;
-    carry = next;
-    next = tmp;
+  const mixRows = mixing !== undefined ? nRows : 0;
+  // Local rows l = t*nb + (b - b0).
+  const lay = kernels.layout({
+    f64: [T * W, nb * W * q, nb * W * q, W * C, W * Pq * CP, 2 * q + C + M],
+    f32: [
+      nRows,
+      nRows * W * q,
+      nRows * W * M,
+      nRows * W * Mq,
+      nRows * W * Pq,
+      mixRows * W * q,
+      W * C * PqP,
+      nRows * W * q,
+      mixRows * W * q,
+      mixRows * W * q,
+      nRows * Ni * C,
+      W * nRows * CP,
+      nb * W * PqP,
+      nRows * Pq,
+    ],
+    i32: [W * P],
+  });
+  const [theta, carry, next, dBias, dwPar, scratch] = lay.f64 as [
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+  ];
+  const [kKeep, kdActor, kAlpha, kY, kU, kPred, wT, kTrue, kMixed, kSub, kDzIn, dzAll, du, uRows] =
+    lay.f32 as F32s<14>;
+  const parentIdx = lay.i32[0] as Int32Array;
+  parentIdx.set(maps.parentIdx);
+  padMapsTransposed(maps.wPar, W, C, Pq, PqP, wT);
+  // Copies the group's rows of step t ([numEnvs][width] blocks) into local row order.
+  const copyIn = (src: Float32Array, dst: Float32Array, t: number, width: number) =>
+    dst.set(src.subarray((t * numEnvs + b0) * width, (t * numEnvs + b1) * width), t * nb * width);
+  for (let t = 0; t < T; t++) {
+    for (let b = b0; b < b1; b++) kKeep[t * nb + b - b0] = keep[t * numEnvs + b] as number;
+    copyIn(dActor, kdActor, t, W * q);
+    copyIn(trace.alpha, kAlpha, t, W * M);
+    copyIn(trace.y, kY, t, W * Mq);
+    copyIn(trace.uPar, kU, t, W * Pq);
+    if (mixing !== undefined) copyIn(mixing.pred, kPred, t, W * q);
   }
-  // dwPar[i] += sum over this group's rows of u_r dz_r^T.
-  for (let i = 0; i < W; i++) {
-    for (let t = 0; t < numSteps; t++)
-      for (let b = b0; b < b1; b++) {
-        const src = ((t * numEnvs + b) * W + i) * Pq;
-        uRows.set(trace.uPar.subarray(src, src + Pq), (t * nb + b - b0) * Pq);
-      }
-    gTile.fill(0);
-    kernels.outerAcc(uRows, dzAll, i * nRows * CP, gTile, nRows, Pq, CP);
-    for (let k = 0; k < Pq; k++)
-      for (let c = 0; c < C; c++)
-        dwPar[(i * Pq + k) * C + c] = (dwPar[(i * Pq + k) * C + c] as number) + (gTile[k * CP + c] as number);
+  if (mixing !== undefined) theta.set(mixing.theta);
+  dBias.fill(0);
+  kernels.call(
+    "backward",
+    T,
+    nb,
+    W,
+    q,
+    P,
+    M,
+    Ni,
+    addr(parentIdx),
+    addr(kKeep),
+    addr(kdActor),
+    addr(kAlpha),
+    addr(kY),
+    addr(kU),
+    addr(kPred),
+    addr(theta),
+    mixing !== undefined ? 1 : 0,
+    mixing?.positiveProjection === true ? 1 : 0,
+    1 / Math.sqrt(s.D),
+    addr(wT),
+    CP,
+    PqP,
+    addr(kTrue),
+    addr(kMixed),
+    addr(kSub),
+    addr(kDzIn),
+    addr(dzAll),
+    addr(du),
+    addr(carry),
+    addr(next),
+    addr(dBias),
+    addr(dwPar),
+    addr(uRows),
+    addr(scratch),
+  );
+  const copyOut = (src: Float32Array, dst: Float32Array, t: number, width: number) =>
+    dst.set(src.subarray(t * nb * width, (t + 1) * nb * width), (t * numEnvs + b0) * width);
+  for (let t = 0; t < T; t++) {
+    copyOut(kTrue, out.trueGrad, t, W * q);
+    if (mixing !== undefined) {
+      copyOut(kMixed, out.mixedGrad, t, W * q);
+      if (out.substitute !== undefined) copyOut(kSub, out.substitute, t, W * q);
+    }
+    copyOut(kDzIn, out.dzIn, t, Ni * C);
   }
+  for (let x = 0; x < W * C; x++) sums.dBias[x] = (sums.dBias[x] as number) + (dBias[x] as number);
+  for (let ik = 0; ik < W * Pq; ik++)
+    for (let c = 0; c < C; c++)
+      sums.dwPar[ik * C + c] = (sums.dwPar[ik * C + c] as number) + (dwPar[ik * CP + c] as number);
 }
 
 export interface SgLossResult {
@@ -635,43 +647,56 @@ export function coreSgLossPartial(
   out: SgLossPartial,
   dzIn: Float32Array,
 ): void {
-  const { W, q, M, Ni, Pq, Mq } = s;
-  const denom = Math.max(rows.length, 1) * W * q;
-  const { dsgPar, dsgBias } = out;
-  const len = hi - lo;
+  const { W, q, P, M, Ni, Pq, Mq } = s;
+  const n = hi - lo;
+  if (n <= 0) return;
   const MqP = pad8(Mq);
   const kernels = coreWasm();
-  // Pre-activation gradients of one neuron for these rows, dz[l][s*q+j] = alpha_s dpred_j
-  // ([len][MqP]), its parent inputs [len][Pq] and its map gradient [Pq][MqP].
-  const lay = kernels.layout([Pq * MqP], [len * MqP, len * Pq]);
-  const gTile = lay.f64[0] as Float64Array;
-  const [dz, uRows] = lay.f32 as [Float32Array, Float32Array];
-  let loss = 0;
-  for (let i = 0; i < W; i++) {
-    for (let l = 0; l < len; l++) {
-      const r = rows[lo + l] as number;
-      const ho = (r * W + i) * q;
-      const ao = (r * W + i) * M;
-      for (let j = 0; j < q; j++) {
-        const diff = (pred[ho + j] as number) - (mixed[ho + j] as number);
-        loss += diff * diff;
-        const dp = (2 * diff) / denom;
-        for (let m = 0; m < M; m++) dz[l * MqP + m * q + j] = (trace.alpha[ao + m] as number) * dp;
-      }
-      for (let c = 0; c < Mq; c++)
-        dsgBias[i * Mq + c] = (dsgBias[i * Mq + c] as number) + (dz[l * MqP + c] as number);
-      if (i < Ni) for (let c = 0; c < Mq; c++) dzIn[(r * Ni + i) * Mq + c] = dz[l * MqP + c] as number;
-    }
-    // dsgPar[i][k][c] = sum_l u_l[k] dz_l[c]
-    gatherNeuronRows(trace.uPar, rows, lo, len, W, i, Pq, uRows);
-    gTile.fill(0);
-    kernels.outerAcc(uRows, dz, 0, gTile, len, Pq, MqP);
-    for (let k = 0; k < Pq; k++)
-      for (let c = 0; c < Mq; c++)
-        dsgPar[(i * Pq + k) * Mq + c] =
-          (dsgPar[(i * Pq + k) * Mq + c] as number) + (gTile[k * MqP + c] as number);
+  const lay = kernels.layout({
+    f64: [1, W * Mq, W * Pq * MqP],
+    f32: [n * W * q, n * W * q, n * W * M, n * W * Pq, n * MqP, n * Pq, n * Ni * Mq],
+  });
+  const [loss, dsgBias, dsgPar] = lay.f64 as [Float64Array, Float64Array, Float64Array];
+  const [kPred, kMixed, kAlpha, kU, dz, uRows, kDzIn] = lay.f32 as F32s<7>;
+  for (let l = 0; l < n; l++) {
+    const r = rows[lo + l] as number;
+    kPred.set(pred.subarray(r * W * q, (r + 1) * W * q), l * W * q);
+    kMixed.set(mixed.subarray(r * W * q, (r + 1) * W * q), l * W * q);
+    kAlpha.set(trace.alpha.subarray(r * W * M, (r + 1) * W * M), l * W * M);
+    kU.set(trace.uPar.subarray(r * W * Pq, (r + 1) * W * Pq), l * W * Pq);
   }
-  out.loss[0] = (out.loss[0] as number) + loss;
+  loss.fill(0);
+  dsgBias.fill(0);
+  kernels.call(
+    "sg_loss",
+    n,
+    W,
+    q,
+    P,
+    M,
+    Ni,
+    addr(kPred),
+    addr(kMixed),
+    addr(kAlpha),
+    addr(kU),
+    Math.max(rows.length, 1) * W * q,
+    MqP,
+    addr(dz),
+    addr(uRows),
+    addr(loss),
+    addr(dsgBias),
+    addr(kDzIn),
+    addr(dsgPar),
+  );
+  out.loss[0] = (out.loss[0] as number) + (loss[0] as number);
+  for (let x = 0; x < W * Mq; x++) out.dsgBias[x] = (out.dsgBias[x] as number) + (dsgBias[x] as number);
+  for (let ik = 0; ik < W * Pq; ik++)
+    for (let c = 0; c < Mq; c++)
+      out.dsgPar[ik * Mq + c] = (out.dsgPar[ik * Mq + c] as number) + (dsgPar[ik * MqP + c] as number);
+  for (let l = 0; l < n; l++) {
+    const r = rows[lo + l] as number;
+    dzIn.set(kDzIn.subarray(l * Ni * Mq, (l + 1) * Ni * Mq), r * Ni * Mq);
+  }
 }
 
 /** Per-neuron sums of the theta estimator over the valid rows (see thetaEstimator.ts). */
@@ -820,100 +845,94 @@ export function coreEstimatorPartial(
   xwIn: Float32Array,
   xdIn: Float32Array,
 ): void {
-  const { W, q, M, Ni, Pq, Mq, C } = s;
-  const invSqrtD = 1 / Math.sqrt(s.D);
-  const { sumDd, sumWd, gw, gd, tw, td } = out;
-  const xw = new Float64Array(C);
-  const xs = new Float64Array(C);
-  const gh = new Float64Array(q);
-  const sh = new Float64Array(q);
-  const factors = (x: Float64Array, f: Float64Array, ao: number, yo: number) => {
-    let weighted = 0;
-    for (let m = 0; m < M; m++) {
-      const a = trace.alpha[ao + m] as number;
-      let xy = 0;
-      for (let j = 0; j < q; j++) {
-        const yv = trace.y[yo + m * q + j] as number;
-        xy += (x[j] as number) * yv;
-        f[m * q + j] = a * (x[j] as number) * (1 - yv * yv);
-      }
-      f[Mq + m] = xy;
-      weighted += a * xy;
-    }
-    for (let m = 0; m < M; m++)
-      f[Mq + m] = (trace.alpha[ao + m] as number) * ((f[Mq + m] as number) - weighted) * invSqrtD;
-  };
-  const len = hi - lo;
+  const { W, q, P, M, Ni, Pq, Mq, C } = s;
+  const n = hi - lo;
+  if (n <= 0) return;
   const PqP = pad8(Pq);
   const kernels = coreWasm();
-  // One neuron's factors [len][C] for w and d, its parent inputs [len][PqP], and the outer
-  // product sums [C][PqP] for w and d.
-  const lay = kernels.layout([C * PqP, C * PqP], [len * C, len * C, len * PqP]);
-  const [gwTile, gdTile] = lay.f64 as [Float64Array, Float64Array];
-  const [xwAll, xdAll, uRows] = lay.f32 as [Float32Array, Float32Array, Float32Array];
-  for (let i = 0; i < W; i++) {
-    for (let l = 0; l < len; l++) {
-      const nn = lo + l;
-      const r = rows[nn] as number;
-      const ho = (r * W + i) * q;
-      let ng = 0;
-      let ns = 0;
-      for (let j = 0; j < q; j++) {
-        ng += (g[ho + j] as number) ** 2;
-        ns += (sub[ho + j] as number) ** 2;
-      }
-      ng = Math.max(Math.sqrt(ng), 1e-12);
-      ns = Math.max(Math.sqrt(ns), 1e-12);
-      for (let j = 0; j < q; j++) {
-        gh[j] = (g[ho + j] as number) / ng;
-        sh[j] = (sub[ho + j] as number) / ns;
-      }
-      const ao = (r * W + i) * M;
-      const yo = (r * W + i) * Mq;
-      factors(gh, xw, ao, yo);
-      factors(sh, xs, ao, yo);
-      const uo = (r * W + i) * Pq;
-      let uSq = i < Ni ? (embNormSq[r] as number) : 0;
-      for (let k = 0; k < Pq; k++) uSq += (trace.uPar[uo + k] as number) ** 2;
-      let dd = 0;
-      let wd = 0;
-      let ddB = 0;
-      let wdB = 0;
-      for (let c = 0; c < C; c++) {
-        const w = xw[c] as number;
-        const d = (xs[c] as number) - w;
-        xwAll[l * C + c] = w;
-        xdAll[l * C + c] = d;
-        dd += d * d;
-        wd += w * d;
-        if (c < Mq) {
-          ddB += d * d;
-          wdB += w * d;
-          tw[i * Mq + c] = (tw[i * Mq + c] as number) + w;
-          td[i * Mq + c] = (td[i * Mq + c] as number) + d;
-        }
-      }
-      sumDd[i] = (sumDd[i] as number) + dd * uSq + ddB;
-      sumWd[i] = (sumWd[i] as number) + wd * uSq + wdB;
-      if (i < Ni) {
-        const xo = (nn * Ni + i) * C;
-        for (let c = 0; c < C; c++) {
-          xwIn[xo + c] = xwAll[l * C + c] as number;
-          xdIn[xo + c] = xdAll[l * C + c] as number;
-        }
-      }
-    }
-    // Sums over rows of the outer products x_n u_n^T (parent part).
-    gatherNeuronRows(trace.uPar, rows, lo, len, W, i, Pq, uRows, PqP);
-    gwTile.fill(0);
-    gdTile.fill(0);
-    kernels.outerAcc(xwAll, uRows, 0, gwTile, len, C, PqP);
-    kernels.outerAcc(xdAll, uRows, 0, gdTile, len, C, PqP);
-    const go = i * C * Pq;
-    for (let c = 0; c < C; c++)
-      for (let k = 0; k < Pq; k++) {
-        gw[go + c * Pq + k] = (gw[go + c * Pq + k] as number) + (gwTile[c * PqP + k] as number);
-        gd[go + c * Pq + k] = (gd[go + c * Pq + k] as number) + (gdTile[c * PqP + k] as number);
-      }
+  const lay = kernels.layout({
+    f64: [2 * W, W * Mq, W * Mq, W * C * PqP, W * C * PqP, 2 * q + 2 * C],
+    f32: [
+      n * W * q,
+      n * W * q,
+      n * W * M,
+      n * W * Mq,
+      n * W * Pq,
+      n,
+      n * C,
+      n * C,
+      n * PqP,
+      Ni * n * C,
+      Ni * n * C,
+    ],
+  });
+  const [sums, tw, td, gw, gd, scratch] = lay.f64 as [
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+  ];
+  const [kG, kSub, kAlpha, kY, kU, kEmb, xw, xd, uRows, kXwIn, kXdIn] = lay.f32 as F32s<11>;
+  for (let l = 0; l < n; l++) {
+    const r = rows[lo + l] as number;
+    kG.set(g.subarray(r * W * q, (r + 1) * W * q), l * W * q);
+    kSub.set(sub.subarray(r * W * q, (r + 1) * W * q), l * W * q);
+    kAlpha.set(trace.alpha.subarray(r * W * M, (r + 1) * W * M), l * W * M);
+    kY.set(trace.y.subarray(r * W * Mq, (r + 1) * W * Mq), l * W * Mq);
+    kU.set(trace.uPar.subarray(r * W * Pq, (r + 1) * W * Pq), l * W * Pq);
+    kEmb[l] = embNormSq[r] as number;
   }
+  sums.fill(0);
+  tw.fill(0);
+  td.fill(0);
+  kernels.call(
+    "estimator",
+    n,
+    W,
+    q,
+    P,
+    M,
+    Ni,
+    addr(kG),
+    addr(kSub),
+    addr(kAlpha),
+    addr(kY),
+    addr(kU),
+    addr(kEmb),
+    1 / Math.sqrt(s.D),
+    PqP,
+    addr(xw),
+    addr(xd),
+    addr(uRows),
+    addr(sums),
+    addr(tw),
+    addr(td),
+    addr(gw),
+    addr(gd),
+    addr(kXwIn),
+    addr(kXdIn),
+    addr(scratch),
+  );
+  for (let i = 0; i < W; i++) {
+    out.sumDd[i] = (out.sumDd[i] as number) + (sums[2 * i] as number);
+    out.sumWd[i] = (out.sumWd[i] as number) + (sums[2 * i + 1] as number);
+  }
+  for (let x = 0; x < W * Mq; x++) {
+    out.tw[x] = (out.tw[x] as number) + (tw[x] as number);
+    out.td[x] = (out.td[x] as number) + (td[x] as number);
+  }
+  for (let ic = 0; ic < W * C; ic++)
+    for (let k = 0; k < Pq; k++) {
+      out.gw[ic * Pq + k] = (out.gw[ic * Pq + k] as number) + (gw[ic * PqP + k] as number);
+      out.gd[ic * Pq + k] = (out.gd[ic * Pq + k] as number) + (gd[ic * PqP + k] as number);
+    }
+  for (let i = 0; i < Ni; i++)
+    for (let l = 0; l < n; l++) {
+      const src = (i * n + l) * C;
+      const dst = ((lo + l) * Ni + i) * C;
+      xwIn.set(kXwIn.subarray(src, src + C), dst);
+      xdIn.set(kXdIn.subarray(src, src + C), dst);
+    }
 }

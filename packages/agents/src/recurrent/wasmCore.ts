@@ -24,22 +24,8 @@ interface WasmApi {
 }
 const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-interface Exports {
-  matvec(
-    u: number,
-    us: number,
-    uis: number,
-    w: number,
-    len: number,
-    cp: number,
-    z: number,
-    zs: number,
-    zis: number,
-    n: number,
-    nn: number,
-  ): void;
-  outer_acc(x: number, y: number, g: number, n: number, cols: number, lenp: number): void;
-}
+/** The kernels' exports: every argument is an i32 (sizes, byte addresses) or an f64. */
+type Exports = Readonly<Record<string, (...args: number[]) => void>>;
 
 /** Rounds up to a multiple of 8 (the kernels' column blocks). */
 export function pad8(n: number): number {
@@ -47,15 +33,27 @@ export function pad8(n: number): number {
 }
 
 /**
- * Buffers of one layout: f64 regions first, then f32 regions, each 16-byte aligned. Their contents
- * are left from earlier use: callers write what they read (the kernels' padding columns only ever
- * meet padding columns, whose results are never read).
+ * Buffers of one layout, each 16-byte aligned. Their contents are left from earlier use: callers
+ * write what they read (the kernels' padding columns only ever meet padding columns, whose results
+ * are never read).
  */
 export interface CoreLayout {
   readonly f64: Float64Array[];
   readonly f32: Float32Array[];
+  readonly i32: Int32Array[];
   /** The arena's generation when laid out (views stay valid while it is unchanged). */
   readonly generation: number;
+}
+
+export interface LayoutSpec {
+  readonly f64?: readonly number[];
+  readonly f32?: readonly number[];
+  readonly i32?: readonly number[];
+}
+
+/** Byte address of element `offset` of a view on the kernels' memory. */
+export function addr(view: Float32Array | Float64Array | Int32Array, offset = 0): number {
+  return view.byteOffset + view.BYTES_PER_ELEMENT * offset;
 }
 
 export class CoreWasm {
@@ -74,77 +72,36 @@ export class CoreWasm {
   }
 
   /** Lays out regions of the given lengths (growing the memory once if needed). */
-  layout(f64Lengths: readonly number[], f32Lengths: readonly number[]): CoreLayout {
+  layout(spec: LayoutSpec): CoreLayout {
     const align = (x: number) => (x + 15) & ~15;
-    const offsets64: number[] = [];
-    const offsets32: number[] = [];
     // Byte 0 stays unused, so no region has the null address.
     let at = 16;
-    for (const n of f64Lengths) {
-      offsets64.push(at);
-      at = align(at + n * 8);
-    }
-    for (const n of f32Lengths) {
-      offsets32.push(at);
-      at = align(at + n * 4);
-    }
+    const place = (lengths: readonly number[] | undefined, bytes: number) =>
+      (lengths ?? []).map((n) => {
+        const o = at;
+        at = align(at + n * bytes);
+        return o;
+      });
+    const o64 = place(spec.f64, 8);
+    const o32 = place(spec.f32, 4);
+    const oi = place(spec.i32, 4);
     const have = this.memory.buffer.byteLength;
     if (at > have) this.memory.grow(Math.ceil((at - have) / PAGE));
     const buf = this.memory.buffer;
     this.generation++;
     return {
-      f64: f64Lengths.map((n, k) => new Float64Array(buf, offsets64[k] as number, n)),
-      f32: f32Lengths.map((n, k) => new Float32Array(buf, offsets32[k] as number, n)),
+      f64: (spec.f64 ?? []).map((n, k) => new Float64Array(buf, o64[k] as number, n)),
+      f32: (spec.f32 ?? []).map((n, k) => new Float32Array(buf, o32[k] as number, n)),
+      i32: (spec.i32 ?? []).map((n, k) => new Int32Array(buf, oi[k] as number, n)),
       generation: this.generation,
     };
   }
 
-  /**
-   * For neurons i < nn and rows r < n: z[r][c] = sum_{k<len} u[r][k] w[k][c], c < cp (cp a
-   * multiple of 8). `u`, `w`, `z` are views from {@link layout} with element offsets; `us`/`zs` are
-   * row strides and `uis`/`zis` neuron strides (elements); w is [nn][len][cp].
-   */
-  matvec(
-    u: Float32Array,
-    uOff: number,
-    us: number,
-    uis: number,
-    w: Float32Array,
-    len: number,
-    cp: number,
-    z: Float32Array,
-    zOff: number,
-    zs: number,
-    zis: number,
-    n: number,
-    nn: number,
-  ): void {
-    this.ex.matvec(
-      u.byteOffset + 4 * uOff,
-      us,
-      uis,
-      w.byteOffset,
-      len,
-      cp,
-      z.byteOffset + 4 * zOff,
-      zs,
-      zis,
-      n,
-      nn,
-    );
-  }
-
-  /** g[c][k] += sum_{r<n} x[r][c] y[r][k] (x [n][cols], y [n][lenp], g [cols][lenp] f64; lenp % 8 = 0). */
-  outerAcc(
-    x: Float32Array,
-    y: Float32Array,
-    yOff: number,
-    g: Float64Array,
-    n: number,
-    cols: number,
-    lenp: number,
-  ): void {
-    this.ex.outer_acc(x.byteOffset, y.byteOffset + 4 * yOff, g.byteOffset, n, cols, lenp);
+  /** Calls kernel `name` of coreKernels.c (byte addresses from {@link addr}). */
+  call(name: string, ...args: number[]): void {
+    const f = this.ex[name];
+    if (f === undefined) throw new Error(`core kernel ${name} is missing from the WebAssembly module`);
+    f(...args);
   }
 }
 

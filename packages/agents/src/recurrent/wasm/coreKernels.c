@@ -7,6 +7,11 @@
  * with a block of accumulators in registers several times that. The kernels work in the calling
  * thread's own linear memory; they use no stack and no static data.
  *
+ * Besides the two contractions (matvec, outer_acc) the file holds the per-row elementwise parts of
+ * the core phases in the same loop order and f64 arithmetic as the JavaScript they replace, with
+ * tanh and exp of their own (f64, within a few units of the last place, far below the f32
+ * rounding of the stored results).
+ *
  * Determinism: each output is summed in a fixed order that depends only on its own inputs (matvec:
  * k ascending; outer_acc: rows ascending within blocks of OUTER_BLOCK rows added in row order), so
  * results do not depend on how callers split rows or neurons between threads. wasm never fuses a
@@ -35,7 +40,7 @@ static inline void add4_f64(double* g, v4 a) {
  *   z[r][c] = sum_{k < len} u[r][k] * w[k][c]   for c < cp (cp a multiple of 8),
  * with u = U + i*uis (row stride us), w = Wm + i*len*cp ([len][cp]), z = Z + i*zis (row stride zs).
  */
-EXPORT void matvec(const float* U, int us, int uis, const float* Wm, int len, int cp, float* Z, int zs,
+static void matvec_impl(const float* U, int us, int uis, const float* Wm, int len, int cp, float* Z, int zs,
                    int zis, int n, int nn) {
   for (int i = 0; i < nn; i++) {
     const float* u = U + (long)i * uis;
@@ -100,7 +105,7 @@ EXPORT void matvec(const float* U, int us, int uis, const float* Wm, int len, in
  * X [n][cols], Y [n][lenp] and G [cols][lenp] in f64. Rows are summed in f32 within blocks of
  * OUTER_BLOCK rows; the block sums are added to G in f64, block after block.
  */
-EXPORT void outer_acc(const float* X, const float* Y, double* G, int n, int cols, int lenp) {
+static void outer_acc_impl(const float* X, const float* Y, double* G, int n, int cols, int lenp) {
   for (int r0 = 0; r0 < n; r0 += OUTER_BLOCK) {
     int r1 = r0 + OUTER_BLOCK < n ? r0 + OUTER_BLOCK : n;
     int c = 0;
@@ -150,5 +155,421 @@ EXPORT void outer_acc(const float* X, const float* Y, double* G, int n, int cols
         add4_f64(g + 4, b0);
       }
     }
+  }
+}
+
+EXPORT void matvec(const float* U, int us, int uis, const float* Wm, int len, int cp, float* Z, int zs,
+                   int zis, int n, int nn) {
+  matvec_impl(U, us, uis, Wm, len, cp, Z, zs, zis, n, nn);
+}
+
+EXPORT void outer_acc(const float* X, const float* Y, double* G, int n, int cols, int lenp) {
+  outer_acc_impl(X, Y, G, n, cols, lenp);
+}
+
+/* ---------- elementary functions (f64) ---------- */
+
+static inline double max_js(double a, double b) { return a != a ? a : (a > b ? a : b); }
+
+static inline double pow2i(int k) {
+  union {
+    unsigned long long u;
+    double d;
+  } v;
+  v.u = (unsigned long long)(k + 1023) << 52;
+  return v.d;
+}
+
+static const double LN2_HI = 6.93147180369123816490e-01;
+static const double LN2_LO = 1.90821492927058770002e-10;
+static const double INV_LN2 = 1.44269504088896338700e+00;
+
+/* expm1(r) for |r| <= ln2/2 + tiny: Taylor series to r^13 (remainder below 1e-17 relative). */
+static inline double expm1_small(double r) {
+  double p = 1.0 / 6227020800.0;
+  p = p * r + 1.0 / 479001600.0;
+  p = p * r + 1.0 / 39916800.0;
+  p = p * r + 1.0 / 3628800.0;
+  p = p * r + 1.0 / 362880.0;
+  p = p * r + 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  return r + r * r * p;
+}
+
+/* exp(x) for x <= 0 (the softmax's shifted scores). */
+static double exp_nonpos(double x) {
+  if (x != x) return x;
+  if (x < -745.2) return 0.0;
+  double k = __builtin_nearbyint(x * INV_LN2);
+  double r = (x - k * LN2_HI) - k * LN2_LO;
+  double e = 1.0 + expm1_small(r);
+  int ki = (int)k;
+  if (ki < -1000) return e * pow2i(ki + 100) * pow2i(-100);
+  return e * pow2i(ki);
+}
+
+/* tanh(x) = expm1(2|x|) / (expm1(2|x|) + 2) with the sign of x. */
+static double tanh_f64(double x) {
+  if (x != x) return x;
+  double a = x < 0 ? -x : x;
+  double t;
+  if (a > 22.0) {
+    t = 1.0;
+  } else if (a < 3.7252902984e-09) {
+    t = a;
+  } else {
+    double y = 2.0 * a;
+    double k = __builtin_nearbyint(y * INV_LN2);
+    double r = (y - k * LN2_HI) - k * LN2_LO;
+    double p = expm1_small(r);
+    double em1;
+    if (k == 0) {
+      em1 = p;
+    } else {
+      double s = pow2i((int)k);
+      em1 = s * p + (s - 1.0);
+    }
+    t = em1 / (em1 + 2.0);
+  }
+  return x < 0 ? -t : t;
+}
+
+/* ---------- forward ---------- */
+
+/*
+ * One step for n rows: gathers the parent inputs u [n][W][Pq] from hPrev [n][W][q] (a row
+ * multiplied by keep[b]), z = u wPad [n][W][cp], then per neuron the pre-activations
+ * bias (+ ext for input neurons), slot outputs y = tanh, routing alpha = softmax(scores / sqrt(D))
+ * and the new state h = sum_s alpha_s y_s.
+ */
+EXPORT void forward_step(int n, int W, int q, int P, int M, int Ni, const int* parentIdx,
+                         const float* hPrev, const float* keep, const float* ext, const float* bias,
+                         const float* wPad, int cp, double invSqrtD, float* u, float* z, float* y,
+                         float* alpha, float* h, double* zz) {
+  int Pq = P * q, Mq = M * q, C = Mq + M;
+  for (int b = 0; b < n; b++) {
+    float kb = keep[b];
+    const float* hp = hPrev + (long)b * W * q;
+    for (int i = 0; i < W; i++) {
+      float* uo = u + ((long)b * W + i) * Pq;
+      for (int p = 0; p < P; p++) {
+        const float* src = hp + (long)parentIdx[i * P + p] * q;
+        for (int j = 0; j < q; j++) uo[p * q + j] = (float)((double)kb * (double)src[j]);
+      }
+    }
+  }
+  matvec_impl(u, W * Pq, Pq, wPad, Pq, cp, z, W * cp, cp, n, W);
+  for (int b = 0; b < n; b++) {
+    for (int i = 0; i < W; i++) {
+      const float* zp = z + ((long)b * W + i) * cp;
+      const float* bi = bias + (long)i * C;
+      if (i < Ni) {
+        const float* e = ext + ((long)b * Ni + i) * C;
+        for (int c = 0; c < C; c++) zz[c] = ((double)bi[c] + (double)e[c]) + (double)zp[c];
+      } else {
+        for (int c = 0; c < C; c++) zz[c] = (double)bi[c] + (double)zp[c];
+      }
+      long o = (long)b * W + i;
+      float* yo = y + o * Mq;
+      for (int c = 0; c < Mq; c++) yo[c] = (float)tanh_f64(zz[c]);
+      double mx = -__builtin_inf();
+      for (int m = 0; m < M; m++) mx = max_js(mx, zz[Mq + m] * invSqrtD);
+      double total = 0;
+      float* ao = alpha + o * M;
+      for (int m = 0; m < M; m++) {
+        double e = exp_nonpos(zz[Mq + m] * invSqrtD - mx);
+        ao[m] = (float)e;
+        total += e;
+      }
+      for (int m = 0; m < M; m++) ao[m] = (float)((double)ao[m] / total);
+      float* ho = h + o * q;
+      for (int j = 0; j < q; j++) {
+        double acc = 0;
+        for (int m = 0; m < M; m++) acc += (double)ao[m] * (double)yo[m * q + j];
+        ho[j] = (float)acc;
+      }
+    }
+  }
+}
+
+/* SG predictions of n rows: hhat = sum_s alpha_s (sgBias_s + sgExt_s + u wSg_s) [n][W][q]. */
+EXPORT void predictions(int n, int W, int q, int P, int M, int Ni, const float* u, const float* alpha,
+                        const float* sgExt, const float* sgBias, const float* wPad, int cp, float* z,
+                        float* out, double* zz) {
+  int Pq = P * q, Mq = M * q;
+  matvec_impl(u, W * Pq, Pq, wPad, Pq, cp, z, W * cp, cp, n, W);
+  for (int l = 0; l < n; l++) {
+    for (int i = 0; i < W; i++) {
+      long o = (long)l * W + i;
+      const float* zp = z + o * cp;
+      const float* bi = sgBias + (long)i * Mq;
+      if (i < Ni) {
+        const float* e = sgExt + ((long)l * Ni + i) * Mq;
+        for (int c = 0; c < Mq; c++) zz[c] = ((double)bi[c] + (double)e[c]) + (double)zp[c];
+      } else {
+        for (int c = 0; c < Mq; c++) zz[c] = (double)bi[c] + (double)zp[c];
+      }
+      const float* ao = alpha + o * M;
+      float* ho = out + o * q;
+      for (int j = 0; j < q; j++) {
+        double acc = 0;
+        for (int m = 0; m < M; m++) acc += (double)ao[m] * zz[m * q + j];
+        ho[j] = (float)acc;
+      }
+    }
+  }
+}
+
+/* ---------- backward ---------- */
+
+/*
+ * BPTT over T steps for nb environments (local rows l = t*nb + b, all arrays local):
+ * the gradient at H_t is the actor's term plus what came back from step t+1; with mixing it is
+ * replaced by theta g + (1 - theta) s; then the slot backward gives the pre-activation gradients
+ * dz (kept for every row in dzAll [W][T*nb][cp]), du = W dz flows through the gathers and the
+ * resets into H_{t-1}. Finally dwPar[i] ([Pq][cp], f64, overwritten) = sum_l u_l dz_l^T.
+ */
+EXPORT void backward(int T, int nb, int W, int q, int P, int M, int Ni, const int* parentIdx,
+                     const float* keep, const float* dActor, const float* alpha, const float* y,
+                     const float* uPar, const float* pred, const double* theta, int mixing,
+                     int positiveProjection, double invSqrtD, const float* wT, int cp, int pqp,
+                     float* trueGrad, float* mixedGrad, float* substitute, float* dzIn, float* dzAll,
+                     float* du, double* carry, double* next, double* dBias, double* dwPar,
+                     float* uRows, double* scratch) {
+  int Pq = P * q, Mq = M * q, C = Mq + M;
+  long nRows = (long)T * nb;
+  long stateLen = (long)nb * W * q;
+  double* g = scratch;
+  double* mixed = g + q;
+  double* dzc = mixed + q;
+  double* dAlpha = dzc + C;
+  for (long x = 0; x < stateLen; x++) carry[x] = 0;
+  for (int t = T - 1; t >= 0; t--) {
+    for (long x = 0; x < stateLen; x++) next[x] = 0;
+    for (int i = 0; i < W; i++) {
+      for (int b = 0; b < nb; b++) {
+        long rl = (long)t * nb + b;
+        long ho = (rl * W + i) * q;
+        long co = ((long)b * W + i) * q;
+        for (int j = 0; j < q; j++) {
+          g[j] = (double)dActor[ho + j] + carry[co + j];
+          trueGrad[ho + j] = (float)g[j];
+        }
+        if (mixing) {
+          double th = theta[(long)t * W + i];
+          double coef = 1;
+          if (positiveProjection) {
+            double dot = 0, sq = 0;
+            for (int j = 0; j < q; j++) {
+              double pj = pred[ho + j];
+              dot += g[j] * pj;
+              sq += pj * pj;
+            }
+            coef = max_js(dot, 0) / max_js(sq, 1e-12);
+          }
+          for (int j = 0; j < q; j++) {
+            double sj = coef * (double)pred[ho + j];
+            substitute[ho + j] = (float)sj;
+            mixed[j] = th * g[j] + (1 - th) * sj;
+            mixedGrad[ho + j] = (float)mixed[j];
+          }
+        } else {
+          for (int j = 0; j < q; j++) mixed[j] = g[j];
+        }
+        const float* ao = alpha + (rl * W + i) * M;
+        const float* yo = y + (rl * W + i) * Mq;
+        double weighted = 0;
+        for (int m = 0; m < M; m++) {
+          double a = ao[m];
+          double da = 0;
+          for (int j = 0; j < q; j++) {
+            double yv = yo[m * q + j];
+            da += mixed[j] * yv;
+            dzc[m * q + j] = a * mixed[j] * (1 - yv * yv);
+          }
+          dAlpha[m] = da;
+          weighted += a * da;
+        }
+        for (int m = 0; m < M; m++) dzc[Mq + m] = (double)ao[m] * (dAlpha[m] - weighted) * invSqrtD;
+        double* db = dBias + (long)i * C;
+        for (int c = 0; c < C; c++) db[c] += dzc[c];
+        if (i < Ni) {
+          float* zi = dzIn + (rl * Ni + i) * C;
+          for (int c = 0; c < C; c++) zi[c] = (float)dzc[c];
+        }
+        float* za = dzAll + ((long)i * nRows + rl) * cp;
+        for (int c = 0; c < C; c++) za[c] = (float)dzc[c];
+      }
+    }
+    if (t > 0) {
+      matvec_impl(dzAll + (long)t * nb * cp, cp, (int)(nRows * cp), wT, C, pqp, du, W * pqp, pqp, nb, W);
+      for (int i = 0; i < W; i++) {
+        for (int b = 0; b < nb; b++) {
+          double kb = keep[(long)t * nb + b];
+          if (kb == 0) continue;
+          const float* d = du + ((long)b * W + i) * pqp;
+          for (int p = 0; p < P; p++) {
+            double* dst = next + ((long)b * W + parentIdx[i * P + p]) * q;
+            for (int j = 0; j < q; j++) dst[j] += kb * (double)d[p * q + j];
+          }
+        }
+      }
+    }
+    double* tmp = carry;
+    carry = next;
+    next = tmp;
+  }
+  for (int i = 0; i < W; i++) {
+    for (long l = 0; l < nRows; l++) {
+      const float* src = uPar + (l * W + i) * Pq;
+      for (int k = 0; k < Pq; k++) uRows[l * Pq + k] = src[k];
+    }
+    double* gi = dwPar + (long)i * Pq * cp;
+    for (long x = 0; x < (long)Pq * cp; x++) gi[x] = 0;
+    outer_acc_impl(uRows, dzAll + (long)i * nRows * cp, gi, (int)nRows, Pq, cp);
+  }
+}
+
+/* ---------- SG loss ---------- */
+
+/*
+ * SG loss sums over n rows (local layout): loss[0] += sum ||pred - mixed||^2, and with
+ * dz[l][s*q+j] = alpha_s 2 (pred - mixed)_j / denom: dsgBias[i] += sum_l dz_l, dzIn [n][Ni][Mq]
+ * (input neurons), dsgPar[i] ([Pq][cp], f64, overwritten) = sum_l u_l dz_l^T.
+ */
+EXPORT void sg_loss(int n, int W, int q, int P, int M, int Ni, const float* pred, const float* mixed,
+                    const float* alpha, const float* uPar, double denom, int cp, float* dz, float* uRows,
+                    double* loss, double* dsgBias, float* dzIn, double* dsgPar) {
+  int Pq = P * q, Mq = M * q;
+  double total = 0;
+  for (int i = 0; i < W; i++) {
+    for (int l = 0; l < n; l++) {
+      long o = (long)l * W + i;
+      const float* ao = alpha + o * M;
+      float* dl = dz + (long)l * cp;
+      for (int j = 0; j < q; j++) {
+        double diff = (double)pred[o * q + j] - (double)mixed[o * q + j];
+        total += diff * diff;
+        double dp = (2 * diff) / denom;
+        for (int m = 0; m < M; m++) dl[m * q + j] = (float)((double)ao[m] * dp);
+      }
+      double* bi = dsgBias + (long)i * Mq;
+      for (int c = 0; c < Mq; c++) bi[c] += dl[c];
+      if (i < Ni) {
+        float* zi = dzIn + ((long)l * Ni + i) * Mq;
+        for (int c = 0; c < Mq; c++) zi[c] = dl[c];
+      }
+    }
+    for (int l = 0; l < n; l++) {
+      const float* src = uPar + ((long)l * W + i) * Pq;
+      for (int k = 0; k < Pq; k++) uRows[(long)l * Pq + k] = src[k];
+    }
+    double* gi = dsgPar + (long)i * Pq * cp;
+    for (long x = 0; x < (long)Pq * cp; x++) gi[x] = 0;
+    outer_acc_impl(uRows, dz, gi, n, Pq, cp);
+  }
+  loss[0] += total;
+}
+
+/* ---------- eq. 3 sums ---------- */
+
+static void estimator_factors(const double* x, double* f, const float* ao, const float* yo, int M, int q,
+                              double invSqrtD) {
+  int Mq = M * q;
+  double weighted = 0;
+  for (int m = 0; m < M; m++) {
+    double a = ao[m];
+    double xy = 0;
+    for (int j = 0; j < q; j++) {
+      double yv = yo[m * q + j];
+      xy += x[j] * yv;
+      f[m * q + j] = a * x[j] * (1 - yv * yv);
+    }
+    f[Mq + m] = xy;
+    weighted += a * xy;
+  }
+  for (int m = 0; m < M; m++) f[Mq + m] = (double)ao[m] * (f[Mq + m] - weighted) * invSqrtD;
+}
+
+/*
+ * Eq. 3 sums over n rows (local layout) for every neuron: sums[i] += (sum ||d||^2, sum <w, d>)
+ * ([W][2]), tw/td[i] += summed b-parts, gw/gd[i] ([C][cp], f64, overwritten) = sum x u^T for
+ * x = w, d; the factors of input neurons go to xwIn/xdIn [Ni][n][C].
+ */
+EXPORT void estimator(int n, int W, int q, int P, int M, int Ni, const float* g, const float* sub,
+                      const float* alpha, const float* y, const float* uPar, const float* embNormSq,
+                      double invSqrtD, int cp, float* xw, float* xd, float* uRows, double* sums,
+                      double* tw, double* td, double* gw, double* gd, float* xwIn, float* xdIn,
+                      double* scratch) {
+  int Pq = P * q, Mq = M * q, C = Mq + M;
+  double* gh = scratch;
+  double* sh = gh + q;
+  double* fw = sh + q;
+  double* fs = fw + C;
+  for (int i = 0; i < W; i++) {
+    for (int l = 0; l < n; l++) {
+      long o = (long)l * W + i;
+      double ng = 0, ns = 0;
+      for (int j = 0; j < q; j++) {
+        double gv = g[o * q + j], sv = sub[o * q + j];
+        ng += gv * gv;
+        ns += sv * sv;
+      }
+      ng = max_js(__builtin_sqrt(ng), 1e-12);
+      ns = max_js(__builtin_sqrt(ns), 1e-12);
+      for (int j = 0; j < q; j++) {
+        gh[j] = (double)g[o * q + j] / ng;
+        sh[j] = (double)sub[o * q + j] / ns;
+      }
+      const float* ao = alpha + o * M;
+      const float* yo = y + o * Mq;
+      estimator_factors(gh, fw, ao, yo, M, q, invSqrtD);
+      estimator_factors(sh, fs, ao, yo, M, q, invSqrtD);
+      const float* uo = uPar + o * Pq;
+      double uSq = i < Ni ? (double)embNormSq[l] : 0;
+      for (int k = 0; k < Pq; k++) {
+        double uv = uo[k];
+        uSq += uv * uv;
+      }
+      double dd = 0, wd = 0, ddB = 0, wdB = 0;
+      float* xwl = xw + (long)l * C;
+      float* xdl = xd + (long)l * C;
+      for (int c = 0; c < C; c++) {
+        double w = fw[c];
+        double d = fs[c] - w;
+        xwl[c] = (float)w;
+        xdl[c] = (float)d;
+        dd += d * d;
+        wd += w * d;
+        if (c < Mq) {
+          ddB += d * d;
+          wdB += w * d;
+          tw[(long)i * Mq + c] += w;
+          td[(long)i * Mq + c] += d;
+        }
+      }
+      sums[2 * i] = sums[2 * i] + dd * uSq + ddB;
+      sums[2 * i + 1] = sums[2 * i + 1] + wd * uSq + wdB;
+      for (int k = 0; k < Pq; k++) uRows[(long)l * cp + k] = uo[k];
+    }
+    if (i < Ni) {
+      for (long x = 0; x < (long)n * C; x++) {
+        xwIn[(long)i * n * C + x] = xw[x];
+        xdIn[(long)i * n * C + x] = xd[x];
+      }
+    }
+    double* gwi = gw + (long)i * C * cp;
+    double* gdi = gd + (long)i * C * cp;
+    for (long x = 0; x < (long)C * cp; x++) {
+      gwi[x] = 0;
+      gdi[x] = 0;
+    }
+    outer_acc_impl(xw, uRows, gwi, n, C, cp);
+    outer_acc_impl(xd, uRows, gdi, n, C, cp);
   }
 }
