@@ -2,14 +2,8 @@ import { Rng } from "@sgprop/gym";
 import * as tf from "@tensorflow/tfjs-core";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  disposePerNeuronSimd,
-  perNeuronSimdHelperCalls,
-  prewarmPerNeuronSimd,
-  simdForwardHidden,
-  simdMatVecs,
-  simdOuter,
-} from "../src/kernels/perNeuronSimd.js";
+import { simdForwardHidden, simdMatVecs, simdOuter } from "../src/kernels/perNeuronSimd.js";
+import { disposeKernelThreads, kernelHelperCalls, prewarmKernelThreads } from "../src/kernels/runtime.js";
 import { FeedforwardSparseNet, type FeedforwardSparseNetConfig } from "../src/models/sparseNet.js";
 import { maxAbsDiff, useBackend } from "./helpers.js";
 
@@ -65,17 +59,17 @@ function oneThread<T>(f: () => T): T {
 
 /** Waits until a large call actually runs half of its work on the helper thread. */
 async function helperReady(probe: () => unknown): Promise<void> {
-  prewarmPerNeuronSimd();
+  prewarmKernelThreads();
   for (let i = 0; i < 200; i++) {
-    const before = perNeuronSimdHelperCalls();
+    const before = kernelHelperCalls();
     probe();
-    if (perNeuronSimdHelperCalls() > before) return;
+    if (kernelHelperCalls() > before) return;
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error("the kernels' helper thread never came up");
 }
 
-afterAll(() => disposePerNeuronSimd());
+afterAll(() => disposeKernelThreads());
 
 describe("per-neuron SIMD kernels", () => {
   it("matVec (both weight layouts) and outer equal a float64 reference on random shapes", () => {
@@ -118,9 +112,9 @@ describe("per-neuron SIMD kernels", () => {
     ];
     const single = oneThread(run);
     await helperReady(run);
-    const before = perNeuronSimdHelperCalls();
+    const before = kernelHelperCalls();
     const double = run();
-    expect(perNeuronSimdHelperCalls()).toBeGreaterThan(before);
+    expect(kernelHelperCalls()).toBeGreaterThan(before);
     for (let j = 0; j < single.length; j++) expect(double[j]).toEqual(single[j]);
   });
 });

@@ -204,10 +204,7 @@ class BanditTrainer implements Trainer {
     if (o.updateSharedKeysInSgPhase || !o.reusePolicyBatchForSg) {
       fwd = net.forward(policyBatch.x, true);
     } else {
-      fwd = {
-        logits: fwd.logits,
-        layers: fwd.layers.map((c, l) => ({ ...c, ...net.sgPrediction(l, c) })),
-      };
+      fwd = net.withFreshSgPredictions(fwd);
     }
     const pg = sgpropPolicyGradients(
       net,

@@ -10,6 +10,7 @@ import {
   perNeuronOuter,
 } from "../ops/perNeuron.js";
 import { InvalidConfigError, InvalidInputError, requireInt } from "./errors.js";
+import { type HostParams, NativeFeedforward } from "./sparseNetNative.js";
 
 /** Sizes of the feed-forward FeedforwardSparseNet of the bandit (SPEC 4.2). */
 export interface FeedforwardSparseNetConfig {
@@ -173,6 +174,78 @@ export interface FeedforwardForward {
   readonly layers: readonly FeedforwardLayerCache[];
   /** Action logits [B, A]. */
   readonly logits: tf.Tensor;
+  /** Set when the pass ran on the SIMD kernels: its arrays live in the kernels' memory. */
+  readonly native?: NativeTraceRef;
+}
+
+/** A forward pass held in kernel memory (valid until the network's next forward pass). */
+export interface NativeTraceRef {
+  readonly engine: NativeFeedforward;
+  readonly generation: number;
+  readonly withSg: boolean;
+}
+
+/** The engine of a trace, after checking that no later forward pass overwrote it. */
+export function liveTrace(ref: NativeTraceRef): NativeFeedforward {
+  if (ref.engine.generation !== ref.generation) {
+    throw new Error(
+      "this SparseNet forward trace is stale: a later forward pass of the same network overwrote it",
+    );
+  }
+  return ref.engine;
+}
+
+/**
+ * A layer cache whose arrays stay in kernel memory; each tensor is materialised (in the current
+ * tfjs scope) only when a tfjs code path asks for it, e.g. the reference implementation of an
+ * option the kernels do not cover.
+ */
+class NativeLayerCache implements FeedforwardLayerCache {
+  private readonly made = new Map<string, tf.Tensor>();
+  constructor(
+    private readonly ref: NativeTraceRef,
+    private readonly l: number,
+    readonly h: tf.Tensor,
+    private readonly residual: boolean,
+  ) {}
+
+  private tensor(name: "u" | "alpha" | "y" | "tanh" | "sgLin" | "sgPred", shape: number[]): tf.Tensor {
+    const have = this.made.get(name);
+    if (have !== undefined && !have.isDisposed) return have;
+    const t = tf.tensor(liveTrace(this.ref).read(this.l, name), shape);
+    this.made.set(name, t);
+    return t;
+  }
+
+  private dims(): [number, number, number, number, number] {
+    const c = this.ref.engine.config;
+    return [this.h.shape[0] as number, c.width, c.numSlots, c.neuronDim, c.numParents * c.neuronDim];
+  }
+
+  get u(): tf.Tensor {
+    const [b, w, , , nd] = this.dims();
+    return this.tensor("u", [b, w, nd]);
+  }
+  get alpha(): tf.Tensor {
+    const [b, w, m] = this.dims();
+    return this.tensor("alpha", [b, w, m]);
+  }
+  get y(): tf.Tensor {
+    const [b, w, m, q] = this.dims();
+    return this.tensor("y", [b, w, m, q]);
+  }
+  get tanhOut(): tf.Tensor | undefined {
+    const [b, w, , q] = this.dims();
+    return this.residual ? this.tensor("tanh", [b, w, q]) : undefined;
+  }
+  get sgPred(): tf.Tensor | undefined {
+    const [b, w, , q] = this.dims();
+    return this.ref.withSg ? this.tensor("sgPred", [b, w, q]) : undefined;
+  }
+  get sgLin(): tf.Tensor | undefined {
+    const [b, w, m, q] = this.dims();
+    return this.ref.withSg ? this.tensor("sgLin", [b, w, m, q]) : undefined;
+  }
 }
 
 /** Parameter gradients of one layer from {@link FeedforwardSparseNet.backwardLayer}. */
@@ -196,6 +269,7 @@ export class FeedforwardSparseNet {
   readonly vars: Readonly<Record<string, tf.Variable>>;
   private readonly firstGather: HostGather;
   private readonly parentGathers: HostGather[];
+  private native: NativeFeedforward | undefined;
 
   constructor(
     config: FeedforwardSparseNetConfig,
@@ -279,6 +353,7 @@ export class FeedforwardSparseNet {
    * same routing weights) come out of the same per-neuron contraction.
    */
   forward(x: tf.Tensor, withSg: boolean): FeedforwardForward {
+    if (perNeuronKernel() === "simd") return this.nativeForward(x, withSg);
     const { numLayers: L, width: w, numSlots: m, neuronDim: q, residual } = this.config;
     const b = x.shape[0] as number;
     const layers: FeedforwardLayerCache[] = [];
@@ -318,6 +393,59 @@ export class FeedforwardSparseNet {
     }
     const logits = this.actionLogits(hPrev as tf.Tensor);
     return { layers, logits };
+  }
+
+  /** Parameters as host arrays, read on demand (for the SIMD kernels). */
+  private hostParams(): HostParams {
+    return (name) => this.v(name).dataSync() as Float32Array;
+  }
+
+  /** {@link forward} on the SIMD kernels: the trace stays in kernel memory. */
+  private nativeForward(x: tf.Tensor, withSg: boolean): FeedforwardForward {
+    this.native ??= new NativeFeedforward(
+      this.config,
+      this.connectivity.firstLayerInputIdx,
+      this.connectivity.parentIdx,
+    );
+    const engine = this.native;
+    const b = x.shape[0] as number;
+    engine.forward(x.dataSync() as Float32Array, b, this.hostParams(), withSg);
+    const { width: w, neuronDim: q } = this.config;
+    const hs = Array.from({ length: this.config.numLayers }, (_, l) =>
+      tf.tensor3d(engine.read(l, "h"), [b, w, q]),
+    );
+    return this.nativeResult(engine, hs, withSg);
+  }
+
+  private nativeResult(
+    engine: NativeFeedforward,
+    hs: tf.Tensor[],
+    withSg: boolean,
+    logits?: tf.Tensor,
+  ): FeedforwardForward {
+    const ref: NativeTraceRef = { engine, generation: engine.generation, withSg };
+    const layers = hs.map((h, l) => new NativeLayerCache(ref, l, h, this.config.residual && l > 0));
+    return { layers, logits: logits ?? this.actionLogits(hs[hs.length - 1] as tf.Tensor), native: ref };
+  }
+
+  /**
+   * The same forward pass with SG predictions from the current SG parameters (after an SG
+   * update; the policy part of the pass is unchanged).
+   */
+  withFreshSgPredictions(fwd: FeedforwardForward): FeedforwardForward {
+    if (fwd.native !== undefined) {
+      liveTrace(fwd.native).refreshSg(this.hostParams());
+      return this.nativeResult(
+        fwd.native.engine,
+        fwd.layers.map((c) => c.h),
+        true,
+        fwd.logits,
+      );
+    }
+    return {
+      logits: fwd.logits,
+      layers: fwd.layers.map((c, l) => ({ ...c, ...this.sgPrediction(l, c) })),
+    };
   }
 
   /** logits = flat(h_{L-1}) actionKeys^T / sqrt(W q); h [B, W, q] -> [B, A]. */
@@ -535,6 +663,8 @@ export class FeedforwardSparseNet {
   /** Every parameter as named float data, plus the connectivity (for checkpoints). */
   dispose(): void {
     tf.dispose(Object.values(this.vars));
+    this.native?.dispose();
+    this.native = undefined;
   }
 }
 

@@ -3,6 +3,7 @@ import type { BanditTensors } from "../bandit/loss.js";
 import { banditLoss } from "../bandit/loss.js";
 import type { FeedforwardForward, FeedforwardLayerCache, FeedforwardSparseNet } from "../models/sparseNet.js";
 import { perNeuronOuter } from "../ops/perNeuron.js";
+import { nativeBackpropGradients, nativePolicyGradients, nativeSgPhase } from "./feedforwardNative.js";
 import type { SgMode } from "./mixing.js";
 import { mixWithSubstitute, sgSubstitute } from "./mixing.js";
 import { estimateThetaBatch } from "./thetaEstimator.js";
@@ -44,7 +45,8 @@ export function sgPhaseGradients(
   theta: readonly tf.Tensor[],
   opts: SgPhaseOptions,
 ): SgPhaseResult {
-  const { numLayers: L, width: w, neuronDim: q, numSlots: m, numActions: a } = net.config;
+  if (fwd.native !== undefined && !opts.updateSharedKeys) return nativeSgPhase(net, fwd, batch, theta, opts);
+  const { numLayers: L, width: w, neuronDim: q, numSlots: m } = net.config;
   const b = batch.x.shape[0] as number;
   const recorded: Record<string, tf.Tensor> = {};
   const grads: Record<string, tf.Tensor> = {};
@@ -85,12 +87,30 @@ export function sgPhaseGradients(
       recorded[`sgPhasePred.${l}`] = cache.sgPred;
     }
   }
-  // Action head: the action probabilities route between per-action affine maps of flat(h_{L-1}).
+  losses.push(sgActionHead(net, fwd, dlogits, opts, grads, recorded));
+  return { losses: tf.stack(losses), grads, recorded };
+}
+
+/**
+ * The SG phase's action head (shared by the tfjs and kernel paths): the action probabilities
+ * route between per-action affine maps of flat(h_{L-1}); its target is dLoss/dlogits. Adds the
+ * gradients (and recorded values) to the given records and returns the head's loss.
+ */
+export function sgActionHead(
+  net: FeedforwardSparseNet,
+  fwd: FeedforwardForward,
+  dlogits: tf.Tensor,
+  opts: SgPhaseOptions,
+  grads: Record<string, tf.Tensor>,
+  recorded: Record<string, tf.Tensor>,
+): tf.Tensor {
+  const { numLayers: L, width: w, neuronDim: q, numActions: a } = net.config;
+  const last = fwd.layers[L - 1] as FeedforwardLayerCache;
+  const b = dlogits.shape[0] as number;
   const pi = tf.softmax(fwd.logits, -1);
   const sp = net.actionSlotPredictions(last.h); // [B, A, A]
   const pred = tf.sum(tf.mul(tf.expandDims(pi, 2), sp), 1); // [B, A]
   const diff = tf.sub(pred, dlogits);
-  losses.push(tf.mean(tf.square(diff)));
   const dpred = tf.mul(diff, 2 / (b * a));
   const dsp = tf.mul(tf.expandDims(pi, 2), tf.expandDims(dpred, 1)); // [B, A, A]
   const f = tf.reshape(last.h, [b, w * q]);
@@ -106,7 +126,7 @@ export function sgPhaseGradients(
     recorded.actionTarget = dlogits;
     recorded.sgPhaseActionPred = pred;
   }
-  return { losses: tf.stack(losses), grads, recorded };
+  return tf.mean(tf.square(diff));
 }
 
 /**
@@ -173,30 +193,11 @@ export function sgpropPolicyGradients(
   opts: PolicyStepOptions,
   thetaAction?: tf.Tensor,
 ): PolicyGradResult {
+  if (fwd.native !== undefined) return nativePolicyGradients(net, fwd, batch, theta, opts, thetaAction);
   const L = net.config.numLayers;
   const recorded: Record<string, tf.Tensor> = {};
   const grads: Record<string, tf.Tensor> = {};
-  const { loss, dlogits: dTrue } = banditLoss(fwd.logits, batch.actions, batch.rewards);
-  const last = fwd.layers[L - 1];
-  if (last === undefined) throw new Error("empty forward");
-  let dlogits = dTrue;
-  let newThetaAction: tf.Tensor | undefined;
-  if (opts.mixActionLayer) {
-    if (thetaAction === undefined) throw new Error("mixActionLayer needs thetaAction");
-    const pi = tf.softmax(fwd.logits, -1);
-    const pred = tf.sum(tf.mul(tf.expandDims(pi, 2), net.actionSlotPredictions(last.h)), 1);
-    const s = sgSubstitute(dTrue, pred, opts.mode);
-    dlogits = tf.add(tf.mul(thetaAction, dTrue), tf.mul(tf.sub(1, thetaAction), s));
-    newThetaAction = opts.adaptiveTheta
-      ? tf.add(
-          tf.mul(thetaAction, opts.thetaMomentum),
-          tf.mul(
-            estimateActionTheta(net, last.h, dTrue, s, thetaAction, opts.thetaEps),
-            1 - opts.thetaMomentum,
-          ),
-        )
-      : thetaAction;
-  }
+  const { loss, dlogits, newThetaAction, last } = policyActionGradient(net, fwd, batch, opts, thetaAction);
   const act = net.backwardAction(last.h, dlogits, true);
   grads.actionKeys = act.dActionKeys as tf.Tensor;
   let g = act.dh;
@@ -252,12 +253,46 @@ export function sgpropPolicyGradients(
   };
 }
 
+/**
+ * The policy step's gradient at the logits (shared by the tfjs and kernel paths): the bandit
+ * loss's, mixed with the action head's prediction when the action layer is mixed (then with
+ * the action theta's update too).
+ */
+export function policyActionGradient(
+  net: FeedforwardSparseNet,
+  fwd: FeedforwardForward,
+  batch: BanditTensors,
+  opts: PolicyStepOptions,
+  thetaAction: tf.Tensor | undefined,
+): { loss: tf.Scalar; dlogits: tf.Tensor; newThetaAction?: tf.Tensor; last: FeedforwardLayerCache } {
+  const { loss, dlogits: dTrue } = banditLoss(fwd.logits, batch.actions, batch.rewards);
+  const last = fwd.layers[net.config.numLayers - 1];
+  if (last === undefined) throw new Error("empty forward");
+  if (!opts.mixActionLayer) return { loss, dlogits: dTrue, last };
+  if (thetaAction === undefined) throw new Error("mixActionLayer needs thetaAction");
+  const pi = tf.softmax(fwd.logits, -1);
+  const pred = tf.sum(tf.mul(tf.expandDims(pi, 2), net.actionSlotPredictions(last.h)), 1);
+  const s = sgSubstitute(dTrue, pred, opts.mode);
+  const dlogits = tf.add(tf.mul(thetaAction, dTrue), tf.mul(tf.sub(1, thetaAction), s));
+  const newThetaAction = opts.adaptiveTheta
+    ? tf.add(
+        tf.mul(thetaAction, opts.thetaMomentum),
+        tf.mul(
+          estimateActionTheta(net, last.h, dTrue, s, thetaAction, opts.thetaEps),
+          1 - opts.thetaMomentum,
+        ),
+      )
+    : thetaAction;
+  return { loss, dlogits, newThetaAction, last };
+}
+
 /** Plain backpropagation gradients of the bandit loss (theta = 1 everywhere, no SG). */
 export function backpropPolicyGradients(
   net: FeedforwardSparseNet,
   fwd: FeedforwardForward,
   batch: BanditTensors,
 ): { loss: tf.Scalar; grads: Record<string, tf.Tensor>; trueGradNorm: tf.Scalar } {
+  if (fwd.native !== undefined) return nativeBackpropGradients(net, fwd, batch);
   const L = net.config.numLayers;
   const grads: Record<string, tf.Tensor> = {};
   const { loss, dlogits } = banditLoss(fwd.logits, batch.actions, batch.rewards);

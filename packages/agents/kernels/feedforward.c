@@ -1,0 +1,409 @@
+/*
+ * Training kernels of the feed-forward SparseNet (SPEC 4.2, 4.4, 4.5): one layer's forward pass
+ * with everything the backward pass needs, the gradient mixing with the eq. 3 estimator, the
+ * backward pass through a layer, the scatter to the parents, and the SG-phase regression
+ * gradients. The host (src/sgprop/nativeFeedforward.ts) keeps every array in the shared memory and
+ * calls these per layer. Each function takes a parameter block (int32 words, indices FB_* below,
+ * mirrored in nativeFeedforward.ts) and a range [lo, hi) of samples or of neurons, as its comment
+ * says; every output element is written by one thread with a fixed summation order, so results do
+ * not depend on the split. Per-thread scratch: the first slot for lo == 0, the second otherwise.
+ */
+#include "simd.h"
+
+enum {
+  FB_N, FB_W, FB_M, FB_Q, FB_P, FB_D, FB_KP, FB_DP, FB_KPS, FB_RESIDUAL, FB_LAYER0, FB_WITH_SG, FB_XDIM,
+  FB_MODE, FB_ADAPTIVE, FB_NEED_PARAMS, FB_NEED_DU,
+  /* byte offsets */
+  FB_SRC, FB_IDX, FB_WP, FB_B, FB_SGB, FB_WSG, FB_WCAT,
+  FB_U, FB_ALPHA, FB_Y, FB_H, FB_TANH, FB_SGLIN, FB_SGPRED,
+  FB_G, FB_DZ, FB_DW, FB_DB, FB_DU, FB_DHPREV,
+  FB_GTRUE, FB_THETA, FB_MIXED, FB_SUMS, FB_THETA_BATCH,
+  FB_FLOAT_ARG, /* a float: eps of eq. 3 for ff_mix, the loss-gradient scale for ff_sg_grad */
+  FB_TARGET, FB_DSGA, FB_DSGB, FB_SGLOSS,
+  FB_SCRATCH, FB_SCRATCH_FLOATS,
+  FB_COUNT
+};
+
+#define PTR(T, k) ((T*)prm[k])
+
+static inline float* scratch_slot(const int* prm, int lo) {
+  return PTR(float, FB_SCRATCH) + (lo == 0 ? 0 : prm[FB_SCRATCH_FLOATS]);
+}
+
+static inline float exp1(float x) { return wasm_f32x4_extract_lane(exp4(wasm_f32x4_splat(x)), 0); }
+
+/*
+ * Forward pass of one layer for samples [lo, hi): gathers u (pixels for layer 0, the parents'
+ * states above), contracts it with the packed [keys | pad | A | sgA] columns, and stores alpha,
+ * the slot outputs y = tanh(A u + b), h (tanh(out) + h_prev for residual layers, with tanh(out)
+ * kept), and with SG the slot maps Atilde u + btilde and the prediction hhat.
+ */
+EXPORT void ff_forward(const int* prm, int lo, int hi) {
+  const int W = prm[FB_W], M = prm[FB_M], Q = prm[FB_Q], P = prm[FB_P], D = prm[FB_D], kp = prm[FB_KP];
+  const int MQ = M * Q, WQ = W * Q, ka = (M + 3) & ~3, res = prm[FB_RESIDUAL], sg = prm[FB_WITH_SG];
+  const float* src = PTR(const float, FB_SRC);
+  const int* idx = PTR(const int, FB_IDX);
+  const float* wp = PTR(const float, FB_WP);
+  const float* bias = PTR(const float, FB_B);
+  const float* sgb = PTR(const float, FB_SGB);
+  float *U = PTR(float, FB_U), *AL = PTR(float, FB_ALPHA), *Y = PTR(float, FB_Y), *H = PTR(float, FB_H);
+  float *T = PTR(float, FB_TANH), *SL = PTR(float, FB_SGLIN), *SP = PTR(float, FB_SGPRED);
+  float* zb = scratch_slot(prm, lo); /* [4][kp] */
+  float* yb = zb + 4 * kp;           /* [MQ + 4] */
+  float* ob = yb + MQ + 4;           /* [Q + 4] */
+  const float inv_sqrt_d = 1.f / __builtin_sqrtf((float)D);
+  for (int n0 = lo; n0 < hi; n0 += 4) {
+    const int nb = hi - n0 < 4 ? hi - n0 : 4;
+    for (int i = 0; i < W; i++) {
+      for (int r = 0; r < nb; r++) {
+        const int n = n0 + r;
+        float* u = U + ((long)n * W + i) * D;
+        if (prm[FB_LAYER0]) {
+          const float* xs = src + (long)n * prm[FB_XDIM];
+          const int* fi = idx + (long)i * D;
+          for (int d = 0; d < D; d++) u[d] = xs[fi[d]];
+        } else {
+          const float* hs = src + (long)n * WQ;
+          const int* pi = idx + (long)i * P;
+          for (int p = 0; p < P; p++)
+            for (int j = 0; j < Q; j++) u[p * Q + j] = hs[pi[p] * Q + j];
+        }
+      }
+      mv_rows(U + ((long)n0 * W + i) * D, (long)W * D, wp + (long)i * D * kp, D, kp, zb, kp, nb, kp);
+      for (int r = 0; r < nb; r++) {
+        const long ni = (long)(n0 + r) * W + i;
+        const float* z = zb + r * kp;
+        float* al = AL + ni * M;
+        float mx = -3.4e38f, sum = 0.f;
+        for (int s = 0; s < M; s++) mx = z[s] * inv_sqrt_d > mx ? z[s] * inv_sqrt_d : mx;
+        for (int s = 0; s < M; s++) {
+          al[s] = exp1(z[s] * inv_sqrt_d - mx);
+          sum += al[s];
+        }
+        for (int s = 0; s < M; s++) al[s] /= sum;
+        const float* bi = bias + (long)i * MQ;
+        for (int j = 0; j < MQ; j++) yb[j] = z[ka + j] + bi[j];
+        tanh_inplace(yb, MQ);
+        float* y = Y + ni * MQ;
+        for (int j = 0; j < MQ; j++) y[j] = yb[j];
+        for (int j = 0; j < Q; j++) ob[j] = 0.f;
+        for (int s = 0; s < M; s++)
+          for (int j = 0; j < Q; j++) ob[j] += al[s] * yb[s * Q + j];
+        float* h = H + ni * Q;
+        if (res) {
+          tanh_inplace(ob, Q);
+          const float* hp = src + ni * Q;
+          float* t = T + ni * Q;
+          for (int j = 0; j < Q; j++) {
+            t[j] = ob[j];
+            h[j] = ob[j] + hp[j];
+          }
+        } else {
+          for (int j = 0; j < Q; j++) h[j] = ob[j];
+        }
+        if (sg) {
+          const float* sbi = sgb + (long)i * MQ;
+          float* sl = SL + ni * MQ;
+          float* sp = SP + ni * Q;
+          for (int j = 0; j < MQ; j++) sl[j] = z[ka + MQ + j] + sbi[j];
+          for (int j = 0; j < Q; j++) sp[j] = 0.f;
+          for (int s = 0; s < M; s++)
+            for (int j = 0; j < Q; j++) sp[j] += al[s] * sl[s * Q + j];
+        }
+      }
+    }
+  }
+}
+
+/* SG slot maps and prediction of samples [lo, hi) from the stored u and alpha, with the SG
+ * weights packed alone (after an SG update the policy part of the trace is still valid). */
+EXPORT void ff_sg_refresh(const int* prm, int lo, int hi) {
+  const int W = prm[FB_W], M = prm[FB_M], Q = prm[FB_Q], D = prm[FB_D], kps = prm[FB_KPS];
+  const int MQ = M * Q;
+  const float* wsg = PTR(const float, FB_WSG);
+  const float* sgb = PTR(const float, FB_SGB);
+  const float *U = PTR(const float, FB_U), *AL = PTR(const float, FB_ALPHA);
+  float *SL = PTR(float, FB_SGLIN), *SP = PTR(float, FB_SGPRED);
+  for (int i = 0; i < W; i++) {
+    mv_rows(U + ((long)lo * W + i) * D, (long)W * D, wsg + (long)i * D * kps, D, kps,
+            SL + ((long)lo * W + i) * MQ, (long)W * MQ, hi - lo, MQ);
+    for (int n = lo; n < hi; n++) {
+      const long ni = (long)n * W + i;
+      float* sl = SL + ni * MQ;
+      const float* al = AL + ni * M;
+      const float* sbi = sgb + (long)i * MQ;
+      float* sp = SP + ni * Q;
+      for (int j = 0; j < MQ; j++) sl[j] += sbi[j];
+      for (int j = 0; j < Q; j++) sp[j] = 0.f;
+      for (int s = 0; s < M; s++)
+        for (int j = 0; j < Q; j++) sp[j] += al[s] * sl[s * Q + j];
+    }
+  }
+}
+
+/*
+ * eq. 3 for neuron i (SPEC 4.5), from the received gradients g and substitutes s of all samples
+ * (already multiplied by 1 - tanh(out)^2 for residual layers): per-sample closed forms of the
+ * inner products, the batch means of the A and key gradients as outer products with u.
+ */
+static float estimate_theta(const int* prm, int i, const float* gs, const float* ss, float* scr,
+                            float prev) {
+  const int N = prm[FB_N], W = prm[FB_W], M = prm[FB_M], Q = prm[FB_Q], D = prm[FB_D];
+  const int MQ = M * Q, K = M + MQ;
+  const float *U = PTR(const float, FB_U), *AL = PTR(const float, FB_ALPHA), *Y = PTR(const float, FB_Y);
+  const float eps = *PTR(const float, FB_FLOAT_ARG);
+  const double inv_sqrt_d = 1.0 / __builtin_sqrt((double)D);
+  float* both = scr;                    /* [N][2K]: Gw then Gd per sample */
+  float* o = both + (long)N * 2 * K;    /* [2K][D] */
+  double* acc = (double*)(o + ((2 * K * D + 3) & ~3)); /* sumTw [MQ], sumTd [MQ], gh, dh [Q], eyW, eyD [M] */
+  double *sumTw = acc, *sumTd = acc + MQ, *gh = acc + 2 * MQ, *dh = gh + Q, *eyW = dh + Q, *eyD = eyW + M;
+  for (int e = 0; e < 2 * MQ; e++) acc[e] = 0.0;
+  double meanDD = 0.0, meanWD = 0.0;
+  for (int n = 0; n < N; n++) {
+    const long ni = (long)n * W + i;
+    const float* g = gs + (long)n * Q;
+    const float* s = ss + (long)n * Q;
+    double gn = 0.0, sn = 0.0;
+    for (int j = 0; j < Q; j++) {
+      gn += (double)g[j] * g[j];
+      sn += (double)s[j] * s[j];
+    }
+    const double gsc = 1.0 / (__builtin_sqrt(gn) > 1e-12 ? __builtin_sqrt(gn) : 1e-12);
+    const double ssc = 1.0 / (__builtin_sqrt(sn) > 1e-12 ? __builtin_sqrt(sn) : 1e-12);
+    for (int j = 0; j < Q; j++) {
+      gh[j] = g[j] * gsc;
+      dh[j] = s[j] * ssc - gh[j];
+    }
+    const float* al = AL + ni * M;
+    const float* y = Y + ni * MQ;
+    double mw = 0.0, md = 0.0;
+    for (int sl = 0; sl < M; sl++) {
+      double ew = 0.0, ed = 0.0;
+      for (int j = 0; j < Q; j++) {
+        ew += gh[j] * y[sl * Q + j];
+        ed += dh[j] * y[sl * Q + j];
+      }
+      eyW[sl] = ew;
+      eyD[sl] = ed;
+      mw += al[sl] * ew;
+      md += al[sl] * ed;
+    }
+    const float* u = U + ni * D;
+    double uu = 0.0;
+    for (int d = 0; d < D; d++) uu += (double)u[d] * u[d];
+    double gwGd = 0.0, gdGd = 0.0, twTd = 0.0, tdTd = 0.0;
+    float* bw = both + (long)n * 2 * K;
+    float* bd = bw + K;
+    for (int sl = 0; sl < M; sl++) {
+      const double a = al[sl];
+      const float kw = (float)(a * (eyW[sl] - mw) * inv_sqrt_d);
+      const float kd = (float)(a * (eyD[sl] - md) * inv_sqrt_d);
+      bw[sl] = kw;
+      bd[sl] = kd;
+      gwGd += (double)kw * kd;
+      gdGd += (double)kd * kd;
+      for (int j = 0; j < Q; j++) {
+        const double yv = y[sl * Q + j];
+        const double c = a * (1.0 - yv * yv);
+        const float tw = (float)(c * gh[j]);
+        const float td = (float)(c * dh[j]);
+        bw[M + sl * Q + j] = tw;
+        bd[M + sl * Q + j] = td;
+        twTd += (double)tw * td;
+        tdTd += (double)td * td;
+        sumTw[sl * Q + j] += tw;
+        sumTd[sl * Q + j] += td;
+      }
+    }
+    meanDD += (gdGd + tdTd) * uu + tdTd;
+    meanWD += (gwGd + twTd) * uu + twTd;
+  }
+  outer_rows(both, 2 * K, U + (long)i * D, (long)W * D, N, 2 * K, D, o);
+  double dbarSq = 0.0, wdbar = 0.0;
+  for (long e = 0; e < (long)K * D; e++) {
+    const double wv = (double)o[e] / N;
+    const double dv = (double)o[(long)K * D + e] / N;
+    dbarSq += dv * dv;
+    wdbar += wv * dv;
+  }
+  for (int e = 0; e < MQ; e++) {
+    const double wv = sumTw[e] / N, dv = sumTd[e] / N;
+    dbarSq += dv * dv;
+    wdbar += wv * dv;
+  }
+  const double v0 = (meanDD / N - dbarSq) / (N - 1);
+  const double v = v0 > 0.0 ? v0 : 0.0;
+  const double c = (meanWD / N - wdbar) / (N - 1);
+  const double b2 = dbarSq - v > 0.0 ? dbarSq - v : 0.0;
+  const double denom = v + b2;
+  if (!(denom > eps)) return prev;
+  const double t = 1.0 + c / denom;
+  return (float)(t < 0.0 ? 0.0 : t > 1.0 ? 1.0 : t);
+}
+
+/*
+ * Mixing (Definition 1) for neurons [lo, hi): s = hhat or its positive projection, mixed =
+ * theta g + (1 - theta) s, the per-neuron sums of g^2 and s^2 (float64), and with ADAPTIVE the
+ * eq. 3 estimate thetaBatch (N > 1; the caller handles N = 1).
+ */
+EXPORT void ff_mix(const int* prm, int lo, int hi) {
+  const int N = prm[FB_N], W = prm[FB_W], Q = prm[FB_Q];
+  const float *G = PTR(const float, FB_GTRUE), *SP = PTR(const float, FB_SGPRED), *T = PTR(const float, FB_TANH);
+  const float* theta = PTR(const float, FB_THETA);
+  float* mixed = PTR(float, FB_MIXED);
+  double* sums = PTR(double, FB_SUMS);
+  float* scr = scratch_slot(prm, lo);
+  float* gs = scr;                  /* [N][Q] scaled g of this neuron */
+  float* ss = gs + (long)N * Q + 4; /* [N][Q] scaled s */
+  float* est = ss + (long)N * Q + 4;
+  for (int i = lo; i < hi; i++) {
+    const float th = theta[i];
+    double g2 = 0.0, s2 = 0.0;
+    for (int n = 0; n < N; n++) {
+      const long o = ((long)n * W + i) * Q;
+      const float* g = G + o;
+      const float* hh = SP + o;
+      float scale = 1.f;
+      if (prm[FB_MODE] == 1) {
+        float dot = 0.f, sq = 0.f;
+        for (int j = 0; j < Q; j++) {
+          dot += g[j] * hh[j];
+          sq += hh[j] * hh[j];
+        }
+        scale = (dot > 0.f ? dot : 0.f) / (sq > 1e-12f ? sq : 1e-12f);
+      }
+      for (int j = 0; j < Q; j++) {
+        const float s = prm[FB_MODE] == 1 ? scale * hh[j] : hh[j];
+        mixed[o + j] = th * g[j] + (1.f - th) * s;
+        g2 += (double)g[j] * g[j];
+        s2 += (double)s * s;
+        const float f = prm[FB_RESIDUAL] ? 1.f - T[o + j] * T[o + j] : 1.f;
+        gs[(long)n * Q + j] = prm[FB_RESIDUAL] ? g[j] * f : g[j];
+        ss[(long)n * Q + j] = prm[FB_RESIDUAL] ? s * f : s;
+      }
+    }
+    sums[2 * i] = g2;
+    sums[2 * i + 1] = s2;
+    if (prm[FB_ADAPTIVE]) PTR(float, FB_THETA_BATCH)[i] = estimate_theta(prm, i, gs, ss, est, th);
+  }
+}
+
+/*
+ * Backward pass through one layer for neurons [lo, hi), for the gradient G at its output:
+ * dz = [d(key logits) / sqrt(D) | d(pre-activations)] per sample, the bias gradient, with
+ * NEED_PARAMS the [keys | A] gradient as the sum of outer products dz u^T, and with NEED_DU the
+ * gradient at the neuron inputs, du = dz [keys; A].
+ */
+EXPORT void ff_backward(const int* prm, int lo, int hi) {
+  const int N = prm[FB_N], W = prm[FB_W], M = prm[FB_M], Q = prm[FB_Q], D = prm[FB_D], dp = prm[FB_DP];
+  const int MQ = M * Q, K = M + MQ;
+  const float *G = PTR(const float, FB_G), *AL = PTR(const float, FB_ALPHA), *Y = PTR(const float, FB_Y);
+  const float *T = PTR(const float, FB_TANH), *U = PTR(const float, FB_U), *wcat = PTR(const float, FB_WCAT);
+  float *DZ = PTR(float, FB_DZ), *DB = PTR(float, FB_DB);
+  const float inv_sqrt_d = 1.f / __builtin_sqrtf((float)D);
+  float* scr = scratch_slot(prm, lo);
+  float* dout = scr;     /* [Q] */
+  float* dal = scr + Q;  /* [M] */
+  for (int i = lo; i < hi; i++) {
+    float* db = DB + (long)i * MQ;
+    for (int j = 0; j < MQ; j++) db[j] = 0.f;
+    for (int n = 0; n < N; n++) {
+      const long ni = (long)n * W + i;
+      const float* g = G + ni * Q;
+      for (int j = 0; j < Q; j++) dout[j] = prm[FB_RESIDUAL] ? g[j] * (1.f - T[ni * Q + j] * T[ni * Q + j]) : g[j];
+      const float* al = AL + ni * M;
+      const float* y = Y + ni * MQ;
+      float* dz = DZ + ni * K;
+      float mean = 0.f;
+      for (int s = 0; s < M; s++) {
+        float a = 0.f;
+        for (int j = 0; j < Q; j++) {
+          const float yv = y[s * Q + j];
+          a += dout[j] * yv;
+          const float dpre = al[s] * dout[j] * (1.f - yv * yv);
+          dz[M + s * Q + j] = dpre;
+          db[s * Q + j] += dpre;
+        }
+        dal[s] = a;
+        mean += al[s] * a;
+      }
+      for (int s = 0; s < M; s++) dz[s] = al[s] * (dal[s] - mean) * inv_sqrt_d;
+    }
+    if (prm[FB_NEED_PARAMS])
+      outer_rows(DZ + (long)i * K, (long)W * K, U + (long)i * D, (long)W * D, N, K, D,
+                 PTR(float, FB_DW) + (long)i * K * D);
+    if (prm[FB_NEED_DU])
+      mv_rows(DZ + (long)i * K, (long)W * K, wcat + (long)i * K * dp, K, dp, PTR(float, FB_DU) + (long)i * D,
+              (long)W * D, N, D);
+  }
+}
+
+/* Gradient at the previous layer's output for samples [lo, hi): the parents' shares of du,
+ * summed over the neurons in order, plus the skip connection's G for residual layers. */
+EXPORT void ff_scatter(const int* prm, int lo, int hi) {
+  const int W = prm[FB_W], Q = prm[FB_Q], P = prm[FB_P], D = prm[FB_D];
+  const float *DU = PTR(const float, FB_DU), *G = PTR(const float, FB_G);
+  const int* parents = PTR(const int, FB_IDX);
+  float* out = PTR(float, FB_DHPREV);
+  for (int n = lo; n < hi; n++) {
+    float* o = out + (long)n * W * Q;
+    for (int e = 0; e < W * Q; e++) o[e] = 0.f;
+    for (int i = 0; i < W; i++) {
+      const float* du = DU + ((long)n * W + i) * D;
+      const int* pi = parents + (long)i * P;
+      for (int p = 0; p < P; p++)
+        for (int j = 0; j < Q; j++) o[pi[p] * Q + j] += du[p * Q + j];
+    }
+    if (prm[FB_RESIDUAL]) {
+      const float* g = G + (long)n * W * Q;
+      for (int e = 0; e < W * Q; e++) o[e] += g[e];
+    }
+  }
+}
+
+/* Pack [keys; A] of neurons [lo, hi) for ff_backward's du: rows are the K = M + M q
+ * contracted entries, dp >= D columns (keys [W][M][D] and A [W][M q][D] in canonical layout). */
+EXPORT void ff_pack_wcat(const float* keys, const float* A, float* dst, int W, int M, int MQ, int D,
+                         int dp, int lo, int hi) {
+  for (int i = lo; i < hi; i++) {
+    float* di = dst + (long)i * (M + MQ) * dp;
+    for (int k = 0; k < M; k++)
+      for (int d = 0; d < D; d++) di[k * dp + d] = keys[((long)i * M + k) * D + d];
+    for (int k = 0; k < MQ; k++)
+      for (int d = 0; d < D; d++) di[(M + k) * dp + d] = A[((long)i * MQ + k) * D + d];
+  }
+}
+
+/*
+ * SG-phase regression of one layer for neurons [lo, hi): the squared error of hhat against the
+ * target (float64 sum per neuron), and the gradients for Atilde and btilde of the loss whose
+ * gradient with respect to hhat is FLOAT_ARG * (hhat - target); the routing keys stay frozen.
+ */
+EXPORT void ff_sg_grad(const int* prm, int lo, int hi) {
+  const int N = prm[FB_N], W = prm[FB_W], M = prm[FB_M], Q = prm[FB_Q], D = prm[FB_D];
+  const int MQ = M * Q;
+  const float *SP = PTR(const float, FB_SGPRED), *TG = PTR(const float, FB_TARGET);
+  const float *AL = PTR(const float, FB_ALPHA), *U = PTR(const float, FB_U);
+  const float c = *PTR(const float, FB_FLOAT_ARG);
+  double* loss = PTR(double, FB_SGLOSS);
+  float* dlin = scratch_slot(prm, lo); /* [N][MQ] */
+  for (int i = lo; i < hi; i++) {
+    double l2 = 0.0;
+    float* dsgb = PTR(float, FB_DSGB) + (long)i * MQ;
+    for (int j = 0; j < MQ; j++) dsgb[j] = 0.f;
+    for (int n = 0; n < N; n++) {
+      const long ni = (long)n * W + i;
+      const float* al = AL + ni * M;
+      float* dl = dlin + (long)n * MQ;
+      for (int j = 0; j < Q; j++) {
+        const float diff = SP[ni * Q + j] - TG[ni * Q + j];
+        l2 += (double)diff * diff;
+        const float dpred = diff * c;
+        for (int s = 0; s < M; s++) dl[s * Q + j] = al[s] * dpred;
+      }
+      for (int j = 0; j < MQ; j++) dsgb[j] += dl[j];
+    }
+    loss[i] = l2;
+    outer_rows(dlin, MQ, U + (long)i * D, (long)W * D, N, MQ, D, PTR(float, FB_DSGA) + (long)i * MQ * D);
+  }
+}
