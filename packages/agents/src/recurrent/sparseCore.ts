@@ -128,6 +128,7 @@ export function coreForwardStep(
     addr(ws.hPrev),
     addr(ws.keep),
     addr(ws.ext),
+    Ni * C,
     addr(ws.bias),
     addr(ws.w),
     ws.cp,
@@ -146,7 +147,14 @@ export function coreForwardStep(
 }
 
 /** [W][len][cols] maps as [W][len][cp] (columns cols..cp-1 are padding). */
-function padMaps(w: Float32Array, W: number, len: number, cols: number, cp: number, out: Float32Array): void {
+export function padMaps(
+  w: Float32Array,
+  W: number,
+  len: number,
+  cols: number,
+  cp: number,
+  out: Float32Array,
+): void {
   for (let i = 0; i < W; i++)
     for (let k = 0; k < len; k++) {
       const src = (i * len + k) * cols;
@@ -155,7 +163,7 @@ function padMaps(w: Float32Array, W: number, len: number, cols: number, cp: numb
 }
 
 /** [W][cols][len] maps as [W][len][cp] (transposed; columns cols..cp-1 are padding). */
-function padMapsTransposed(
+export function padMapsTransposed(
   wT: Float32Array,
   W: number,
   len: number,

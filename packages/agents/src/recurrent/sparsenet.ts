@@ -1,7 +1,7 @@
 import type { Rng } from "@sgprop/gym";
 import * as tf from "@tensorflow/tfjs-core";
 import { slotActorLogits } from "./actor.js";
-import { EMBEDDING_PARAMS, embedObservations } from "./embedding.js";
+import { EMBEDDING_PARAMS, embedObservations, LAYER_NORM_EPS, LEAKY_RELU_SLOPE } from "./embedding.js";
 import {
   getParam,
   normalTensor,
@@ -12,15 +12,15 @@ import {
   requirePositiveInt,
   toVariables,
 } from "./params.js";
-import { type CoreMaps, type CoreTrace, coreForwardStep } from "./sparseCore.js";
+import { type RolloutWeights, rolloutStep } from "./rolloutCore.js";
+import type { CoreMaps, CoreTrace } from "./sparseCore.js";
 import { coreSizes, jsCoreMaps } from "./sparseMaps.js";
 import { type ChildrenGraph, childrenGraph } from "./thetaSchedule.js";
 
-/** What a rollout needs from the policy for a batch. */
+/** What a rollout needs from the policy for a batch (plain arrays, read once per batch). */
 export interface RolloutMaps {
   readonly core: CoreMaps;
-  /** [E, Ni*C] embedding maps of the input neurons. */
-  readonly wEmb: tf.Tensor2D;
+  readonly weights: RolloutWeights;
 }
 
 /** Sizes of the recurrent SparseNet policy (SPEC 4.3; paper values in {@link PAPER_SPARSENET_SIZES}). */
@@ -286,44 +286,71 @@ export class SparseNetPolicy {
   }
 
   /**
-   * One rollout step on the typed-array core for B envs: the previous state is `hPrev` at
-   * `hPrevOffset` ([B][W][q]); envs with `starts[b] = 1` are zeroed; rows `row0..row0+B-1` of
-   * `trace` receive the step (inputs, routing, slot outputs, new state). Returns the logits [B, A].
-   * `maps` come from {@link rolloutMaps}.
+   * One rollout step for B = starts.length envs on the WebAssembly kernels (embedding, core,
+   * actor): observations `obs` [B][obsDim]; the previous state is `hPrev` at `hPrevOffset`
+   * ([B][W][q]); envs with `starts[b] = 1` are zeroed; rows `row0..row0+B-1` of `trace` receive the
+   * step (inputs, routing, slot outputs, new state). Returns the logits [B][A]. `maps` come from
+   * {@link rolloutMaps}.
    */
   step(
     maps: RolloutMaps,
     hPrev: Float32Array,
     hPrevOffset: number,
     starts: ArrayLike<number>,
-    obs: tf.Tensor2D,
+    obs: Float32Array,
     trace: CoreTrace,
     row0: number,
   ): Float32Array {
-    const b = obs.shape[0];
-    const d = this.dims;
+    const b = starts.length;
+    if (obs.length !== b * this.config.obsDim) {
+      throw new RecurrentInputError(
+        `observation width ${obs.length / b} does not match the policy's obsDim ${this.config.obsDim}`,
+      );
+    }
     const keep = new Float32Array(b);
     for (let i = 0; i < b; i++) keep[i] = 1 - (starts[i] as number);
-    const extT = tf.tidy(() => tf.matMul(this.embed(obs), maps.wEmb));
-    const ext = extT.dataSync() as Float32Array;
-    extT.dispose();
-    coreForwardStep(coreSizes(d), maps.core, hPrev, hPrevOffset, keep, ext, 0, trace, row0, b);
-    const size = b * d.W * d.q;
-    const from = row0 * d.W * d.q;
-    const logitsT = tf.tidy(() =>
-      this.logits(tf.tensor2d(trace.h.subarray(from, from + size), [b, d.W * d.q])),
+    return rolloutStep(
+      coreSizes(this.dims),
+      maps.core,
+      maps.weights,
+      hPrev,
+      hPrevOffset,
+      keep,
+      obs,
+      trace,
+      row0,
+      b,
     );
-    const logits = logitsT.dataSync() as Float32Array;
-    logitsT.dispose();
-    return logits;
   }
 
-  /** Maps for rollouts (read once per batch); dispose `wEmb` afterwards. */
+  /** Maps and weights for rollouts (read once per batch). */
   rolloutMaps(): RolloutMaps {
     const k = coreKernels(this.config, this.params, this.parentIdx, false);
-    const wEmb = k.wEmb.clone();
+    const wEmb = Float32Array.from(k.wEmb.dataSync());
     disposeKernels(k);
-    return { core: jsCoreMaps(this.params, this.parentIdx, this.dims, false), wEmb };
+    const p = this.params;
+    const read = (name: string) => Float32Array.from(getParam(p, name).dataSync());
+    const c = this.config;
+    return {
+      core: jsCoreMaps(p, this.parentIdx, this.dims, false),
+      weights: {
+        obsDim: c.obsDim,
+        embedHidden: c.embedHidden,
+        embedDim: c.embedDim,
+        numActions: c.numActions,
+        actorSlots: c.actorSlots,
+        lnEps: LAYER_NORM_EPS,
+        leakySlope: LEAKY_RELU_SLOPE,
+        featureMapWeight: read("featureMap.weight"),
+        featureMapBias: read("featureMap.bias"),
+        preprocessorWeight: read("preprocessor.weight"),
+        preprocessorBias: read("preprocessor.bias"),
+        wEmb,
+        actorKeys: read("actorKeys"),
+        actorA: read("actorA"),
+        actorB: read("actorB"),
+      },
+    };
   }
 
   /** A zero state [B][W][q]. */

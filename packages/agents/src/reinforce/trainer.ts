@@ -45,19 +45,16 @@ export class SparseNetStepper implements PolicyStepper {
   act(obs: Float32Array, starts: Float32Array): Float32Array {
     const b = this.numEnvs;
     const trace = this.trace as CoreTrace;
-    const o = tf.tensor2d(obs, [b, obs.length / b]);
     const d = this.policy.dims;
     const t = this.steps;
     // At t = 0 every env starts, so the (zeroed) previous state is never read.
     const hPrev = t === 0 ? this.policy.zeroState(b) : trace.h;
     const offset = t === 0 ? 0 : (t - 1) * b * d.W * d.q;
-    const logits = this.policy.step(this.maps as RolloutMaps, hPrev, offset, starts, o, trace, t * b);
-    o.dispose();
+    const logits = this.policy.step(this.maps as RolloutMaps, hPrev, offset, starts, obs, trace, t * b);
     this.steps++;
     return logits;
   }
   end(): void {
-    this.maps?.wEmb.dispose();
     this.maps = undefined;
   }
   /** The last batch's forward trace and its number of steps (valid until the next `begin`). */

@@ -1,13 +1,19 @@
 import { Rng } from "@sgprop/gym";
-import { describe, expect, it } from "vitest";
+import * as tf from "@tensorflow/tfjs-core";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   allocTrace,
   type CoreMaps,
   type CoreSizes,
   coreBackward,
   coreForwardStep,
+  coreKernels,
   corePredictions,
+  coreSizes,
+  disposeKernels,
+  SparseNetPolicy,
 } from "../../src/recurrent/index.js";
+import { TEST_BACKENDS, useBackend } from "../helpers.js";
 
 // Odd sizes: no column count is a multiple of the kernels' blocks of 8.
 const s: CoreSizes = { W: 11, q: 3, P: 3, M: 2, Ni: 4, Pq: 9, Mq: 6, C: 8, D: 17 };
@@ -251,5 +257,54 @@ describe("neuron core on the WebAssembly kernels", () => {
     expectClose(got.mixedGrad, mixedGrad, 1e-5);
     expectClose(got.dwPar, dwPar, 1e-5);
     expect(got.trueGrad.some((v) => v !== 0)).toBe(true);
+  });
+});
+
+describe.each(TEST_BACKENDS)("rollout step on the WebAssembly kernels (tfjs %s as reference)", (backend) => {
+  beforeAll(async () => {
+    await useBackend(backend);
+  });
+
+  it("embedding, core and actor give the tfjs logits and states to f32 rounding", () => {
+    const rng = Rng.fromSeed(21);
+    const config = {
+      obsDim: 7,
+      numActions: 3,
+      width: 12,
+      neuronDim: 3,
+      numParents: 3,
+      numSlots: 2,
+      numInputNeurons: 4,
+      embedHidden: 10,
+      embedDim: 9,
+      actorSlots: 2,
+    };
+    const policy = SparseNetPolicy.create(config, rng);
+    const before = tf.memory().numTensors;
+    const B = 5;
+    const d = policy.dims;
+    const obs = filled(new Float32Array(B * config.obsDim), rng);
+    const hPrev = filled(new Float32Array(B * d.W * d.q), rng, 0.5);
+    const starts = Float32Array.from({ length: B }, (_, b) => (b === 1 ? 1 : 0));
+    const maps = policy.rolloutMaps();
+    const trace = allocTrace(coreSizes(d), B);
+    const logits = policy.step(maps, hPrev, 0, starts, obs, trace, 0);
+
+    const want = allocTrace(coreSizes(d), B);
+    const k = coreKernels(config, policy.params, policy.parentIdx, false);
+    const ext = tf.tidy(() => tf.matMul(policy.embed(tf.tensor2d(obs, [B, config.obsDim])), k.wEmb));
+    const keep = starts.map((x) => 1 - x);
+    coreForwardStep(coreSizes(d), maps.core, hPrev, 0, keep, ext.dataSync() as Float32Array, 0, want, 0, B);
+    const wantLogits = tf.tidy(() => policy.logits(tf.tensor2d(want.h, [B, d.W * d.q])));
+    expectClose(trace.h, want.h, 1e-5, 1e-6);
+    expectClose(trace.alpha, want.alpha, 1e-5, 1e-6);
+    expectClose(logits, wantLogits.dataSync(), 1e-5, 1e-6);
+    expect(logits.length).toBe(B * config.numActions);
+    ext.dispose();
+    wantLogits.dispose();
+    disposeKernels(k);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => policy.step(maps, hPrev, 0, starts, obs.subarray(1), trace, 0)).toThrow(/observation width/);
+    policy.dispose();
   });
 });

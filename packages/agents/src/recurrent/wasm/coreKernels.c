@@ -244,11 +244,12 @@ static double tanh_f64(double x) {
 /*
  * One step for n rows: gathers the parent inputs u [n][W][Pq] from hPrev [n][W][q] (a row
  * multiplied by keep[b]), z = u wPad [n][W][cp], then per neuron the pre-activations
- * bias (+ ext for input neurons), slot outputs y = tanh, routing alpha = softmax(scores / sqrt(D))
- * and the new state h = sum_s alpha_s y_s.
+ * bias (+ ext for input neurons; row b of ext at b*extStride, [Ni][C]), slot outputs y = tanh,
+ * routing alpha = softmax(scores / sqrt(D)) and the new state h = sum_s alpha_s y_s.
  */
 EXPORT void forward_step(int n, int W, int q, int P, int M, int Ni, const int* parentIdx,
-                         const float* hPrev, const float* keep, const float* ext, const float* bias,
+                         const float* hPrev, const float* keep, const float* ext, int extStride,
+                         const float* bias,
                          const float* wPad, int cp, double invSqrtD, float* u, float* z, float* y,
                          float* alpha, float* h, double* zz) {
   int Pq = P * q, Mq = M * q, C = Mq + M;
@@ -269,7 +270,7 @@ EXPORT void forward_step(int n, int W, int q, int P, int M, int Ni, const int* p
       const float* zp = z + ((long)b * W + i) * cp;
       const float* bi = bias + (long)i * C;
       if (i < Ni) {
-        const float* e = ext + ((long)b * Ni + i) * C;
+        const float* e = ext + (long)b * extStride + (long)i * C;
         for (int c = 0; c < C; c++) zz[c] = ((double)bi[c] + (double)e[c]) + (double)zp[c];
       } else {
         for (int c = 0; c < C; c++) zz[c] = (double)bi[c] + (double)zp[c];
@@ -571,5 +572,67 @@ EXPORT void estimator(int n, int W, int q, int P, int M, int Ni, const float* g,
     }
     outer_acc_impl(xw, uRows, gwi, n, C, cp);
     outer_acc_impl(xd, uRows, gdi, n, C, cp);
+  }
+}
+
+/* ---------- rollout: embedding and actor ---------- */
+
+/*
+ * The observation embedding of n rows: out = LeakyReLU(LayerNorm(obs W1^T + b1) W2^T + b2), with
+ * w1 = W1^T as [O][e1p], w2 = W2^T as [E1][ep], x1 [n][e1p] scratch, out [n][ep]. LayerNorm has no
+ * affine part and uses the population variance.
+ */
+EXPORT void embed_rows(int n, int O, int E1, int E, const float* obs, const float* w1, int e1p,
+                       const float* b1, const float* w2, int ep, const float* b2, float* x1, float* out,
+                       double lnEps, double slope) {
+  matvec_impl(obs, O, 0, w1, O, e1p, x1, e1p, 0, n, 1);
+  for (int r = 0; r < n; r++) {
+    float* x = x1 + (long)r * e1p;
+    double mean = 0;
+    for (int c = 0; c < E1; c++) {
+      x[c] = (float)((double)x[c] + (double)b1[c]);
+      mean += x[c];
+    }
+    mean /= E1;
+    double var = 0;
+    for (int c = 0; c < E1; c++) {
+      double d = (double)x[c] - mean;
+      var += d * d;
+    }
+    var /= E1;
+    double inv = 1.0 / __builtin_sqrt(var + lnEps);
+    for (int c = 0; c < E1; c++) x[c] = (float)(((double)x[c] - mean) * inv);
+  }
+  matvec_impl(x1, e1p, 0, w2, E1, ep, out, ep, 0, n, 1);
+  for (int r = 0; r < n; r++) {
+    float* o = out + (long)r * ep;
+    for (int c = 0; c < E; c++) {
+      double v = (double)o[c] + (double)b2[c];
+      o[c] = (float)(v < 0 ? slope * v : v);
+    }
+  }
+}
+
+/*
+ * Slot-mixture actor logits of n rows of flattened states f [n][F]: with z = f w ([F][cp], columns
+ * a*S+s the keys, A*S + a*S+s the value maps), beta_{a,s} = softmax_s(z_key / sqrt(F)),
+ * logit_a = sum_s beta_{a,s} (z_value + bAct[a*S+s]). z [n][cp] scratch, logits [n][A].
+ */
+EXPORT void actor_logits(int n, int F, int A, int S, const float* f, const float* w, int cp,
+                         const float* bAct, double invSqrtF, float* z, float* logits) {
+  matvec_impl(f, F, 0, w, F, cp, z, cp, 0, n, 1);
+  for (int r = 0; r < n; r++) {
+    const float* zr = z + (long)r * cp;
+    for (int a = 0; a < A; a++) {
+      double mx = -__builtin_inf();
+      for (int s = 0; s < S; s++) mx = max_js(mx, (double)zr[a * S + s] * invSqrtF);
+      double total = 0, acc = 0;
+      for (int s = 0; s < S; s++) {
+        double e = exp_nonpos((double)zr[a * S + s] * invSqrtF - mx);
+        total += e;
+        acc += e * ((double)zr[A * S + a * S + s] + (double)bAct[a * S + s]);
+      }
+      logits[(long)r * A + a] = (float)(acc / total);
+    }
   }
 }
