@@ -116,14 +116,22 @@ export function sparseNetBptt(
   const e = tf.tidy(() => embedFn(...embedParams));
   const eT = tf.transpose(e) as tf.Tensor2D;
   try {
-    // Embedding terms of the input neurons for every row at once.
-    const extIn = download(() => tf.matMul(e, k.wEmb));
     const keep = new Float32Array(R);
     for (let r = 0; r < R; r++) keep[r] = 1 - (batch.episodeStarts[r] as number);
-    // Forward through time.
+    // Forward through time from the first step the rollout did not already compute; the embedding
+    // terms of the input neurons for those rows come from one matmul.
     const given = opts.forward;
     const trace = given !== undefined ? traceRows(given.trace, s, R) : allocTrace(s, R);
     const firstStep = given !== undefined ? Math.min(given.steps, T) : 0;
+    const extIn =
+      firstStep < T
+        ? download(() =>
+            tf.matMul(
+              firstStep === 0 ? e : tf.slice(e, [firstStep * B, 0], [(T - firstStep) * B, d.E]),
+              k.wEmb,
+            ),
+          )
+        : new Float32Array(0);
     const h0 =
       opts.initialHidden !== undefined
         ? (opts.initialHidden.dataSync() as Float32Array)
@@ -138,7 +146,7 @@ export function sparseNetBptt(
         prevOffset,
         keep.subarray(t * B, (t + 1) * B),
         extIn,
-        t * B * Ni * C,
+        (t - firstStep) * B * Ni * C,
         trace,
         t * B,
         B,

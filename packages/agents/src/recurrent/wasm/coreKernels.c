@@ -239,6 +239,40 @@ static double tanh_f64(double x) {
   return x < 0 ? -t : t;
 }
 
+/* tanh_f64 on two lanes: the same operations lane by lane (2^0 * p + (2^0 - 1) is p exactly), so
+ * the same results as the scalar version. */
+static inline v4 tanh_f64x2(v4 x) {
+  v4 a = wasm_f64x2_abs(x);
+  v4 ac = wasm_f64x2_min(a, wasm_f64x2_splat(22.0));
+  v4 y = wasm_f64x2_add(ac, ac);
+  v4 k = wasm_f64x2_nearest(wasm_f64x2_mul(y, wasm_f64x2_splat(INV_LN2)));
+  v4 r = wasm_f64x2_sub(wasm_f64x2_sub(y, wasm_f64x2_mul(k, wasm_f64x2_splat(LN2_HI))),
+                        wasm_f64x2_mul(k, wasm_f64x2_splat(LN2_LO)));
+  v4 p = wasm_f64x2_splat(1.0 / 6227020800.0);
+  p = wasm_f64x2_add(wasm_f64x2_mul(p, r), wasm_f64x2_splat(1.0 / 479001600.0));
+  p = wasm_f64x2_add(wasm_f64x2_mul(p, r), wasm_f64x2_splat(1.0 / 39916800.0));
+  p = wasm_f64x2_add(wasm_f64x2_mul(p, r), wasm_f64x2_splat(1.0 / 3628800.0));
+  p = wasm_f64x2_add(wasm_f64x2_mul(p, r), wasm_f64x2_splat(1.0 / 362880.0));
+  p = wasm_f64x2_add(wasm_f64x2_mul(p, r), wasm_f64x2_splat(1.0 / 40320.0));
+  p = wasm_f64x2_add(wasm_f64x2_mul(p, r), wasm_f64x2_splat(1.0 / 5040.0));
+  p = wasm_f64x2_add(wasm_f64x2_mul(p, r), wasm_f64x2_splat(1.0 / 720.0));
+  p = wasm_f64x2_add(wasm_f64x2_mul(p, r), wasm_f64x2_splat(1.0 / 120.0));
+  p = wasm_f64x2_add(wasm_f64x2_mul(p, r), wasm_f64x2_splat(1.0 / 24.0));
+  p = wasm_f64x2_add(wasm_f64x2_mul(p, r), wasm_f64x2_splat(1.0 / 6.0));
+  p = wasm_f64x2_add(wasm_f64x2_mul(p, r), wasm_f64x2_splat(0.5));
+  p = wasm_f64x2_add(r, wasm_f64x2_mul(wasm_f64x2_mul(r, r), p));
+  v4 ki = wasm_i64x2_extend_low_i32x4(wasm_i32x4_trunc_sat_f64x2_zero(k));
+  v4 sc = wasm_i64x2_shl(wasm_i64x2_add(ki, wasm_i64x2_splat(1023)), 52);
+  v4 em1 = wasm_f64x2_add(wasm_f64x2_mul(sc, p), wasm_f64x2_sub(sc, wasm_f64x2_splat(1.0)));
+  v4 t = wasm_f64x2_div(em1, wasm_f64x2_add(em1, wasm_f64x2_splat(2.0)));
+  t = wasm_v128_bitselect(wasm_f64x2_splat(1.0), t, wasm_f64x2_gt(a, wasm_f64x2_splat(22.0)));
+  t = wasm_v128_bitselect(a, t, wasm_f64x2_lt(a, wasm_f64x2_splat(3.7252902984e-09)));
+  /* NaN stays NaN (abs, min and the comparisons keep or skip it); the sign of x goes back on. */
+  t = wasm_v128_bitselect(x, t, wasm_f64x2_ne(x, x));
+  v4 sign = wasm_v128_and(x, wasm_i64x2_splat((long long)0x8000000000000000ULL));
+  return wasm_v128_or(t, sign);
+}
+
 /* ---------- forward ---------- */
 
 /*
@@ -277,7 +311,13 @@ EXPORT void forward_step(int n, int W, int q, int P, int M, int Ni, const int* p
       }
       long o = (long)b * W + i;
       float* yo = y + o * Mq;
-      for (int c = 0; c < Mq; c++) yo[c] = (float)tanh_f64(zz[c]);
+      int c = 0;
+      for (; c + 2 <= Mq; c += 2) {
+        v4 t = wasm_f32x4_demote_f64x2_zero(tanh_f64x2(wasm_v128_load(zz + c)));
+        yo[c] = wasm_f32x4_extract_lane(t, 0);
+        yo[c + 1] = wasm_f32x4_extract_lane(t, 1);
+      }
+      for (; c < Mq; c++) yo[c] = (float)tanh_f64(zz[c]);
       double mx = -__builtin_inf();
       for (int m = 0; m < M; m++) mx = max_js(mx, zz[Mq + m] * invSqrtD);
       double total = 0;
