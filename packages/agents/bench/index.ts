@@ -20,7 +20,6 @@ import type {
   PolicyProbabilities,
 } from "../src/bandit/types.js";
 import { Mlp } from "../src/models/mlp.js";
-import { ParallelSparseNetEvaluator } from "../src/models/parallelEval.js";
 import { FeedforwardSparseNet } from "../src/models/sparseNet.js";
 import { perNeuronKernel, perNeuronMatVec, setPerNeuronKernel } from "../src/ops/perNeuron.js";
 
@@ -150,9 +149,7 @@ async function main(): Promise<void> {
     (process.env.SGPROP_BACKEND as "wasm" | "cpu" | "tensorflow" | undefined) ?? undefined,
   );
   const n = Number(process.env.BENCH_STEPS ?? 30);
-  const cases = new Set(
-    (process.env.BENCH_CASES ?? "kernels,sgprop,backprop,mlp,eval,eval2,mlpEval").split(","),
-  );
+  const cases = new Set((process.env.BENCH_CASES ?? "kernels,sgprop,backprop,mlp,eval,mlpEval").split(","));
   console.log(
     `backend ${backend}; ${n} timed steps per case after 3 warm-up steps; machine shared (load ${load()}), figures noisy`,
   );
@@ -200,18 +197,6 @@ async function main(): Promise<void> {
       if (i > 0) times.push((performance.now() - t0) / 1000);
     }
     report("sparsenet eval, 4000 contexts", times, REFERENCE.eval);
-    if (cases.has("eval2")) {
-      const ev = await ParallelSparseNetEvaluator.create(net, 2);
-      const xd = x.dataSync() as Float32Array;
-      const times2: number[] = [];
-      for (let i = 0; i < evalRuns + 1; i++) {
-        const t0 = performance.now();
-        await ev.probabilities(xd, 4000);
-        if (i > 0) times2.push((performance.now() - t0) / 1000);
-      }
-      await ev.dispose();
-      report("sparsenet eval, 2 worker threads", times2, REFERENCE.eval);
-    }
     net.dispose();
   }
   if (cases.has("mlpEval")) {

@@ -8,7 +8,6 @@ export * from "./conformance/index.js";
 export * from "./gradients.js";
 export * from "./models/errors.js";
 export * from "./models/mlp.js";
-export { ParallelSparseNetEvaluator } from "./models/parallelEval.js";
 export * from "./models/sparseNet.js";
 export * from "./neuron/slotNeuron.js";
 export * from "./ops/gather.js";

@@ -47,13 +47,13 @@ function naiveOuter(a: Float32Array, u: Float32Array, n: number, nw: number, k: 
   return o;
 }
 
-/** Runs f with the helper thread disabled (SGPROP_KERNEL_THREADS=1). */
+/** Runs f with the helper thread disabled (SGPROP_CORE_THREADS=1). */
 function oneThread<T>(f: () => T): T {
-  process.env.SGPROP_KERNEL_THREADS = "1";
+  process.env.SGPROP_CORE_THREADS = "1";
   try {
     return f();
   } finally {
-    delete process.env.SGPROP_KERNEL_THREADS;
+    delete process.env.SGPROP_CORE_THREADS;
   }
 }
 

@@ -4,7 +4,6 @@ import { describe, expect, it } from "vitest";
 import { banditLoss } from "../src/bandit/loss.js";
 import { InvalidConfigError, InvalidInputError } from "../src/models/errors.js";
 import { Mlp } from "../src/models/mlp.js";
-import { ParallelSparseNetEvaluator } from "../src/models/parallelEval.js";
 import {
   FeedforwardSparseNet,
   type FeedforwardSparseNetConfig,
@@ -12,6 +11,7 @@ import {
 } from "../src/models/sparseNet.js";
 import { slotLayerForward } from "../src/neuron/slotNeuron.js";
 import { IndexGather } from "../src/ops/gather.js";
+import { setPerNeuronKernel } from "../src/ops/perNeuron.js";
 import { backpropPolicyGradients, sgpropPolicyGradients } from "../src/sgprop/feedforward.js";
 import { maxAbsDiff, TEST_BACKENDS, useBackend } from "./helpers.js";
 
@@ -254,33 +254,36 @@ describe("backends agree", () => {
   });
 });
 
-describe("parallel evaluation", () => {
-  it("two worker threads give exactly the single-threaded probabilities, with the current parameters", async () => {
+describe("evaluation", () => {
+  it("the fused SIMD probabilities equal the tfjs path's and follow the current parameters", async () => {
     await useBackend("wasm");
     const net = FeedforwardSparseNet.create(CFG, Rng.fromSeed(8));
     const bt = batch(4, 9);
-    await expect(ParallelSparseNetEvaluator.create(net, 0)).rejects.toThrow(/threads.*0/);
-    const ev = await ParallelSparseNetEvaluator.create(net, 2);
     try {
-      const xd = bt.x.dataSync() as Float32Array;
-      const check = async () => {
-        const single = net.probabilities(bt.x);
-        const par = await ev.probabilities(xd, 9);
-        expect(Array.from(par)).toEqual(Array.from(single.dataSync()));
-        single.dispose();
-        return par;
+      const reference = () => {
+        setPerNeuronKernel("depthwise");
+        try {
+          return net.probabilities(bt.x);
+        } finally {
+          setPerNeuronKernel(undefined);
+        }
       };
-      const first = await check();
-      // Parameters are shipped with every request: a change on the main thread must show up.
+      const check = () => {
+        const fused = net.probabilities(bt.x);
+        const ref = reference();
+        expect(maxAbsDiff(fused.dataSync(), ref.dataSync())).toBeLessThan(2e-6);
+        const out = fused.dataSync() as Float32Array;
+        tf.dispose([fused, ref]);
+        return out;
+      };
+      const first = check();
       const keys = net.vars.actionKeys as tf.Variable;
       keys.assign(tf.mul(keys, 3));
-      const second = await check();
+      const second = check();
       expect(maxAbsDiff(first, second)).toBeGreaterThan(1e-4);
-      await expect(ev.probabilities(xd, 8)).rejects.toThrow(/8 x 20/);
     } finally {
-      await ev.dispose();
       tf.dispose([bt.x, bt.actions, bt.rewards]);
       net.dispose();
     }
-  }, 60_000);
+  });
 });

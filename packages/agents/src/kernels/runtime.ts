@@ -8,7 +8,7 @@
  * per neuron), which tfjs-wasm runs through generic batched kernels at 3-6 GFLOP/s, while
  * register-blocked f32x4 loops reach about 20 GFLOP/s per core here; and tfjs is single-threaded
  * in Node. Each output element is computed by exactly one thread with a fixed summation order, so
- * the numbers do not depend on the number of threads (tested). `SGPROP_KERNEL_THREADS=1` keeps
+ * the numbers do not depend on the number of threads (tested). `SGPROP_CORE_THREADS=1` keeps
  * everything on the calling thread.
  */
 import { Worker } from "node:worker_threads";
@@ -39,6 +39,7 @@ export const KERNELS = [
   "ff_scatter",
   "ff_pack_wcat",
   "ff_sg_grad",
+  "adam_step",
 ] as const;
 export type KernelName = (typeof KERNELS)[number];
 type KernelFn = (...args: number[]) => void;
@@ -162,7 +163,7 @@ class KernelRuntime {
   }
 
   private threadsEnabled(): boolean {
-    return process.env.SGPROP_KERNEL_THREADS !== "1" && !this.broken;
+    return process.env.SGPROP_CORE_THREADS !== "1" && !this.broken;
   }
 
   private helper(): Worker | undefined {

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
+import { kernelRuntime, transientLayout } from "../kernels/runtime.js";
 
 /** Adam hyper-parameters; defaults are PyTorch's (no weight decay, no AMSGrad). */
 export interface AdamOptions {
@@ -22,6 +23,10 @@ export interface AdamState {
  * Step counts are kept per parameter, as PyTorch does, and a parameter without a gradient in a
  * step is left untouched (moments included). Each optimiser instance has its own state, so the
  * bias correction is per optimiser (golden README pitfall 6).
+ *
+ * On the wasm and cpu backends the moments live in the SIMD kernels' memory and a step is one
+ * fused pass (kernels/adam.c) over the parameter on two threads, instead of nine tfjs kernels; the
+ * float32 operations are the same, in the same order, so both paths give the same bits.
  */
 export class Adam {
   readonly learningRate: number;
@@ -32,6 +37,9 @@ export class Adam {
   private readonly m = new Map<string, tf.Variable>();
   private readonly v = new Map<string, tf.Variable>();
   private readonly steps = new Map<string, number>();
+  /** Kernel-memory moments: the block and each parameter's m offset (v follows m). */
+  private hostBlock = -1;
+  private readonly hostOffsets = new Map<string, number>();
 
   constructor(params: Readonly<Record<string, tf.Variable>>, options: AdamOptions) {
     if (!(options.learningRate >= 0) || !Number.isFinite(options.learningRate)) {
@@ -42,6 +50,20 @@ export class Adam {
     this.beta2 = options.beta2 ?? 0.999;
     this.epsilon = options.epsilon ?? 1e-8;
     this.params = new Map(Object.entries(params));
+    const backend = tf.getBackend();
+    if (backend === "wasm" || backend === "cpu") {
+      const total = [...this.params.values()].reduce((a, p) => a + 2 * p.size, 0);
+      const rt = kernelRuntime();
+      this.hostBlock = rt.alloc(total);
+      rt.heap(0).fill(0, this.hostBlock, this.hostBlock + total);
+      let at = this.hostBlock;
+      for (const [name, p] of this.params) {
+        this.hostOffsets.set(name, at);
+        at += 2 * p.size;
+        this.steps.set(name, 0);
+      }
+      return;
+    }
     for (const [name, p] of this.params) {
       this.m.set(
         name,
@@ -55,6 +77,35 @@ export class Adam {
     }
   }
 
+  /** One fused kernel step of parameter `name` (moments in kernel memory). */
+  private hostStep(name: string, p: tf.Variable, g: tf.Tensor, k: number): void {
+    const mo = this.hostOffsets.get(name) as number;
+    const n = p.size;
+    const rt = kernelRuntime();
+    const { offsets, total } = transientLayout([8, n, n]);
+    const [hp, po, go] = offsets as [number, number, number];
+    let heap = rt.heap(total);
+    heap.set(p.dataSync() as Float32Array, po);
+    heap.set(g.dataSync() as Float32Array, go);
+    heap = rt.heap(total);
+    heap.set(
+      [
+        this.beta1,
+        1 - this.beta1,
+        this.beta2,
+        1 - this.beta2,
+        Math.sqrt(1 - this.beta2 ** k),
+        this.epsilon,
+        this.learningRate / (1 - this.beta1 ** k),
+      ],
+      hp,
+    );
+    rt.run("adam_step", [4 * hp, 4 * po, 4 * go, 4 * mo, 4 * (mo + n)], n, 8 * n);
+    const updated = tf.tensor(rt.heap(total).slice(po, po + n), p.shape);
+    p.assign(updated);
+    updated.dispose(); // the variable keeps its own reference to the data
+  }
+
   /** Names of the parameters this optimiser updates. */
   get names(): readonly string[] {
     return [...this.params.keys()];
@@ -65,13 +116,17 @@ export class Adam {
     for (const [name, g] of Object.entries(grads)) {
       if (g === undefined) continue;
       const p = this.params.get(name);
-      const m = this.m.get(name);
-      const v = this.v.get(name);
-      if (p === undefined || m === undefined || v === undefined) {
+      if (p === undefined) {
         throw new Error(`Adam: no parameter named "${name}" (known: ${this.names.join(", ")})`);
       }
       const k = (this.steps.get(name) ?? 0) + 1;
       this.steps.set(name, k);
+      if (this.hostBlock >= 0) {
+        this.hostStep(name, p, g, k);
+        continue;
+      }
+      const m = this.m.get(name) as tf.Variable;
+      const v = this.v.get(name) as tf.Variable;
       const bc1 = 1 - this.beta1 ** k;
       const bc2 = 1 - this.beta2 ** k;
       tf.tidy(() => {
@@ -92,6 +147,12 @@ export class Adam {
     const v: Record<string, tf.Tensor> = {};
     for (const [name, t] of this.m) m[name] = tf.clone(t);
     for (const [name, t] of this.v) v[name] = tf.clone(t);
+    const heap = kernelRuntime().heap(0);
+    for (const [name, mo] of this.hostOffsets) {
+      const p = this.params.get(name) as tf.Variable;
+      m[name] = tf.tensor(heap.slice(mo, mo + p.size), p.shape);
+      v[name] = tf.tensor(heap.slice(mo + p.size, mo + 2 * p.size), p.shape);
+    }
     return { steps: Object.fromEntries(this.steps), m, v };
   }
 
@@ -104,8 +165,17 @@ export class Adam {
       if (m === undefined || v === undefined || k === undefined) {
         throw new Error(`Adam state lacks parameter "${name}"`);
       }
-      this.m.get(name)?.assign(m);
-      this.v.get(name)?.assign(v);
+      const mo = this.hostOffsets.get(name);
+      if (mo !== undefined) {
+        const size = (this.params.get(name) as tf.Variable).size;
+        if (m.size !== size || v.size !== size) throw new Error(`Adam state of "${name}" has the wrong size`);
+        const heap = kernelRuntime().heap(0);
+        heap.set(m.dataSync() as Float32Array, mo);
+        heap.set(v.dataSync() as Float32Array, mo + size);
+      } else {
+        this.m.get(name)?.assign(m);
+        this.v.get(name)?.assign(v);
+      }
       this.steps.set(name, k);
     }
   }
@@ -116,5 +186,8 @@ export class Adam {
     for (const t of this.v.values()) t.dispose();
     this.m.clear();
     this.v.clear();
+    if (this.hostBlock >= 0) kernelRuntime().free(this.hostBlock);
+    this.hostBlock = -1;
+    this.hostOffsets.clear();
   }
 }
