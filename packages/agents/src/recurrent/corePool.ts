@@ -61,12 +61,10 @@ export interface EstimatorTask extends TaskBase {
   readonly g: Float32Array;
   readonly sub: Float32Array;
   readonly rows: Int32Array;
-  readonly embNormSq: Float32Array;
+  readonly emb: Float32Array;
   readonly lo: number;
   readonly hi: number;
   readonly out: EstimatorPartial;
-  readonly xwIn: Float32Array;
-  readonly xdIn: Float32Array;
 }
 
 export interface BackwardTask extends TaskBase {
@@ -107,12 +105,10 @@ export function runCoreTask(task: CoreTask): void {
       task.g,
       task.sub,
       task.rows,
-      task.embNormSq,
+      task.emb,
       task.lo,
       task.hi,
       task.out,
-      task.xwIn,
-      task.xdIn,
     );
   } else if (task.kind === "sgLoss") {
     coreSgLossPartial(
@@ -245,7 +241,7 @@ function newFlag(): Int32Array {
 }
 
 function zeroPartial(p: EstimatorPartial): void {
-  for (const a of [p.sumDd, p.sumWd, p.gw, p.gd, p.tw, p.td]) a.fill(0);
+  for (const a of [p.sumDd, p.sumWd, p.gw, p.gd, p.tw, p.td, p.gwEmb, p.gdEmb]) a.fill(0);
 }
 
 /** corePredictions with the rows split between this thread and the worker (same values). */
@@ -280,18 +276,21 @@ export function predictionsParallel(
   return out;
 }
 
-/** coreEstimatorSums with its two fixed halves on two threads (identical numbers). */
+/**
+ * coreEstimatorSums with its two fixed halves on two threads (identical numbers). `emb` [R][E]
+ * should be on shared memory (else it is copied to the worker).
+ */
 export function estimatorSumsParallel(
   s: CoreSizes,
   trace: CoreTrace,
   g: Float32Array,
   sub: Float32Array,
   rows: Int32Array,
-  embNormSq: Float32Array,
+  emb: Float32Array,
 ): EstimatorSums {
   const n = rows.length;
   const mid = estimatorSplit(n);
-  const { xwIn, xdIn, a, b } = estimatorHalves(s, n, sharedFloat32);
+  const { a, b } = estimatorHalves(s);
   const task: EstimatorTask = {
     kind: "estimator",
     flag: newFlag(),
@@ -300,23 +299,21 @@ export function estimatorSumsParallel(
     g,
     sub,
     rows,
-    embNormSq,
+    emb,
     lo: mid,
     hi: n,
     out: b,
-    xwIn,
-    xdIn,
   };
   runSplit(
     task,
     n * s.W,
-    () => coreEstimatorPartial(s, trace, g, sub, rows, embNormSq, 0, mid, a, xwIn, xdIn),
+    () => coreEstimatorPartial(s, trace, g, sub, rows, emb, 0, mid, a),
     (t) => {
       zeroPartial(t.out);
       runCoreTask(t);
     },
   );
-  return combineEstimatorPartials(s, n, a, b, xwIn, xdIn);
+  return combineEstimatorPartials(s, n, a, b);
 }
 
 /**

@@ -713,12 +713,9 @@ export interface EstimatorSums {
   /** sum_n ||d_n||^2 and sum_n <w_n, d_n> [W] */
   readonly sumDd: Float64Array;
   readonly sumWd: Float64Array;
-  /** ||sum_n d_n||^2 and <sum_n w_n, sum_n d_n> over the parent-input and bias parts [W] */
+  /** ||sum_n d_n||^2 and <sum_n w_n, sum_n d_n> over every parameter part (embedding part included) [W] */
   readonly barDd: Float64Array;
   readonly barWd: Float64Array;
-  /** Factors of the input neurons for their embedding part: [N][Ni][C] for w and d. */
-  readonly xwIn: Float32Array;
-  readonly xdIn: Float32Array;
 }
 
 /** Additive per-neuron sums of eq. 3 over a range of the valid rows. */
@@ -732,10 +729,19 @@ export interface EstimatorPartial {
   /** [W][Mq] sums of the b-parts of w and d. */
   readonly tw: Float64Array;
   readonly td: Float64Array;
+  /** [Ni][C][E] sums of x_n e_n^T for the input neurons (embedding part). */
+  readonly gwEmb: Float64Array;
+  readonly gdEmb: Float64Array;
+}
+
+/** Width E of the embedding part of a neuron's input. */
+export function embeddingWidth(s: CoreSizes): number {
+  return s.D - s.Pq;
 }
 
 export function allocEstimatorPartial(s: CoreSizes): EstimatorPartial {
-  const { W, C, Pq, Mq } = s;
+  const { W, C, Pq, Mq, Ni } = s;
+  const E = embeddingWidth(s);
   return {
     sumDd: sharedFloat64(W),
     sumWd: sharedFloat64(W),
@@ -743,6 +749,8 @@ export function allocEstimatorPartial(s: CoreSizes): EstimatorPartial {
     gd: sharedFloat64(W * C * Pq),
     tw: sharedFloat64(W * Mq),
     td: sharedFloat64(W * Mq),
+    gwEmb: sharedFloat64(Ni * C * E),
+    gdEmb: sharedFloat64(Ni * C * E),
   };
 }
 
@@ -758,7 +766,8 @@ export function estimatorSplit(n: number): number {
  * Closed-form pieces of eq. 3 for every neuron from the valid rows: with unit-normalised true
  * gradient g and substitute s, the own-parameter gradient of <x, out(u)> has b-part
  * t_s = alpha_s x (1 - y_s^2), A-part t_s u^T and key part k_s u with
- * k_s = alpha_s (<x, y_s> - sum_r alpha_r <x, y_r>) / sqrt(D).
+ * k_s = alpha_s (<x, y_s> - sum_r alpha_r <x, y_r>) / sqrt(D), where u is the neuron's whole
+ * input: its parent part and, for input neurons, the embedding row emb [R][E].
  * Single-threaded; see estimatorSumsParallel in corePool.ts for the two-thread version (same numbers).
  */
 export function coreEstimatorSums(
@@ -767,36 +776,22 @@ export function coreEstimatorSums(
   g: Float32Array,
   sub: Float32Array,
   rows: Int32Array,
-  embNormSq: Float32Array,
+  emb: Float32Array,
 ): EstimatorSums {
   const n = rows.length;
   const mid = estimatorSplit(n);
-  const { xwIn, xdIn, a, b } = estimatorHalves(s, n, (length) => new Float32Array(length));
-  coreEstimatorPartial(s, trace, g, sub, rows, embNormSq, 0, mid, a, xwIn, xdIn);
-  coreEstimatorPartial(s, trace, g, sub, rows, embNormSq, mid, n, b, xwIn, xdIn);
-  return combineEstimatorPartials(s, n, a, b, xwIn, xdIn);
+  const { a, b } = estimatorHalves(s);
+  coreEstimatorPartial(s, trace, g, sub, rows, emb, 0, mid, a);
+  coreEstimatorPartial(s, trace, g, sub, rows, emb, mid, n, b);
+  return combineEstimatorPartials(s, n, a, b);
 }
 
-/**
- * The buffers both halves of the estimator write; `alloc` gives the per-row inputs shared memory
- * when a worker computes one half.
- */
-export function estimatorHalves(
-  s: CoreSizes,
-  n: number,
-  alloc: (length: number) => Float32Array,
-): {
-  readonly xwIn: Float32Array;
-  readonly xdIn: Float32Array;
+/** The partial sums both halves of the estimator write (shared memory, zeroed). */
+export function estimatorHalves(s: CoreSizes): {
   readonly a: EstimatorPartial;
   readonly b: EstimatorPartial;
 } {
-  return {
-    xwIn: alloc(n * s.Ni * s.C),
-    xdIn: alloc(n * s.Ni * s.C),
-    a: allocEstimatorPartial(s),
-    b: allocEstimatorPartial(s),
-  };
+  return { a: allocEstimatorPartial(s), b: allocEstimatorPartial(s) };
 }
 
 /** Adds two partials (a first) and forms the squared norms of the summed gradients. */
@@ -805,10 +800,9 @@ export function combineEstimatorPartials(
   n: number,
   a: EstimatorPartial,
   b: EstimatorPartial,
-  xwIn: Float32Array,
-  xdIn: Float32Array,
 ): EstimatorSums {
-  const { W, C, Pq, Mq } = s;
+  const { W, C, Pq, Mq, Ni } = s;
+  const E = embeddingWidth(s);
   const sumDd = new Float64Array(W);
   const sumWd = new Float64Array(W);
   const barDd = new Float64Array(W);
@@ -830,51 +824,58 @@ export function combineEstimatorPartials(
       dd += td * td;
       wd += tw * td;
     }
+    if (i < Ni) {
+      for (let x = i * C * E; x < (i + 1) * C * E; x++) {
+        const gd = (a.gdEmb[x] as number) + (b.gdEmb[x] as number);
+        const gw = (a.gwEmb[x] as number) + (b.gwEmb[x] as number);
+        dd += gd * gd;
+        wd += gw * gd;
+      }
+    }
     barDd[i] = dd;
     barWd[i] = wd;
   }
-  return { n, sumDd, sumWd, barDd, barWd, xwIn, xdIn };
+  return { n, sumDd, sumWd, barDd, barWd };
 }
 
-/**
- * Sums of eq. 3 over the valid rows rows[lo..hi-1] into `out` (zeroed by the caller); the input
- * neurons' factors of those rows go to xwIn / xdIn [n][Ni][C].
- */
+/** Sums of eq. 3 over the valid rows rows[lo..hi-1] into `out` (zeroed by the caller). */
 export function coreEstimatorPartial(
   s: CoreSizes,
   trace: CoreTrace,
   g: Float32Array,
   sub: Float32Array,
   rows: Int32Array,
-  embNormSq: Float32Array,
+  emb: Float32Array,
   lo: number,
   hi: number,
   out: EstimatorPartial,
-  xwIn: Float32Array,
-  xdIn: Float32Array,
 ): void {
   const { W, q, P, M, Ni, Pq, Mq, C } = s;
   const n = hi - lo;
   if (n <= 0) return;
+  const E = embeddingWidth(s);
+  const Ep = pad8(E);
   const PqP = pad8(Pq);
   const kernels = coreWasm();
   const lay = kernels.layout({
-    f64: [2 * W, W * Mq, W * Mq, W * C * PqP, W * C * PqP, 2 * q + 2 * C],
+    f64: [2 * W, W * Mq, W * Mq, W * C * PqP, W * C * PqP, Ni * C * Ep, Ni * C * Ep, 2 * q + 2 * C + n],
     f32: [
       n * W * q,
       n * W * q,
       n * W * M,
       n * W * Mq,
       n * W * Pq,
-      n,
+      n * Ep,
       n * C,
       n * C,
       n * PqP,
-      Ni * n * C,
-      Ni * n * C,
+      n * Ni * C,
+      n * Ni * C,
     ],
   });
-  const [sums, tw, td, gw, gd, scratch] = lay.f64 as [
+  const [sums, tw, td, gw, gd, gwEmb, gdEmb, scratch] = lay.f64 as [
+    Float64Array,
+    Float64Array,
     Float64Array,
     Float64Array,
     Float64Array,
@@ -890,7 +891,7 @@ export function coreEstimatorPartial(
     kAlpha.set(trace.alpha.subarray(r * W * M, (r + 1) * W * M), l * W * M);
     kY.set(trace.y.subarray(r * W * Mq, (r + 1) * W * Mq), l * W * Mq);
     kU.set(trace.uPar.subarray(r * W * Pq, (r + 1) * W * Pq), l * W * Pq);
-    kEmb[l] = embNormSq[r] as number;
+    kEmb.set(emb.subarray(r * E, (r + 1) * E), l * Ep);
   }
   sums.fill(0);
   tw.fill(0);
@@ -909,6 +910,8 @@ export function coreEstimatorPartial(
     addr(kY),
     addr(kU),
     addr(kEmb),
+    E,
+    Ep,
     1 / Math.sqrt(s.D),
     PqP,
     addr(xw),
@@ -921,6 +924,8 @@ export function coreEstimatorPartial(
     addr(gd),
     addr(kXwIn),
     addr(kXdIn),
+    addr(gwEmb),
+    addr(gdEmb),
     addr(scratch),
   );
   for (let i = 0; i < W; i++) {
@@ -936,11 +941,9 @@ export function coreEstimatorPartial(
       out.gw[ic * Pq + k] = (out.gw[ic * Pq + k] as number) + (gw[ic * PqP + k] as number);
       out.gd[ic * Pq + k] = (out.gd[ic * Pq + k] as number) + (gd[ic * PqP + k] as number);
     }
-  for (let i = 0; i < Ni; i++)
-    for (let l = 0; l < n; l++) {
-      const src = (i * n + l) * C;
-      const dst = ((lo + l) * Ni + i) * C;
-      xwIn.set(kXwIn.subarray(src, src + C), dst);
-      xdIn.set(kXdIn.subarray(src, src + C), dst);
+  for (let ic = 0; ic < Ni * C; ic++)
+    for (let e = 0; e < E; e++) {
+      out.gwEmb[ic * E + e] = (out.gwEmb[ic * E + e] as number) + (gwEmb[ic * Ep + e] as number);
+      out.gdEmb[ic * E + e] = (out.gdEmb[ic * E + e] as number) + (gdEmb[ic * Ep + e] as number);
     }
 }

@@ -1,6 +1,6 @@
-import * as tf from "@tensorflow/tfjs-core";
+import type * as tf from "@tensorflow/tfjs-core";
 import { estimatorSumsParallel } from "./corePool.js";
-import type { CoreSizes, CoreTrace } from "./sparseCore.js";
+import { type CoreSizes, type CoreTrace, sharedFloat32 } from "./sparseCore.js";
 
 /** Threshold on V + B^2 below which the previous theta is kept (recurrent net, golden README 6). */
 export const RECURRENT_THETA_EPS = 1e-12;
@@ -33,27 +33,6 @@ export function thetaFromSums(
   return out;
 }
 
-/** Per-input-neuron sum over (E, cols) of (X_a^T e)(X_b^T e): the embedding part of the mean products. */
-function embeddingInner(
-  eT: tf.Tensor2D,
-  xa: Float32Array,
-  xb: Float32Array,
-  n: number,
-  ni: number,
-  cols: number,
-): Float64Array {
-  const out = new Float64Array(ni);
-  if (n === 0 || ni === 0) return out;
-  const data = tf.tidy(() => {
-    const ga = tf.matMul(eT, tf.tensor2d(xa, [n, ni * cols]));
-    const gb = xa === xb ? ga : tf.matMul(eT, tf.tensor2d(xb, [n, ni * cols]));
-    return tf.sum(tf.reshape(tf.mul(ga, gb), [-1, ni, cols]), [0, 2]);
-  });
-  out.set(data.dataSync());
-  data.dispose();
-  return out;
-}
-
 /**
  * Adaptive mixing weight, eq. 3 of the paper (SPEC 4.5, golden README 6), per neuron from the
  * valid rows `rows` of a trace. w_n is the neuron's own-parameter gradient (A, b, keys) induced by
@@ -63,9 +42,9 @@ function embeddingInner(
  *   C  = (mean <w_n, d_n> - <wbar, dbar>) / (N - 1)
  *   B2 = max(0, ||dbar||^2 - V)
  *   theta_batch = clamp(1 + C / (V + B2), 0, 1), or thetaPrev where V + B2 <= eps (or N <= 1).
- * Inner products use closed forms (no per-sample gradient tensors). A neuron's input is split into
- * its parent part (typed-array loops) and, for input neurons, the embedding e [R, E] (tfjs matmul),
- * so the zero embedding input of the other neurons costs nothing.
+ * Inner products use closed forms (no per-sample gradient tensors), on the WebAssembly kernels. A
+ * neuron's input is split into its parent part and, for input neurons, the embedding e [R, E], so
+ * the zero embedding input of the other neurons costs nothing.
  */
 export function recurrentThetaBatch(
   s: CoreSizes,
@@ -77,17 +56,8 @@ export function recurrentThetaBatch(
   thetaPrev: ArrayLike<number>,
   eps = RECURRENT_THETA_EPS,
 ): Float64Array {
-  const embNormSqT = tf.tidy(() => tf.sum(tf.square(e), 1));
-  const embNormSq = embNormSqT.dataSync() as Float32Array;
-  embNormSqT.dispose();
-  const sums = estimatorSumsParallel(s, trace, g, sub, rows, embNormSq);
-  const eValidT = tf.tidy(() => tf.transpose(tf.gather(e, tf.tensor1d(rows, "int32"))) as tf.Tensor2D);
-  const embDd = embeddingInner(eValidT, sums.xdIn, sums.xdIn, rows.length, s.Ni, s.C);
-  const embWd = embeddingInner(eValidT, sums.xwIn, sums.xdIn, rows.length, s.Ni, s.C);
-  eValidT.dispose();
-  for (let i = 0; i < s.Ni; i++) {
-    sums.barDd[i] = (sums.barDd[i] as number) + (embDd[i] as number);
-    sums.barWd[i] = (sums.barWd[i] as number) + (embWd[i] as number);
-  }
+  const emb = sharedFloat32(e.size);
+  emb.set(e.dataSync());
+  const sums = estimatorSumsParallel(s, trace, g, sub, rows, emb);
   return thetaFromSums(sums.n, sums.sumDd, sums.sumWd, sums.barDd, sums.barWd, thetaPrev, eps);
 }

@@ -540,18 +540,29 @@ static void estimator_factors(const double* x, double* f, const float* ao, const
 /*
  * Eq. 3 sums over n rows (local layout) for every neuron: sums[i] += (sum ||d||^2, sum <w, d>)
  * ([W][2]), tw/td[i] += summed b-parts, gw/gd[i] ([C][cp], f64, overwritten) = sum x u^T for
- * x = w, d; the factors of input neurons go to xwIn/xdIn [Ni][n][C].
+ * x = w, d. The input neurons' embedding part: their factors [n][Ni][C] (xwIn, xdIn scratch) times
+ * the embeddings emb [n][ep] give gwEmb/gdEmb ([Ni*C][ep], f64, overwritten) = sum x e^T, and
+ * ||e||^2 joins their ||u||^2.
  */
 EXPORT void estimator(int n, int W, int q, int P, int M, int Ni, const float* g, const float* sub,
-                      const float* alpha, const float* y, const float* uPar, const float* embNormSq,
-                      double invSqrtD, int cp, float* xw, float* xd, float* uRows, double* sums,
+                      const float* alpha, const float* y, const float* uPar, const float* emb, int E,
+                      int ep, double invSqrtD, int cp, float* xw, float* xd, float* uRows, double* sums,
                       double* tw, double* td, double* gw, double* gd, float* xwIn, float* xdIn,
-                      double* scratch) {
+                      double* gwEmb, double* gdEmb, double* scratch) {
   int Pq = P * q, Mq = M * q, C = Mq + M;
   double* gh = scratch;
   double* sh = gh + q;
   double* fw = sh + q;
   double* fs = fw + C;
+  double* embSq = fs + C;
+  for (int l = 0; l < n; l++) {
+    double acc = 0;
+    for (int e = 0; e < E; e++) {
+      double v = emb[(long)l * ep + e];
+      acc += v * v;
+    }
+    embSq[l] = acc;
+  }
   for (int i = 0; i < W; i++) {
     for (int l = 0; l < n; l++) {
       long o = (long)l * W + i;
@@ -572,7 +583,7 @@ EXPORT void estimator(int n, int W, int q, int P, int M, int Ni, const float* g,
       estimator_factors(gh, fw, ao, yo, M, q, invSqrtD);
       estimator_factors(sh, fs, ao, yo, M, q, invSqrtD);
       const float* uo = uPar + o * Pq;
-      double uSq = i < Ni ? (double)embNormSq[l] : 0;
+      double uSq = i < Ni ? embSq[l] : 0;
       for (int k = 0; k < Pq; k++) {
         double uv = uo[k];
         uSq += uv * uv;
@@ -580,28 +591,36 @@ EXPORT void estimator(int n, int W, int q, int P, int M, int Ni, const float* g,
       double dd = 0, wd = 0, ddB = 0, wdB = 0;
       float* xwl = xw + (long)l * C;
       float* xdl = xd + (long)l * C;
-      for (int c = 0; c < C; c++) {
+      for (int c = 0; c < Mq; c++) {
         double w = fw[c];
         double d = fs[c] - w;
         xwl[c] = (float)w;
         xdl[c] = (float)d;
         dd += d * d;
         wd += w * d;
-        if (c < Mq) {
-          ddB += d * d;
-          wdB += w * d;
-          tw[(long)i * Mq + c] += w;
-          td[(long)i * Mq + c] += d;
-        }
+        ddB += d * d;
+        wdB += w * d;
+        tw[(long)i * Mq + c] += w;
+        td[(long)i * Mq + c] += d;
+      }
+      for (int c = Mq; c < C; c++) {
+        double w = fw[c];
+        double d = fs[c] - w;
+        xwl[c] = (float)w;
+        xdl[c] = (float)d;
+        dd += d * d;
+        wd += w * d;
       }
       sums[2 * i] = sums[2 * i] + dd * uSq + ddB;
       sums[2 * i + 1] = sums[2 * i + 1] + wd * uSq + wdB;
       for (int k = 0; k < Pq; k++) uRows[(long)l * cp + k] = uo[k];
-    }
-    if (i < Ni) {
-      for (long x = 0; x < (long)n * C; x++) {
-        xwIn[(long)i * n * C + x] = xw[x];
-        xdIn[(long)i * n * C + x] = xd[x];
+      if (i < Ni) {
+        float* wi = xwIn + ((long)l * Ni + i) * C;
+        float* di = xdIn + ((long)l * Ni + i) * C;
+        for (int c = 0; c < C; c++) {
+          wi[c] = xwl[c];
+          di[c] = xdl[c];
+        }
       }
     }
     double* gwi = gw + (long)i * C * cp;
@@ -613,6 +632,12 @@ EXPORT void estimator(int n, int W, int q, int P, int M, int Ni, const float* g,
     outer_acc_impl(xw, uRows, gwi, n, C, cp);
     outer_acc_impl(xd, uRows, gdi, n, C, cp);
   }
+  for (long x = 0; x < (long)Ni * C * ep; x++) {
+    gwEmb[x] = 0;
+    gdEmb[x] = 0;
+  }
+  outer_acc_impl(xwIn, emb, gwEmb, n, Ni * C, ep);
+  outer_acc_impl(xdIn, emb, gdEmb, n, Ni * C, ep);
 }
 
 /* ---------- rollout: embedding and actor ---------- */
