@@ -168,3 +168,19 @@ EXPORT void pn_forward(const int* prm, int lo, int hi) {
     }
   }
 }
+
+/* ---- Dense layers (the MLP baseline's backward pass) ---- */
+
+/* o[k][d] = sum_n a[n][k] u[n][d] for output rows k in [lo, hi): a [N][K], u [N][D], o [K][D]. */
+EXPORT void pn_dense_outer(const float* a, const float* u, float* o, int N, int K, int D, int lo, int hi) {
+  outer_rows(a + lo, K, u, D, N, hi - lo, D, o + (long)lo * D);
+}
+
+/*
+ * z[n][k] = sum_d u[n][d] w[d][k] for samples n in [lo, hi): u [N][D], w [D][K] row-major, z [N][K].
+ * The kernel reads w in blocks of 12 columns, past the end of a row into the next one (those
+ * lanes are never stored); the caller leaves slack after w.
+ */
+EXPORT void pn_dense_mv(const float* u, const float* w, float* z, int N, int D, int K, int lo, int hi) {
+  mv_rows(u + (long)lo * D, D, w, D, K, z + (long)lo * K, K, hi - lo, K);
+}

@@ -175,3 +175,39 @@ export function simdForwardHidden(net: SimdForwardNet, x: Float32Array, n: numbe
   r.run("pn_forward", [prm * 4], n, n * L * w * nd * kp);
   return r.heap(total).slice(hout, hout + n * w * q);
 }
+
+/** Dense weight gradient o[k, d] = sum_n a[n, k] u[n, d]: a [N, K], u [N, D] -> [K, D] (rows split over threads). */
+export function simdDenseOuter(
+  a: Float32Array,
+  u: Float32Array,
+  n: number,
+  k: number,
+  d: number,
+): Float32Array {
+  const r = rt();
+  const { offsets, total } = layout([a.length, u.length, k * d]);
+  const [ao, uo, oo] = offsets as [number, number, number];
+  const heap = r.heap(total);
+  heap.set(a, ao);
+  heap.set(u, uo);
+  r.run("pn_dense_outer", [4 * ao, 4 * uo, 4 * oo, n, k, d], k, n * k * d);
+  return r.heap(total).slice(oo, oo + k * d);
+}
+
+/** Dense product z = u w: u [N, D], w [D, K] -> [N, K] (samples split over threads). */
+export function simdDenseMatVec(
+  u: Float32Array,
+  w: Float32Array,
+  n: number,
+  d: number,
+  k: number,
+): Float32Array {
+  const r = rt();
+  const { offsets, total } = layout([u.length, w.length + 16, n * k]);
+  const [uo, wo, zo] = offsets as [number, number, number];
+  const heap = r.heap(total);
+  heap.set(u, uo);
+  heap.set(w, wo);
+  r.run("pn_dense_mv", [4 * uo, 4 * wo, 4 * zo, n, d, k], n, n * k * d);
+  return r.heap(total).slice(zo, zo + n * k);
+}

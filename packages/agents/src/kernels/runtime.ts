@@ -40,6 +40,8 @@ export const KERNELS = [
   "ff_pack_wcat",
   "ff_sg_grad",
   "adam_step",
+  "pn_dense_outer",
+  "pn_dense_mv",
 ] as const;
 export type KernelName = (typeof KERNELS)[number];
 type KernelFn = (...args: number[]) => void;

@@ -1,6 +1,8 @@
 import type { Rng } from "@sgprop/gym";
 import * as tf from "@tensorflow/tfjs-core";
-import { fastTanh } from "../ops/perNeuron.js";
+import { hostData, mirroredTensor } from "../kernels/hostMirror.js";
+import { simdDenseMatVec, simdDenseOuter } from "../kernels/perNeuronSimd.js";
+import { fastTanh, perNeuronKernel } from "../ops/perNeuron.js";
 import { InvalidConfigError, InvalidInputError, requireInt } from "./errors.js";
 
 /** Sizes of the dense MLP baseline of the bandit (SPEC 4.6). */
@@ -130,6 +132,7 @@ export class Mlp {
 
   /** Gradients of a loss with gradient dlogits [B, A] with respect to every parameter. */
   backward(fwd: MlpForward, dlogits: tf.Tensor): Record<string, tf.Tensor> {
+    if (perNeuronKernel() === "simd") return this.backwardSimd(fwd, dlogits);
     const grads: Record<string, tf.Tensor> = {};
     const L = this.config.numLayers;
     const hLast = fwd.hidden[L - 1] as tf.Tensor;
@@ -144,6 +147,42 @@ export class Mlp {
       if (l > 0) {
         const back = tf.matMul(dz, this.v(`hidden.${l}.weight`));
         g = this.config.residual ? tf.add(back, g) : back;
+      }
+    }
+    return grads;
+  }
+
+  /**
+   * {@link backward} with the hidden layers' two large products (weight gradients dz^T h and
+   * input gradients dz W) on the SIMD kernels over two threads; same mathematics, float32, the
+   * sums over the batch and over the units in order.
+   */
+  private backwardSimd(fwd: MlpForward, dlogits: tf.Tensor): Record<string, tf.Tensor> {
+    const grads: Record<string, tf.Tensor> = {};
+    const { numLayers: L, hiddenWidth: h, inputDim } = this.config;
+    const n = dlogits.shape[0] as number;
+    const hLast = fwd.hidden[L - 1] as tf.Tensor;
+    grads["action.weight"] = tf.matMul(tf.transpose(dlogits), hLast);
+    grads["action.bias"] = tf.sum(dlogits, 0);
+    let g = tf.matMul(dlogits, this.v("action.weight")).dataSync() as Float32Array;
+    for (let l = L - 1; l >= 0; l--) {
+      const a = hostData(fwd.act[l] as tf.Tensor);
+      const dz = new Float32Array(n * h);
+      for (let e = 0; e < dz.length; e++) dz[e] = (g[e] as number) * (1 - (a[e] as number) ** 2);
+      const width = l === 0 ? inputDim : h;
+      const dW = simdDenseOuter(dz, hostData(fwd.inputs[l] as tf.Tensor), n, h, width);
+      grads[`hidden.${l}.weight`] = mirroredTensor(dW, [h, width]);
+      const db = new Float32Array(h);
+      for (let r = 0; r < n; r++) {
+        for (let j = 0; j < h; j++) db[j] = (db[j] as number) + (dz[r * h + j] as number);
+      }
+      grads[`hidden.${l}.bias`] = mirroredTensor(db, [h]);
+      if (l > 0) {
+        const back = simdDenseMatVec(dz, hostData(this.v(`hidden.${l}.weight`)), n, h, h);
+        if (this.config.residual) {
+          for (let e = 0; e < back.length; e++) back[e] = (back[e] as number) + (g[e] as number);
+        }
+        g = back;
       }
     }
     return grads;

@@ -1,5 +1,6 @@
 import type { Rng } from "@sgprop/gym";
 import * as tf from "@tensorflow/tfjs-core";
+import { hostData } from "../kernels/hostMirror.js";
 import { type SimdForwardNet, simdForwardHidden } from "../kernels/perNeuronSimd.js";
 import { gatherNeuronMajor, HostGather } from "../ops/hostGather.js";
 import {
@@ -397,7 +398,7 @@ export class FeedforwardSparseNet {
 
   /** Parameters as host arrays, read on demand (for the SIMD kernels). */
   private hostParams(): HostParams {
-    return (name) => this.v(name).dataSync() as Float32Array;
+    return (name) => hostData(this.v(name));
   }
 
   /** {@link forward} on the SIMD kernels: the trace stays in kernel memory. */
@@ -489,8 +490,7 @@ export class FeedforwardSparseNet {
   /** The hidden layers' parameters and connectivity as host arrays (for the SIMD forward kernel). */
   private hostWeights(): SimdForwardNet {
     const L = this.config.numLayers;
-    const read = (prefix: string) =>
-      Array.from({ length: L }, (_, l) => this.v(`${prefix}.${l}`).dataSync() as Float32Array);
+    const read = (prefix: string) => Array.from({ length: L }, (_, l) => hostData(this.v(`${prefix}.${l}`)));
     return {
       ...this.config,
       firstLayerInputIdx: this.connectivity.firstLayerInputIdx,

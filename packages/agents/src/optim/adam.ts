@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
+import { hostData, rememberHostData } from "../kernels/hostMirror.js";
 import { kernelRuntime, transientLayout } from "../kernels/runtime.js";
 
 /** Adam hyper-parameters; defaults are PyTorch's (no weight decay, no AMSGrad). */
@@ -85,8 +86,8 @@ export class Adam {
     const { offsets, total } = transientLayout([8, n, n]);
     const [hp, po, go] = offsets as [number, number, number];
     let heap = rt.heap(total);
-    heap.set(p.dataSync() as Float32Array, po);
-    heap.set(g.dataSync() as Float32Array, go);
+    heap.set(hostData(p), po);
+    heap.set(hostData(g), go);
     heap = rt.heap(total);
     heap.set(
       [
@@ -101,9 +102,11 @@ export class Adam {
       hp,
     );
     rt.run("adam_step", [4 * hp, 4 * po, 4 * go, 4 * mo, 4 * (mo + n)], n, 8 * n);
-    const updated = tf.tensor(rt.heap(total).slice(po, po + n), p.shape);
+    const values = rt.heap(total).slice(po, po + n);
+    const updated = tf.tensor(values, p.shape);
     p.assign(updated);
     updated.dispose(); // the variable keeps its own reference to the data
+    rememberHostData(p, values);
   }
 
   /** Names of the parameters this optimiser updates. */

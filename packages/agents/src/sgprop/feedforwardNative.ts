@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { BanditTensors } from "../bandit/loss.js";
 import { banditLoss } from "../bandit/loss.js";
+import { mirroredTensor } from "../kernels/hostMirror.js";
 import type { FeedforwardForward, FeedforwardSparseNet } from "../models/sparseNet.js";
 import { liveTrace } from "../models/sparseNet.js";
 import type { NativeLayerGrads } from "../models/sparseNetNative.js";
@@ -28,9 +29,9 @@ function layerGradTensors(
   grads: Record<string, tf.Tensor>,
 ): void {
   const { width: w, numSlots: m, neuronDim: q, numParents: p } = net.config;
-  grads[`hiddenKeys.${l}`] = tf.tensor3d(g.keys, [w, m, p * q]);
-  grads[`hiddenA.${l}`] = tf.tensor4d(g.A, [w, m, q, p * q]);
-  grads[`hiddenB.${l}`] = tf.tensor3d(g.b, [w, m, q]);
+  grads[`hiddenKeys.${l}`] = mirroredTensor(g.keys, [w, m, p * q]);
+  grads[`hiddenA.${l}`] = mirroredTensor(g.A, [w, m, q, p * q]);
+  grads[`hiddenB.${l}`] = mirroredTensor(g.b, [w, m, q]);
 }
 
 function shapeBWq(net: FeedforwardSparseNet, b: number): [number, number, number] {
@@ -93,8 +94,8 @@ export function nativeSgPhase(
   for (let l = 0; l < L; l++) {
     const r = engine.sgGradients(l);
     losses.push(r.loss);
-    grads[`sg.hiddenA.${l}`] = tf.tensor4d(r.A, [w, m, q, p * q]);
-    grads[`sg.hiddenB.${l}`] = tf.tensor3d(r.b, [w, m, q]);
+    grads[`sg.hiddenA.${l}`] = mirroredTensor(r.A, [w, m, q, p * q]);
+    grads[`sg.hiddenB.${l}`] = mirroredTensor(r.b, [w, m, q]);
     if (opts.record) {
       recorded[`hiddenTarget.${l}`] = tf.tensor3d(engine.read(l, "target"), shapeBWq(net, b));
       recorded[`sgPhasePred.${l}`] = tf.tensor3d(engine.read(l, "sgPred"), shapeBWq(net, b));
