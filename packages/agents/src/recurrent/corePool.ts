@@ -30,6 +30,7 @@ import {
   coreEstimatorPartial,
   corePredictionRows,
   coreSgLossPartial,
+  type EmbeddingTerm,
   type EstimatorPartial,
   type EstimatorSums,
   estimatorHalves,
@@ -50,7 +51,7 @@ export interface PredictionTask extends TaskBase {
   readonly kind: "predictions";
   readonly sgParT: Float32Array;
   readonly sgBias: Float32Array;
-  readonly sgExt: Float32Array;
+  readonly sgExt: Float32Array | EmbeddingTerm;
   readonly out: Float32Array;
   readonly r0: number;
   readonly r1: number;
@@ -79,6 +80,7 @@ export interface BackwardTask extends TaskBase {
   readonly b1: number;
   readonly out: BackwardOutputs;
   readonly sums: BackwardSums;
+  readonly embedding: EmbeddingTerm | undefined;
 }
 
 export interface SgLossTask extends TaskBase {
@@ -90,6 +92,7 @@ export interface SgLossTask extends TaskBase {
   readonly hi: number;
   readonly out: SgLossPartial;
   readonly dzIn: Float32Array;
+  readonly emb: Float32Array | undefined;
 }
 
 export type CoreTask = PredictionTask | EstimatorTask | BackwardTask | SgLossTask;
@@ -121,6 +124,7 @@ export function runCoreTask(task: CoreTask): void {
       task.hi,
       task.out,
       task.dzIn,
+      task.emb,
     );
   } else {
     coreBackwardEnvs(
@@ -136,6 +140,7 @@ export function runCoreTask(task: CoreTask): void {
       task.b1,
       task.out,
       task.sums,
+      task.embedding,
     );
   }
 }
@@ -249,7 +254,7 @@ export function predictionsParallel(
   s: CoreSizes,
   sgParT: Float32Array,
   sgBias: Float32Array,
-  sgExt: Float32Array,
+  sgExt: Float32Array | EmbeddingTerm,
   trace: CoreTrace,
 ): Float32Array {
   const out = sharedFloat32(trace.rows * s.W * s.q);
@@ -329,8 +334,9 @@ export function backwardParallel(
   numSteps: number,
   numEnvs: number,
   mixing?: CoreMixing,
+  embedding?: EmbeddingTerm,
 ): CoreBackwardResult {
-  const out = allocBackward(s, numSteps * numEnvs, mixing !== undefined);
+  const out = allocBackward(s, numSteps * numEnvs, mixing !== undefined, embedding !== undefined);
   const mid = backwardSplit(numEnvs);
   const half = allocBackwardSums(s);
   const task: BackwardTask = {
@@ -348,14 +354,17 @@ export function backwardParallel(
     b1: numEnvs,
     out,
     sums: half,
+    embedding,
   };
   runSplit(
     task,
     numSteps * (numEnvs - mid) * s.W,
-    () => coreBackwardEnvs(s, maps, trace, dActor, keep, numSteps, numEnvs, mixing, 0, mid, out, out),
+    () =>
+      coreBackwardEnvs(s, maps, trace, dActor, keep, numSteps, numEnvs, mixing, 0, mid, out, out, embedding),
     (t) => {
       t.sums.dwPar.fill(0);
       t.sums.dBias.fill(0);
+      t.sums.dWemb.fill(0);
       runCoreTask(t);
     },
   );
@@ -370,6 +379,7 @@ export function sgLossParallel(
   pred: Float32Array,
   mixed: Float32Array,
   valid: ArrayLike<number>,
+  emb?: Float32Array,
 ): SgLossResult {
   const { rows, n, mid, dzIn, a, b } = sgLossHalves(s, trace, valid);
   const task: SgLossTask = {
@@ -384,13 +394,14 @@ export function sgLossParallel(
     hi: n,
     out: b,
     dzIn,
+    emb,
   };
   runSplit(
     task,
     (n - mid) * s.W,
-    () => coreSgLossPartial(s, trace, pred, mixed, rows, 0, mid, a, dzIn),
+    () => coreSgLossPartial(s, trace, pred, mixed, rows, 0, mid, a, dzIn, emb),
     (t) => {
-      for (const x of [t.out.loss, t.out.dsgPar, t.out.dsgBias]) x.fill(0);
+      for (const x of [t.out.loss, t.out.dsgPar, t.out.dsgBias, t.out.dsgEmb]) x.fill(0);
       runCoreTask(t);
     },
   );

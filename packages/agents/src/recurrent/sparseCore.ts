@@ -53,6 +53,18 @@ export function transposeMaps(w: Float32Array, numNeurons: number, len: number, 
   return out;
 }
 
+/**
+ * The input neurons' embedding rows and one [E][Ni*cols] map of them (wEmb or sgEmb of
+ * CoreKernels): the phases that need the embedding term or its gradients compute them per row on
+ * the kernels, in the same halves as the rest. `emb` should be on shared memory.
+ */
+export interface EmbeddingTerm {
+  /** [R][E] */
+  readonly emb: Float32Array;
+  /** [E][Ni*cols] */
+  readonly maps: Float32Array;
+}
+
 export interface CoreTrace {
   readonly rows: number;
   readonly uPar: Float32Array;
@@ -261,7 +273,7 @@ export function corePredictions(
   s: CoreSizes,
   sgParT: Float32Array,
   sgBias: Float32Array,
-  sgExt: Float32Array,
+  sgExt: Float32Array | EmbeddingTerm,
   trace: CoreTrace,
 ): Float32Array {
   const out = sharedFloat32(trace.rows * s.W * s.q);
@@ -277,7 +289,7 @@ export function corePredictionRows(
   s: CoreSizes,
   sgParT: Float32Array,
   sgBias: Float32Array,
-  sgExt: Float32Array,
+  sgExt: Float32Array | EmbeddingTerm,
   trace: CoreTrace,
   out: Float32Array,
   r0: number,
@@ -286,6 +298,11 @@ export function corePredictionRows(
   const { W, q, P, M, Ni, Pq, Mq } = s;
   if (r1 <= r0) return;
   const MqP = pad8(Mq);
+  const term = sgExt instanceof Float32Array ? undefined : sgExt;
+  const E = term !== undefined ? embeddingWidth(s) : 0;
+  const Ep = pad8(E);
+  // With embedding rows, the term is e sgEmb computed here ([rows][NMp]); else sgExt rows are copied.
+  const extStride = term !== undefined ? pad8(Ni * Mq) : Ni * Mq;
   const kernels = coreWasm();
   const rowsPer = Math.max(1, Math.min(r1 - r0, PREDICTION_CHUNK));
   const lay = kernels.layout({
@@ -295,19 +312,40 @@ export function corePredictionRows(
       W * Mq,
       rowsPer * W * Pq,
       rowsPer * W * M,
-      rowsPer * Ni * Mq,
+      rowsPer * extStride,
       rowsPer * W * MqP,
       rowsPer * W * q,
+      rowsPer * Ep,
+      E * extStride,
     ],
   });
-  const [w, bias, u, alpha, ext, z, pred] = lay.f32 as F32s<7>;
+  const [w, bias, u, alpha, ext, z, pred, embRows, embMaps] = lay.f32 as F32s<9>;
   padMapsTransposed(sgParT, W, Pq, Mq, MqP, w);
   bias.set(sgBias.subarray(0, W * Mq));
+  if (term !== undefined) padMaps(term.maps, 1, E, Ni * Mq, extStride, embMaps);
   for (let c0 = r0; c0 < r1; c0 += rowsPer) {
     const n = Math.min(rowsPer, r1 - c0);
     u.set(trace.uPar.subarray(c0 * W * Pq, (c0 + n) * W * Pq));
     alpha.set(trace.alpha.subarray(c0 * W * M, (c0 + n) * W * M));
-    if (Ni > 0) ext.set(sgExt.subarray(c0 * Ni * Mq, (c0 + n) * Ni * Mq));
+    if (term !== undefined) {
+      for (let l = 0; l < n; l++) embRows.set(term.emb.subarray((c0 + l) * E, (c0 + l + 1) * E), l * Ep);
+      kernels.call(
+        "matvec",
+        addr(embRows),
+        Ep,
+        0,
+        addr(embMaps),
+        E,
+        extStride,
+        addr(ext),
+        extStride,
+        0,
+        n,
+        1,
+      );
+    } else if (Ni > 0) {
+      ext.set((sgExt as Float32Array).subarray(c0 * Ni * Mq, (c0 + n) * Ni * Mq));
+    }
     kernels.call(
       "predictions",
       n,
@@ -319,6 +357,7 @@ export function corePredictionRows(
       addr(u),
       addr(alpha),
       addr(ext),
+      extStride,
       addr(bias),
       addr(w),
       MqP,
@@ -354,6 +393,10 @@ export interface CoreBackwardResult {
   readonly dBias: Float64Array;
   /** [R][Ni][C] pre-activation gradients of the input neurons (for their embedding maps). */
   readonly dzIn: Float32Array;
+  /** With embedding rows: [Ni][C][E] gradient of the input neurons' embedding maps, summed over rows. */
+  readonly dWemb?: Float64Array;
+  /** With embedding rows: [R][E] gradient reaching the embedding, dzIn wEmb^T. */
+  readonly de?: Float32Array;
 }
 
 /**
@@ -371,12 +414,27 @@ export function coreBackward(
   numSteps: number,
   numEnvs: number,
   mixing?: CoreMixing,
+  embedding?: EmbeddingTerm,
 ): CoreBackwardResult {
-  const out = allocBackward(s, numSteps * numEnvs, mixing !== undefined);
+  const out = allocBackward(s, numSteps * numEnvs, mixing !== undefined, embedding !== undefined);
   const mid = backwardSplit(numEnvs);
   const half = allocBackwardSums(s);
-  coreBackwardEnvs(s, maps, trace, dActor, keep, numSteps, numEnvs, mixing, 0, mid, out, out);
-  coreBackwardEnvs(s, maps, trace, dActor, keep, numSteps, numEnvs, mixing, mid, numEnvs, out, half);
+  coreBackwardEnvs(s, maps, trace, dActor, keep, numSteps, numEnvs, mixing, 0, mid, out, out, embedding);
+  coreBackwardEnvs(
+    s,
+    maps,
+    trace,
+    dActor,
+    keep,
+    numSteps,
+    numEnvs,
+    mixing,
+    mid,
+    numEnvs,
+    out,
+    half,
+    embedding,
+  );
   addBackwardSums(out, half);
   return out;
 }
@@ -385,15 +443,23 @@ export function coreBackward(
 export interface BackwardSums {
   readonly dwPar: Float64Array;
   readonly dBias: Float64Array;
+  /** [Ni][C][E] (filled only with embedding rows) */
+  readonly dWemb: Float64Array;
 }
 
 /** Mutable outputs of the backward pass, on shared memory. */
 export interface BackwardOutputs extends CoreBackwardResult {
   readonly dwPar: Float64Array;
   readonly dBias: Float64Array;
+  readonly dWemb: Float64Array;
 }
 
-export function allocBackward(s: CoreSizes, rows: number, mixing: boolean): BackwardOutputs {
+export function allocBackward(
+  s: CoreSizes,
+  rows: number,
+  mixing: boolean,
+  embedding = false,
+): BackwardOutputs {
   const { W, q, Ni, C } = s;
   const trueGrad = sharedFloat32(rows * W * q);
   return {
@@ -401,12 +467,17 @@ export function allocBackward(s: CoreSizes, rows: number, mixing: boolean): Back
     mixedGrad: mixing ? sharedFloat32(rows * W * q) : trueGrad,
     ...(mixing ? { substitute: sharedFloat32(rows * W * q) } : {}),
     dzIn: sharedFloat32(rows * Ni * C),
+    ...(embedding ? { de: sharedFloat32(rows * embeddingWidth(s)) } : {}),
     ...allocBackwardSums(s),
   };
 }
 
 export function allocBackwardSums(s: CoreSizes): BackwardSums {
-  return { dwPar: sharedFloat64(s.W * s.Pq * s.C), dBias: sharedFloat64(s.W * s.C) };
+  return {
+    dwPar: sharedFloat64(s.W * s.Pq * s.C),
+    dBias: sharedFloat64(s.W * s.C),
+    dWemb: sharedFloat64(s.Ni * s.C * embeddingWidth(s)),
+  };
 }
 
 /**
@@ -422,6 +493,7 @@ export function backwardSplit(numEnvs: number): number {
 export function addBackwardSums(a: BackwardSums, b: BackwardSums): void {
   for (let x = 0; x < a.dwPar.length; x++) a.dwPar[x] = (a.dwPar[x] as number) + (b.dwPar[x] as number);
   for (let x = 0; x < a.dBias.length; x++) a.dBias[x] = (a.dBias[x] as number) + (b.dBias[x] as number);
+  for (let x = 0; x < a.dWemb.length; x++) a.dWemb[x] = (a.dWemb[x] as number) + (b.dWemb[x] as number);
 }
 
 /**
@@ -441,6 +513,7 @@ export function coreBackwardEnvs(
   b1: number,
   out: CoreBackwardResult,
   sums: BackwardSums,
+  embedding?: EmbeddingTerm,
 ): void {
   const { W, q, P, M, Ni, Pq, Mq, C } = s;
   const nb = b1 - b0;
@@ -451,9 +524,11 @@ export function coreBackwardEnvs(
   const PqP = pad8(Pq);
   const kernels = coreWasm();
   const mixRows = mixing !== undefined ? nRows : 0;
+  const E = embedding !== undefined ? embeddingWidth(s) : 0;
+  const Ep = pad8(E);
   // Local rows l = t*nb + (b - b0).
   const lay = kernels.layout({
-    f64: [T * W, nb * W * q, nb * W * q, W * C, W * Pq * CP, 2 * q + C + M],
+    f64: [T * W, nb * W * q, nb * W * q, W * C, W * Pq * CP, 2 * q + C + M, Ni * C * Ep],
     f32: [
       nRows,
       nRows * W * q,
@@ -469,10 +544,14 @@ export function coreBackwardEnvs(
       W * nRows * CP,
       nb * W * PqP,
       nRows * Pq,
+      nRows * Ep,
+      Ni * C * Ep,
+      nRows * Ep,
     ],
     i32: [W * P],
   });
-  const [theta, carry, next, dBias, dwPar, scratch] = lay.f64 as [
+  const [theta, carry, next, dBias, dwPar, scratch, dWemb] = lay.f64 as [
+    Float64Array,
     Float64Array,
     Float64Array,
     Float64Array,
@@ -480,8 +559,25 @@ export function coreBackwardEnvs(
     Float64Array,
     Float64Array,
   ];
-  const [kKeep, kdActor, kAlpha, kY, kU, kPred, wT, kTrue, kMixed, kSub, kDzIn, dzAll, du, uRows] =
-    lay.f32 as F32s<14>;
+  const [
+    kKeep,
+    kdActor,
+    kAlpha,
+    kY,
+    kU,
+    kPred,
+    wT,
+    kTrue,
+    kMixed,
+    kSub,
+    kDzIn,
+    dzAll,
+    du,
+    uRows,
+    kEmb,
+    wEmbT,
+    kDe,
+  ] = lay.f32 as F32s<17>;
   const parentIdx = lay.i32[0] as Int32Array;
   parentIdx.set(maps.parentIdx);
   padMapsTransposed(maps.wPar, W, C, Pq, PqP, wT);
@@ -495,7 +591,13 @@ export function coreBackwardEnvs(
     copyIn(trace.y, kY, t, W * Mq);
     copyIn(trace.uPar, kU, t, W * Pq);
     if (mixing !== undefined) copyIn(mixing.pred, kPred, t, W * q);
+    if (embedding !== undefined)
+      for (let b = b0; b < b1; b++) {
+        const r = t * numEnvs + b;
+        kEmb.set(embedding.emb.subarray(r * E, (r + 1) * E), (t * nb + b - b0) * Ep);
+      }
   }
+  if (embedding !== undefined) padMapsTransposed(embedding.maps, 1, Ni * C, E, Ep, wEmbT);
   if (mixing !== undefined) theta.set(mixing.theta);
   dBias.fill(0);
   kernels.call(
@@ -533,6 +635,12 @@ export function coreBackwardEnvs(
     addr(dwPar),
     addr(uRows),
     addr(scratch),
+    embedding !== undefined ? 1 : 0,
+    addr(kEmb),
+    Ep,
+    addr(wEmbT),
+    addr(dWemb),
+    addr(kDe),
   );
   const copyOut = (src: Float32Array, dst: Float32Array, t: number, width: number) =>
     dst.set(src.subarray(t * nb * width, (t + 1) * nb * width), (t * numEnvs + b0) * width);
@@ -548,6 +656,18 @@ export function coreBackwardEnvs(
   for (let ik = 0; ik < W * Pq; ik++)
     for (let c = 0; c < C; c++)
       sums.dwPar[ik * C + c] = (sums.dwPar[ik * C + c] as number) + (dwPar[ik * CP + c] as number);
+  if (embedding !== undefined) {
+    for (let ic = 0; ic < Ni * C; ic++)
+      for (let e = 0; e < E; e++)
+        sums.dWemb[ic * E + e] = (sums.dWemb[ic * E + e] as number) + (dWemb[ic * Ep + e] as number);
+    const de = out.de;
+    if (de !== undefined)
+      for (let t = 0; t < T; t++)
+        for (let b = b0; b < b1; b++) {
+          const l = t * nb + b - b0;
+          de.set(kDe.subarray(l * Ep, l * Ep + E), (t * numEnvs + b) * E);
+        }
+  }
 }
 
 export interface SgLossResult {
@@ -558,6 +678,8 @@ export interface SgLossResult {
   readonly dsgBias: Float64Array;
   /** [R][Ni][Mq] pre-activation gradients of the input neurons' predictor maps. */
   readonly dzIn: Float32Array;
+  /** [Ni][Mq][E] gradient of the input neurons' predictor embedding maps (zeros without embedding rows). */
+  readonly dsgEmb: Float64Array;
 }
 
 /** Additive part of the SG loss over a range of the valid rows. */
@@ -568,6 +690,8 @@ export interface SgLossPartial {
   readonly dsgPar: Float64Array;
   /** [W][Mq] */
   readonly dsgBias: Float64Array;
+  /** [Ni][Mq][E] */
+  readonly dsgEmb: Float64Array;
 }
 
 export function allocSgLossPartial(s: CoreSizes): SgLossPartial {
@@ -575,6 +699,7 @@ export function allocSgLossPartial(s: CoreSizes): SgLossPartial {
     loss: sharedFloat64(1),
     dsgPar: sharedFloat64(s.W * s.Pq * s.Mq),
     dsgBias: sharedFloat64(s.W * s.Mq),
+    dsgEmb: sharedFloat64(s.Ni * s.Mq * embeddingWidth(s)),
   };
 }
 
@@ -596,10 +721,11 @@ export function coreSgLoss(
   pred: Float32Array,
   mixed: Float32Array,
   valid: ArrayLike<number>,
+  emb?: Float32Array,
 ): SgLossResult {
   const { rows, n, mid, dzIn, a, b } = sgLossHalves(s, trace, valid);
-  coreSgLossPartial(s, trace, pred, mixed, rows, 0, mid, a, dzIn);
-  coreSgLossPartial(s, trace, pred, mixed, rows, mid, n, b, dzIn);
+  coreSgLossPartial(s, trace, pred, mixed, rows, 0, mid, a, dzIn, emb);
+  coreSgLossPartial(s, trace, pred, mixed, rows, mid, n, b, dzIn, emb);
   return combineSgLoss(s, n, a, b, dzIn);
 }
 
@@ -640,7 +766,9 @@ export function combineSgLoss(
   for (let x = 0; x < dsgPar.length; x++) dsgPar[x] = (a.dsgPar[x] as number) + (b.dsgPar[x] as number);
   const dsgBias = new Float64Array(a.dsgBias.length);
   for (let x = 0; x < dsgBias.length; x++) dsgBias[x] = (a.dsgBias[x] as number) + (b.dsgBias[x] as number);
-  return { loss: ((a.loss[0] as number) + (b.loss[0] as number)) / denom, dsgPar, dsgBias, dzIn };
+  const dsgEmb = new Float64Array(a.dsgEmb.length);
+  for (let x = 0; x < dsgEmb.length; x++) dsgEmb[x] = (a.dsgEmb[x] as number) + (b.dsgEmb[x] as number);
+  return { loss: ((a.loss[0] as number) + (b.loss[0] as number)) / denom, dsgPar, dsgBias, dzIn, dsgEmb };
 }
 
 /** SG loss sums over rows[lo..hi-1] into `out` (zeroed by the caller) and those rows of dzIn. */
@@ -654,24 +782,28 @@ export function coreSgLossPartial(
   hi: number,
   out: SgLossPartial,
   dzIn: Float32Array,
+  emb?: Float32Array,
 ): void {
   const { W, q, P, M, Ni, Pq, Mq } = s;
   const n = hi - lo;
   if (n <= 0) return;
   const MqP = pad8(Mq);
+  const E = emb !== undefined ? embeddingWidth(s) : 0;
+  const Ep = pad8(E);
   const kernels = coreWasm();
   const lay = kernels.layout({
-    f64: [1, W * Mq, W * Pq * MqP],
-    f32: [n * W * q, n * W * q, n * W * M, n * W * Pq, n * MqP, n * Pq, n * Ni * Mq],
+    f64: [1, W * Mq, W * Pq * MqP, Ni * Mq * Ep],
+    f32: [n * W * q, n * W * q, n * W * M, n * W * Pq, n * MqP, n * Pq, n * Ni * Mq, n * Ep],
   });
-  const [loss, dsgBias, dsgPar] = lay.f64 as [Float64Array, Float64Array, Float64Array];
-  const [kPred, kMixed, kAlpha, kU, dz, uRows, kDzIn] = lay.f32 as F32s<7>;
+  const [loss, dsgBias, dsgPar, dsgEmb] = lay.f64 as [Float64Array, Float64Array, Float64Array, Float64Array];
+  const [kPred, kMixed, kAlpha, kU, dz, uRows, kDzIn, kEmb] = lay.f32 as F32s<8>;
   for (let l = 0; l < n; l++) {
     const r = rows[lo + l] as number;
     kPred.set(pred.subarray(r * W * q, (r + 1) * W * q), l * W * q);
     kMixed.set(mixed.subarray(r * W * q, (r + 1) * W * q), l * W * q);
     kAlpha.set(trace.alpha.subarray(r * W * M, (r + 1) * W * M), l * W * M);
     kU.set(trace.uPar.subarray(r * W * Pq, (r + 1) * W * Pq), l * W * Pq);
+    if (emb !== undefined) kEmb.set(emb.subarray(r * E, (r + 1) * E), l * Ep);
   }
   loss.fill(0);
   dsgBias.fill(0);
@@ -695,6 +827,10 @@ export function coreSgLossPartial(
     addr(dsgBias),
     addr(kDzIn),
     addr(dsgPar),
+    emb !== undefined ? 1 : 0,
+    addr(kEmb),
+    Ep,
+    addr(dsgEmb),
   );
   out.loss[0] = (out.loss[0] as number) + (loss[0] as number);
   for (let x = 0; x < W * Mq; x++) out.dsgBias[x] = (out.dsgBias[x] as number) + (dsgBias[x] as number);
@@ -705,6 +841,9 @@ export function coreSgLossPartial(
     const r = rows[lo + l] as number;
     dzIn.set(kDzIn.subarray(l * Ni * Mq, (l + 1) * Ni * Mq), r * Ni * Mq);
   }
+  for (let ic = 0; ic < Ni * Mq; ic++)
+    for (let e = 0; e < E; e++)
+      out.dsgEmb[ic * E + e] = (out.dsgEmb[ic * E + e] as number) + (dsgEmb[ic * Ep + e] as number);
 }
 
 /** Per-neuron sums of the theta estimator over the valid rows (see thetaEstimator.ts). */

@@ -62,33 +62,35 @@ export function jsCoreMaps(
 
 /**
  * Canonical [W, M, q, D] gradient (and [W, M, D] key gradient when `withKeys`) from the parent-part
- * gradient [W][Pq][cols] and the embedding-part gradient [E][Ni*cols] (input neurons only; the
+ * gradient [W][Pq][cols] and the embedding-part gradient [Ni][cols][E] (input neurons only; the
  * zero-input columns of the other neurons get exactly zero).
  */
 export function canonicalSlotGrads(
   par: Float64Array,
-  emb: Float32Array,
+  emb: Float64Array,
   d: SparseNetDims,
   withKeys: boolean,
 ): { a: Float32Array; keys?: Float32Array } {
   const cols = withKeys ? d.C : d.Mq;
   const a = new Float32Array(d.W * d.Mq * d.D);
   const keys = withKeys ? new Float32Array(d.W * d.M * d.D) : undefined;
-  const embRow = d.Ni * cols;
   for (let i = 0; i < d.W; i++) {
     for (let c = 0; c < d.Mq; c++) {
       const dst = (i * d.Mq + c) * d.D;
       for (let k = 0; k < d.Pq; k++) a[dst + k] = par[(i * d.Pq + k) * cols + c] as number;
-      if (i < d.Ni)
-        for (let e = 0; e < d.E; e++) a[dst + d.Pq + e] = emb[e * embRow + i * cols + c] as number;
+      if (i < d.Ni) {
+        const src = (i * cols + c) * d.E;
+        for (let e = 0; e < d.E; e++) a[dst + d.Pq + e] = emb[src + e] as number;
+      }
     }
     if (keys !== undefined) {
       for (let m = 0; m < d.M; m++) {
         const dst = (i * d.M + m) * d.D;
         for (let k = 0; k < d.Pq; k++) keys[dst + k] = par[(i * d.Pq + k) * cols + d.Mq + m] as number;
-        if (i < d.Ni)
-          for (let e = 0; e < d.E; e++)
-            keys[dst + d.Pq + e] = emb[e * embRow + i * cols + d.Mq + m] as number;
+        if (i < d.Ni) {
+          const src = (i * cols + d.Mq + m) * d.E;
+          for (let e = 0; e < d.E; e++) keys[dst + d.Pq + e] = emb[src + e] as number;
+        }
       }
     }
   }

@@ -6,7 +6,14 @@ import type { LossTensors, SequenceBatch } from "./batch.js";
 import { backwardParallel, predictionsParallel, sgLossParallel } from "./corePool.js";
 import { EMBEDDING_PARAMS, embedObservations } from "./embedding.js";
 import { getParam, RecurrentInputError, type TensorMap } from "./params.js";
-import { allocTrace, type CoreSizes, type CoreTrace, coreForwardStep, traceRows } from "./sparseCore.js";
+import {
+  allocTrace,
+  type CoreSizes,
+  type CoreTrace,
+  coreForwardStep,
+  sharedFloat32,
+  traceRows,
+} from "./sparseCore.js";
 import { canonicalSlotGrads, coreSizes, jsCoreMaps } from "./sparseMaps.js";
 import { coreKernels, disposeKernels, type SparseNetPolicy } from "./sparsenet.js";
 import { RECURRENT_THETA_EPS, recurrentThetaBatch } from "./thetaEstimator.js";
@@ -114,8 +121,11 @@ export function sparseNetBptt(
   const embedFn = (...xs: tf.Tensor[]) =>
     embedObservations(lt.obs, xs[0] as tf.Tensor, xs[1] as tf.Tensor, xs[2] as tf.Tensor, xs[3] as tf.Tensor);
   const e = tf.tidy(() => embedFn(...embedParams));
-  const eT = tf.transpose(e) as tf.Tensor2D;
   try {
+    // The embedding rows on shared memory: the kernels form the input neurons' embedding terms and
+    // their gradients from them on both threads.
+    const emb = sharedFloat32(R * d.E);
+    emb.set(e.dataSync());
     const keep = new Float32Array(R);
     for (let r = 0; r < R; r++) keep[r] = 1 - (batch.episodeStarts[r] as number);
     // Forward through time from the first step the rollout did not already compute; the embedding
@@ -193,8 +203,14 @@ export function sparseNetBptt(
 
     let pred: Float32Array | undefined;
     if (sgprop) {
-      const sgExt = download(() => tf.matMul(e, k.sgEmb as tf.Tensor2D));
-      pred = predictionsParallel(s, maps.sgParT as Float32Array, maps.sgBias as Float32Array, sgExt, trace);
+      const sgEmb = Float32Array.from((k.sgEmb as tf.Tensor2D).dataSync());
+      pred = predictionsParallel(
+        s,
+        maps.sgParT as Float32Array,
+        maps.sgBias as Float32Array,
+        { emb, maps: sgEmb },
+        trace,
+      );
     }
     const back = backwardParallel(
       s,
@@ -207,21 +223,17 @@ export function sparseNetBptt(
       mixing !== undefined && pred !== undefined
         ? { theta: mixing.thetaSchedule, positiveProjection: mixing.mode === "positive_projection", pred }
         : undefined,
+      { emb, maps: Float32Array.from(k.wEmb.dataSync()) },
     );
 
     // Parameter gradients of the core and the embedding.
     const grads: TensorMap = new Map();
-    const embedGrads = tf.tidy(() => {
-      const dzIn = tf.tensor2d(back.dzIn, [R, Ni * C]);
-      const dWemb = tf.matMul(eT, dzIn);
-      const de = tf.matMul(dzIn, tf.transpose(k.wEmb));
-      return [dWemb, ...tf.grads(embedFn)(embedParams, de)];
-    });
-    const dWemb = embedGrads[0] as tf.Tensor;
-    const core = canonicalSlotGrads(back.dwPar, dWemb.dataSync() as Float32Array, d, true);
-    dWemb.dispose();
+    const embedGrads = tf.tidy(() =>
+      tf.grads(embedFn)(embedParams, tf.tensor2d(back.de as Float32Array, [R, d.E])),
+    );
+    const core = canonicalSlotGrads(back.dwPar, back.dWemb as Float64Array, d, true);
     EMBEDDING_PARAMS.forEach((name, i) => {
-      grads.set(name, embedGrads[i + 1] as tf.Tensor);
+      grads.set(name, embedGrads[i] as tf.Tensor);
     });
     grads.set("neuronKeys", tf.tensor3d(core.keys as Float32Array, [W, d.M, d.D]));
     grads.set("policyA", tf.tensor4d(core.a, [W, d.M, q, d.D]));
@@ -254,11 +266,9 @@ export function sparseNetBptt(
     let sgGrads: TensorMap | undefined;
     let thetaBatch: Float64Array | undefined;
     if (mixing !== undefined && pred !== undefined) {
-      const sg = sgLossParallel(s, trace, pred, back.mixedGrad, batch.valid);
+      const sg = sgLossParallel(s, trace, pred, back.mixedGrad, batch.valid, emb);
       sgLoss = sg.loss;
-      const dsgEmb = tf.tidy(() => tf.matMul(eT, tf.tensor2d(sg.dzIn, [R, Ni * Mq])));
-      const sgA = canonicalSlotGrads(sg.dsgPar, dsgEmb.dataSync() as Float32Array, d, false);
-      dsgEmb.dispose();
+      const sgA = canonicalSlotGrads(sg.dsgPar, sg.dsgEmb, d, false);
       sgGrads = new Map<string, tf.Tensor>([
         ["sgA", tf.tensor4d(sgA.a, [W, d.M, q, d.D])],
         ["sgB", tf.tensor3d(Float32Array.from(sg.dsgBias), [W, d.M, q])],
@@ -272,7 +282,7 @@ export function sparseNetBptt(
           back.trueGrad,
           back.substitute as Float32Array,
           Int32Array.from(rows),
-          e,
+          emb,
           mixing.thetaPrev,
           mixing.thetaEps ?? RECURRENT_THETA_EPS,
         );
@@ -311,7 +321,6 @@ export function sparseNetBptt(
     };
   } finally {
     e.dispose();
-    eT.dispose();
     disposeKernels(k);
   }
 }

@@ -1,6 +1,5 @@
-import type * as tf from "@tensorflow/tfjs-core";
 import { estimatorSumsParallel } from "./corePool.js";
-import { type CoreSizes, type CoreTrace, sharedFloat32 } from "./sparseCore.js";
+import type { CoreSizes, CoreTrace } from "./sparseCore.js";
 
 /** Threshold on V + B^2 below which the previous theta is kept (recurrent net, golden README 6). */
 export const RECURRENT_THETA_EPS = 1e-12;
@@ -43,8 +42,8 @@ export function thetaFromSums(
  *   B2 = max(0, ||dbar||^2 - V)
  *   theta_batch = clamp(1 + C / (V + B2), 0, 1), or thetaPrev where V + B2 <= eps (or N <= 1).
  * Inner products use closed forms (no per-sample gradient tensors), on the WebAssembly kernels. A
- * neuron's input is split into its parent part and, for input neurons, the embedding e [R, E], so
- * the zero embedding input of the other neurons costs nothing.
+ * neuron's input is split into its parent part and, for input neurons, the embedding rows
+ * `emb` [R][E] (shared memory), so the zero embedding input of the other neurons costs nothing.
  */
 export function recurrentThetaBatch(
   s: CoreSizes,
@@ -52,12 +51,10 @@ export function recurrentThetaBatch(
   g: Float32Array,
   sub: Float32Array,
   rows: Int32Array,
-  e: tf.Tensor2D,
+  emb: Float32Array,
   thetaPrev: ArrayLike<number>,
   eps = RECURRENT_THETA_EPS,
 ): Float64Array {
-  const emb = sharedFloat32(e.size);
-  emb.set(e.dataSync());
   const sums = estimatorSumsParallel(s, trace, g, sub, rows, emb);
   return thetaFromSums(sums.n, sums.sumDd, sums.sumWd, sums.barDd, sums.barWd, thetaPrev, eps);
 }

@@ -45,6 +45,22 @@ describe("core worker pool", () => {
     expect(predictionsParallel(s, sgParT, sgBias, sgExt, trace)).toEqual(
       corePredictions(s, sgParT, sgBias, sgExt, trace),
     );
+    // The embedding term from embedding rows and maps: same split, and the values of e sgEmb.
+    const E = s.D - s.Pq;
+    const sgEmb = filled(new Float32Array(E * s.Ni * s.Mq), rng);
+    const fromRows = predictionsParallel(s, sgParT, sgBias, { emb, maps: sgEmb }, trace);
+    expect(fromRows).toEqual(corePredictions(s, sgParT, sgBias, { emb, maps: sgEmb }, trace));
+    const ext = new Float32Array(R * s.Ni * s.Mq);
+    for (let r = 0; r < R; r++)
+      for (let c = 0; c < s.Ni * s.Mq; c++) {
+        let acc = 0;
+        for (let e = 0; e < E; e++)
+          acc += (emb[r * E + e] as number) * (sgEmb[e * s.Ni * s.Mq + c] as number);
+        ext[r * s.Ni * s.Mq + c] = acc;
+      }
+    const fromExt = corePredictions(s, sgParT, sgBias, ext, trace);
+    for (let x = 0; x < fromExt.length; x++)
+      expect(fromRows[x] as number).toBeCloseTo(fromExt[x] as number, 4);
     const par = estimatorSumsParallel(s, trace, g, sub, rows, emb);
     const one = coreEstimatorSums(s, trace, g, sub, rows, emb);
     for (const key of ["sumDd", "sumWd", "barDd", "barWd"] as const) {
@@ -52,16 +68,17 @@ describe("core worker pool", () => {
     }
     expect(par.n).toBe(rows.length);
     const valid = Float32Array.from({ length: R }, (_, r) => (r % 7 !== 3 ? 1 : 0));
-    const sgPar = sgLossParallel(s, trace, g, sub, valid);
-    const sgOne = coreSgLoss(s, trace, g, sub, valid);
+    const sgPar = sgLossParallel(s, trace, g, sub, valid, emb);
+    const sgOne = coreSgLoss(s, trace, g, sub, valid, emb);
     expect(sgPar.loss).toBe(sgOne.loss);
-    for (const key of ["dsgPar", "dsgBias", "dzIn"] as const) {
+    expect(sgOne.dsgEmb.some((x) => x !== 0)).toBe(true);
+    for (const key of ["dsgPar", "dsgBias", "dzIn", "dsgEmb"] as const) {
       expect(Array.from(sgPar[key])).toEqual(Array.from(sgOne[key]));
     }
     expect(one.sumDd.some((x) => x !== 0)).toBe(true);
     // Where worker threads can start (tsx or built JS), both halves of each task ran on the worker.
     // Both halves went to the worker thread (unless threads are switched off for this run).
-    expect(coreWorkerTasks() - before).toBe(process.env.SGPROP_CORE_THREADS === "1" ? 0 : 3);
+    expect(coreWorkerTasks() - before).toBe(process.env.SGPROP_CORE_THREADS === "1" ? 0 : 4);
   });
 
   it("splits the backward pass by environment with bit-identical results", () => {
@@ -85,13 +102,34 @@ describe("core worker pool", () => {
       positiveProjection: true,
       pred: filled(new Float32Array(T * B * s.W * s.q), rng),
     };
+    const E = s.D - s.Pq;
+    const embedding = {
+      emb: filled(new Float32Array(T * B * E), rng),
+      maps: filled(new Float32Array(E * s.Ni * s.C), rng),
+    };
     const before = coreWorkerTasks();
-    const par = backwardParallel(s, maps, trace, dActor, keep, T, B, mixing);
-    const one = coreBackward(s, maps, trace, dActor, keep, T, B, mixing);
-    for (const key of ["trueGrad", "mixedGrad", "substitute", "dwPar", "dBias", "dzIn"] as const) {
+    const par = backwardParallel(s, maps, trace, dActor, keep, T, B, mixing, embedding);
+    const one = coreBackward(s, maps, trace, dActor, keep, T, B, mixing, embedding);
+    for (const key of [
+      "trueGrad",
+      "mixedGrad",
+      "substitute",
+      "dwPar",
+      "dBias",
+      "dzIn",
+      "dWemb",
+      "de",
+    ] as const) {
       expect(Array.from(par[key] ?? [])).toEqual(Array.from(one[key] ?? []));
     }
     expect(one.dwPar.some((x) => x !== 0)).toBe(true);
+    expect(one.dWemb?.some((x) => x !== 0)).toBe(true);
+    // de = dzIn wEmb^T row by row.
+    const r = 7;
+    let want = 0;
+    for (let c = 0; c < s.Ni * s.C; c++)
+      want += (one.dzIn[r * s.Ni * s.C + c] as number) * (embedding.maps[c] as number);
+    expect(one.de?.[r * E] as number).toBeCloseTo(want, 4);
     expect(coreWorkerTasks() - before).toBe(process.env.SGPROP_CORE_THREADS === "1" ? 0 : 1);
   });
 

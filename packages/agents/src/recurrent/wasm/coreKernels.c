@@ -338,10 +338,11 @@ EXPORT void forward_step(int n, int W, int q, int P, int M, int Ni, const int* p
   }
 }
 
-/* SG predictions of n rows: hhat = sum_s alpha_s (sgBias_s + sgExt_s + u wSg_s) [n][W][q]. */
+/* SG predictions of n rows: hhat = sum_s alpha_s (sgBias_s + sgExt_s + u wSg_s) [n][W][q] (row l of
+ * sgExt at l*extStride, [Ni][Mq]). */
 EXPORT void predictions(int n, int W, int q, int P, int M, int Ni, const float* u, const float* alpha,
-                        const float* sgExt, const float* sgBias, const float* wPad, int cp, float* z,
-                        float* out, double* zz) {
+                        const float* sgExt, int extStride, const float* sgBias, const float* wPad, int cp,
+                        float* z, float* out, double* zz) {
   int Pq = P * q, Mq = M * q;
   matvec_impl(u, W * Pq, Pq, wPad, Pq, cp, z, W * cp, cp, n, W);
   for (int l = 0; l < n; l++) {
@@ -350,7 +351,7 @@ EXPORT void predictions(int n, int W, int q, int P, int M, int Ni, const float* 
       const float* zp = z + o * cp;
       const float* bi = sgBias + (long)i * Mq;
       if (i < Ni) {
-        const float* e = sgExt + ((long)l * Ni + i) * Mq;
+        const float* e = sgExt + (long)l * extStride + (long)i * Mq;
         for (int c = 0; c < Mq; c++) zz[c] = ((double)bi[c] + (double)e[c]) + (double)zp[c];
       } else {
         for (int c = 0; c < Mq; c++) zz[c] = (double)bi[c] + (double)zp[c];
@@ -373,7 +374,10 @@ EXPORT void predictions(int n, int W, int q, int P, int M, int Ni, const float* 
  * the gradient at H_t is the actor's term plus what came back from step t+1; with mixing it is
  * replaced by theta g + (1 - theta) s; then the slot backward gives the pre-activation gradients
  * dz (kept for every row in dzAll [W][T*nb][cp]), du = W dz flows through the gathers and the
- * resets into H_{t-1}. Finally dwPar[i] ([Pq][cp], f64, overwritten) = sum_l u_l dz_l^T.
+ * resets into H_{t-1}. Finally dwPar[i] ([Pq][cp], f64, overwritten) = sum_l u_l dz_l^T, and with
+ * withEmb the input neurons' embedding-map gradient dWemb ([Ni*C][ep], f64, overwritten) =
+ * sum_l dzIn_l e_l^T for the embedding rows emb [nRows][ep], and the gradient reaching the
+ * embedding, de [nRows][ep] = dzIn wEmb^T (wEmbT [Ni*C][ep]).
  */
 EXPORT void backward(int T, int nb, int W, int q, int P, int M, int Ni, const int* parentIdx,
                      const float* keep, const float* dActor, const float* alpha, const float* y,
@@ -381,7 +385,8 @@ EXPORT void backward(int T, int nb, int W, int q, int P, int M, int Ni, const in
                      int positiveProjection, double invSqrtD, const float* wT, int cp, int pqp,
                      float* trueGrad, float* mixedGrad, float* substitute, float* dzIn, float* dzAll,
                      float* du, double* carry, double* next, double* dBias, double* dwPar,
-                     float* uRows, double* scratch) {
+                     float* uRows, double* scratch, int withEmb, const float* emb, int ep,
+                     const float* wEmbT, double* dWemb, float* de) {
   int Pq = P * q, Mq = M * q, C = Mq + M;
   long nRows = (long)T * nb;
   long stateLen = (long)nb * W * q;
@@ -474,6 +479,11 @@ EXPORT void backward(int T, int nb, int W, int q, int P, int M, int Ni, const in
     for (long x = 0; x < (long)Pq * cp; x++) gi[x] = 0;
     outer_acc_impl(uRows, dzAll + (long)i * nRows * cp, gi, (int)nRows, Pq, cp);
   }
+  if (withEmb) {
+    for (long x = 0; x < (long)Ni * C * ep; x++) dWemb[x] = 0;
+    outer_acc_impl(dzIn, emb, dWemb, (int)nRows, Ni * C, ep);
+    matvec_impl(dzIn, Ni * C, 0, wEmbT, Ni * C, ep, de, ep, 0, (int)nRows, 1);
+  }
 }
 
 /* ---------- SG loss ---------- */
@@ -481,11 +491,13 @@ EXPORT void backward(int T, int nb, int W, int q, int P, int M, int Ni, const in
 /*
  * SG loss sums over n rows (local layout): loss[0] += sum ||pred - mixed||^2, and with
  * dz[l][s*q+j] = alpha_s 2 (pred - mixed)_j / denom: dsgBias[i] += sum_l dz_l, dzIn [n][Ni][Mq]
- * (input neurons), dsgPar[i] ([Pq][cp], f64, overwritten) = sum_l u_l dz_l^T.
+ * (input neurons), dsgPar[i] ([Pq][cp], f64, overwritten) = sum_l u_l dz_l^T; with withEmb also
+ * dsgEmb ([Ni*Mq][ep], f64, overwritten) = sum_l dzIn_l e_l^T for the embedding rows emb [n][ep].
  */
 EXPORT void sg_loss(int n, int W, int q, int P, int M, int Ni, const float* pred, const float* mixed,
                     const float* alpha, const float* uPar, double denom, int cp, float* dz, float* uRows,
-                    double* loss, double* dsgBias, float* dzIn, double* dsgPar) {
+                    double* loss, double* dsgBias, float* dzIn, double* dsgPar, int withEmb,
+                    const float* emb, int ep, double* dsgEmb) {
   int Pq = P * q, Mq = M * q;
   double total = 0;
   for (int i = 0; i < W; i++) {
@@ -515,6 +527,10 @@ EXPORT void sg_loss(int n, int W, int q, int P, int M, int Ni, const float* pred
     outer_acc_impl(uRows, dz, gi, n, Pq, cp);
   }
   loss[0] += total;
+  if (withEmb) {
+    for (long x = 0; x < (long)Ni * Mq * ep; x++) dsgEmb[x] = 0;
+    outer_acc_impl(dzIn, emb, dsgEmb, n, Ni * Mq, ep);
+  }
 }
 
 /* ---------- eq. 3 sums ---------- */
