@@ -182,5 +182,30 @@ EXPORT void pn_dense_outer(const float* a, const float* u, float* o, int N, int 
  * lanes are never stored); the caller leaves slack after w.
  */
 EXPORT void pn_dense_mv(const float* u, const float* w, float* z, int N, int D, int K, int lo, int hi) {
-  mv_rows(u + (long)lo * D, D, w, D, K, z + (long)lo * K, K, hi - lo, K);
+  mv_panels(u + (long)lo * D, D, w, D, K, z + (long)lo * K, K, hi - lo, K);
+}
+
+/* dst[d][k] = w[k][d] for rows d in [lo, hi): w [K][D] -> dst [D][K] (a dense layer's W^T). */
+EXPORT void pn_dense_transpose(const float* w, float* dst, int K, int D, int lo, int hi) {
+  for (int d0 = lo; d0 < hi; d0 += 8) {
+    const int d1 = d0 + 8 < hi ? d0 + 8 : hi;
+    for (int k = 0; k < K; k++)
+      for (int d = d0; d < d1; d++) dst[(long)d * K + k] = w[(long)k * D + d];
+  }
+}
+
+/*
+ * A dense tanh layer for samples [lo, hi): a[n][k] = tanh(sum_d u[n][d] wt[d][k] + b[k]) with
+ * wt = W^T [D][K] (pn_dense_transpose); the caller leaves slack after wt.
+ */
+EXPORT void pn_dense_tanh(const float* u, const float* wt, const float* b, float* a, int N, int D, int K,
+                          int lo, int hi) {
+  mv_panels(u + (long)lo * D, D, wt, D, K, a + (long)lo * K, K, hi - lo, K);
+  for (int n = lo; n < hi; n++) {
+    float* r = a + (long)n * K;
+    int k = 0;
+    for (; k + 4 <= K; k += 4)
+      wasm_v128_store(r + k, tanh4(wasm_f32x4_add(wasm_v128_load(r + k), wasm_v128_load(b + k))));
+    for (; k < K; k++) r[k] = wasm_f32x4_extract_lane(tanh4(wasm_f32x4_splat(r[k] + b[k])), 0);
+  }
 }

@@ -81,6 +81,18 @@ static inline void mv_rows(const float* u, long us, const float* w, int D, int k
 }
 
 /*
+ * mv_rows with the loops swapped for large matrices (dense layers): one 12-column panel of w
+ * (D x 12 floats) stays in cache while every sample passes over it. Same sums, same order.
+ */
+static inline void mv_panels(const float* u, long us, const float* w, int D, int kp, float* z, long zs,
+                             int N, int K) {
+  for (int k = 0; k < K; k += 12) {
+    const int kk = K - k < 12 ? K - k : 12;
+    mv_rows(u, us, w + k, D, kp, z + k, zs, N, kk);
+  }
+}
+
+/*
  * o[k*D + d] = sum_n a[n*as + k] * u[n*us + d] for k < K, d < D (a per-neuron weight gradient).
  * Blocks of 4 rows x 12 columns; the sum runs over n in order. Reads up to 11 floats past the
  * last row of u: callers leave that much slack.

@@ -211,3 +211,27 @@ export function simdDenseMatVec(
   r.run("pn_dense_mv", [4 * uo, 4 * wo, 4 * zo, n, d, k], n, n * k * d);
   return r.heap(total).slice(zo, zo + n * k);
 }
+
+/**
+ * A dense tanh layer a = tanh(u W^T + b): u [N, D], W [K, D] (PyTorch layout), b [K] -> [N, K].
+ * W is transposed once per call on the kernels (rows split over threads), then the samples are.
+ */
+export function simdDenseTanh(
+  u: Float32Array,
+  w: Float32Array,
+  b: Float32Array,
+  n: number,
+  d: number,
+  k: number,
+): Float32Array {
+  const r = rt();
+  const { offsets, total } = layout([u.length, w.length, w.length + 16, k, n * k]);
+  const [uo, wo, to, bo, ao] = offsets as [number, number, number, number, number];
+  const heap = r.heap(total);
+  heap.set(u, uo);
+  heap.set(w, wo);
+  heap.set(b, bo);
+  r.run("pn_dense_transpose", [4 * wo, 4 * to, k, d], d, k * d * 4);
+  r.run("pn_dense_tanh", [4 * uo, 4 * to, 4 * bo, 4 * ao, n, d, k], n, n * k * d);
+  return r.heap(total).slice(ao, ao + n * k);
+}

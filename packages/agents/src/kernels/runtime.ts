@@ -42,6 +42,8 @@ export const KERNELS = [
   "adam_step",
   "pn_dense_outer",
   "pn_dense_mv",
+  "pn_dense_transpose",
+  "pn_dense_tanh",
 ] as const;
 export type KernelName = (typeof KERNELS)[number];
 type KernelFn = (...args: number[]) => void;

@@ -1,7 +1,7 @@
 import type { Rng } from "@sgprop/gym";
 import * as tf from "@tensorflow/tfjs-core";
 import { hostData, mirroredTensor } from "../kernels/hostMirror.js";
-import { simdDenseMatVec, simdDenseOuter } from "../kernels/perNeuronSimd.js";
+import { simdDenseMatVec, simdDenseOuter, simdDenseTanh } from "../kernels/perNeuronSimd.js";
 import { fastTanh, perNeuronKernel } from "../ops/perNeuron.js";
 import { InvalidConfigError, InvalidInputError, requireInt } from "./errors.js";
 
@@ -109,6 +109,7 @@ export class Mlp {
   }
 
   forward(x: tf.Tensor): MlpForward {
+    if (perNeuronKernel() === "simd") return this.forwardSimd(x);
     const inputs: tf.Tensor[] = [];
     const hidden: tf.Tensor[] = [];
     const act: tf.Tensor[] = [];
@@ -119,6 +120,37 @@ export class Mlp {
       const a = fastTanh(tf.add(tf.matMul(h, wt), this.v(`hidden.${l}.bias`)));
       act.push(a);
       h = this.config.residual && l > 0 ? tf.add(a, h) : a;
+      hidden.push(h);
+    }
+    const logits = tf.add(tf.matMul(h, tf.transpose(this.v("action.weight"))), this.v("action.bias"));
+    return { inputs, hidden, act, logits };
+  }
+
+  /** {@link forward} with the hidden layers on the SIMD kernels over two threads. */
+  private forwardSimd(x: tf.Tensor): MlpForward {
+    const { numLayers: L, hiddenWidth: width, inputDim, residual } = this.config;
+    const n = x.shape[0] as number;
+    const inputs: tf.Tensor[] = [];
+    const hidden: tf.Tensor[] = [];
+    const act: tf.Tensor[] = [];
+    let h = x;
+    let hd = hostData(x);
+    for (let l = 0; l < L; l++) {
+      inputs.push(h);
+      const w = hostData(this.v(`hidden.${l}.weight`));
+      const b = hostData(this.v(`hidden.${l}.bias`));
+      const ad = simdDenseTanh(hd, w, b, n, l === 0 ? inputDim : width, width);
+      const a = mirroredTensor(ad, [n, width]);
+      act.push(a);
+      if (residual && l > 0) {
+        const sum = new Float32Array(ad.length);
+        for (let e = 0; e < sum.length; e++) sum[e] = (ad[e] as number) + (hd[e] as number);
+        h = mirroredTensor(sum, [n, width]);
+        hd = sum;
+      } else {
+        h = a;
+        hd = ad;
+      }
       hidden.push(h);
     }
     const logits = tf.add(tf.matMul(h, tf.transpose(this.v("action.weight"))), this.v("action.bias"));
