@@ -1,3 +1,8 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Rng } from "@sgprop/gym";
 import * as tf from "@tensorflow/tfjs-core";
 import fc from "fast-check";
@@ -162,5 +167,27 @@ describe("fused SIMD forward of the feed-forward SparseNet", () => {
       x.dispose();
       net.dispose();
     }
+  });
+});
+
+function hasClang(): boolean {
+  try {
+    execFileSync("bash", ["-c", "command -v clang-14 || command -v clang"], { stdio: "pipe" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("the committed kernel binary", () => {
+  // Runs where a wasm32 clang is installed (developer machines); CI without one skips it.
+  it.skipIf(!hasClang())("is what scripts/build-kernels.sh builds from kernels/*.c", () => {
+    const root = fileURLToPath(new URL("..", import.meta.url));
+    const out = join(mkdtempSync(join(tmpdir(), "sgprop-kernels-")), "wasmKernels.ts");
+    execFileSync("bash", [join(root, "scripts/build-kernels.sh")], {
+      env: { ...process.env, OUT: out },
+      stdio: "pipe",
+    });
+    expect(readFileSync(out, "utf8")).toBe(readFileSync(join(root, "src/kernels/wasmKernels.ts"), "utf8"));
   });
 });

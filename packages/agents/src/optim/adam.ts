@@ -8,6 +8,11 @@ export interface AdamOptions {
   readonly beta1?: number;
   readonly beta2?: number;
   readonly epsilon?: number;
+  /**
+   * Run the update on the SIMD kernels with the moments in kernel memory; the default is yes
+   * on the wasm and cpu backends. Both paths give the same bits (tested).
+   */
+  readonly kernels?: boolean;
 }
 
 /** Serialisable optimiser state: per-parameter step counts and moment tensors. */
@@ -52,7 +57,7 @@ export class Adam {
     this.epsilon = options.epsilon ?? 1e-8;
     this.params = new Map(Object.entries(params));
     const backend = tf.getBackend();
-    if (backend === "wasm" || backend === "cpu") {
+    if (options.kernels ?? (backend === "wasm" || backend === "cpu")) {
       const total = [...this.params.values()].reduce((a, p) => a + 2 * p.size, 0);
       const rt = kernelRuntime();
       this.hostBlock = rt.alloc(total);

@@ -1,0 +1,226 @@
+import { Rng } from "@sgprop/gym";
+import * as tf from "@tensorflow/tfjs-core";
+import { afterEach, describe, expect, it } from "vitest";
+import { simdDenseMatVec, simdDenseOuter, simdDenseTanh } from "../src/kernels/perNeuronSimd.js";
+import { kernelRuntime } from "../src/kernels/runtime.js";
+import { Mlp } from "../src/models/mlp.js";
+import { FeedforwardSparseNet, type FeedforwardSparseNetConfig } from "../src/models/sparseNet.js";
+import { setPerNeuronKernel } from "../src/ops/perNeuron.js";
+import { Adam } from "../src/optim/adam.js";
+import {
+  backpropPolicyGradients,
+  sgPhaseGradients,
+  sgpropPolicyGradients,
+} from "../src/sgprop/feedforward.js";
+import { maxAbsDiff, TEST_BACKENDS, useBackend } from "./helpers.js";
+
+/*
+ * The kernel paths (SparseNet training passes, MLP layers, Adam) against the tfjs reference
+ * implementation on the same inputs, including what the golden files do not pin down:
+ * positive-projection mode, non-residual networks, a larger width.
+ */
+
+const CFG: FeedforwardSparseNetConfig = {
+  inputDim: 90,
+  numLayers: 3,
+  width: 24,
+  neuronDim: 3,
+  numSlots: 3,
+  numParents: 4,
+  numActions: 5,
+  residual: true,
+};
+
+function batch(seed: number, b: number, cfg: FeedforwardSparseNetConfig) {
+  const rng = Rng.fromSeed(seed);
+  return {
+    x: tf.tensor2d(
+      Float32Array.from({ length: b * cfg.inputDim }, () => rng.normal()),
+      [b, cfg.inputDim],
+    ),
+    actions: tf.tensor1d(
+      Int32Array.from({ length: b }, () => rng.integer(0, cfg.numActions - 1)),
+      "int32",
+    ),
+    rewards: tf.tensor1d(Float32Array.from({ length: b }, () => (rng.float() < 0.5 ? 1 : 0))),
+  };
+}
+
+type Outputs = Record<string, Float32Array>;
+
+/** Every output of backprop, the SG phase and the sgprop policy step, as host arrays. */
+function allOutputs(
+  net: FeedforwardSparseNet,
+  cfg: FeedforwardSparseNetConfig,
+  mode: "prediction" | "positive_projection",
+): Outputs {
+  return tf.tidy(() => {
+    const out: Outputs = {};
+    const bt = batch(5, 13, cfg);
+    const theta = Array.from({ length: cfg.numLayers }, (_, l) =>
+      tf.tensor1d(
+        Float32Array.from({ length: cfg.width }, (_, i) => 0.3 + (0.6 * (((i + l) * 7) % 10)) / 10),
+      ),
+    );
+    const fwd = net.forward(bt.x, true);
+    for (let l = 0; l < cfg.numLayers; l++) out[`h${l}`] = fwd.layers[l]?.h.dataSync() as Float32Array;
+    const bp = backpropPolicyGradients(net, fwd, bt);
+    for (const [k, t] of Object.entries(bp.grads)) out[`bp.${k}`] = t.dataSync() as Float32Array;
+    const sg = sgPhaseGradients(net, fwd, bt, theta, { mode, updateSharedKeys: false, record: true });
+    out.sgLosses = sg.losses.dataSync() as Float32Array;
+    for (const [k, t] of Object.entries(sg.grads)) out[`sg.${k}`] = t.dataSync() as Float32Array;
+    for (const [k, t] of Object.entries(sg.recorded)) out[`sgrec.${k}`] = t.dataSync() as Float32Array;
+    const pg = sgpropPolicyGradients(net, fwd, bt, theta, {
+      mode,
+      adaptiveTheta: true,
+      thetaMomentum: 0.9,
+      thetaEps: 1e-6,
+      mixActionLayer: false,
+      record: true,
+    });
+    for (const [k, t] of Object.entries(pg.grads)) out[`pg.${k}`] = t.dataSync() as Float32Array;
+    for (const [k, t] of Object.entries(pg.recorded)) out[`pgrec.${k}`] = t.dataSync() as Float32Array;
+    pg.theta.forEach((t, l) => {
+      out[`theta${l}`] = t.dataSync() as Float32Array;
+    });
+    out.norms = Float32Array.from([
+      pg.trueGradNorm.dataSync()[0] as number,
+      pg.syntheticGradNorm.dataSync()[0] as number,
+    ]);
+    return out;
+  });
+}
+
+afterEach(() => setPerNeuronKernel(undefined));
+
+describe.each(TEST_BACKENDS)("kernel paths on %s", (backend) => {
+  it.each([
+    ["prediction", true],
+    ["positive_projection", true],
+    ["prediction", false],
+  ] as const)(
+    "SparseNet training passes equal the tfjs implementation (%s, residual %s)",
+    async (mode, residual) => {
+      await useBackend(backend);
+      const cfg = { ...CFG, residual };
+      const net = FeedforwardSparseNet.create(cfg, Rng.fromSeed(2));
+      const fast = allOutputs(net, cfg, mode);
+      setPerNeuronKernel("matmul");
+      const reference = allOutputs(net, cfg, mode);
+      setPerNeuronKernel(undefined);
+      expect(Object.keys(fast).sort()).toEqual(Object.keys(reference).sort());
+      expect(Object.keys(fast).length).toBeGreaterThan(40);
+      for (const [k, v] of Object.entries(reference)) {
+        const scale = Math.max(1, ...Array.from(v, Math.abs));
+        expect(maxAbsDiff(fast[k] as Float32Array, v) / scale, k).toBeLessThan(2e-5);
+      }
+      net.dispose();
+    },
+  );
+
+  it("MLP forward and backward equal the tfjs implementation", async () => {
+    await useBackend(backend);
+    const cfg = { inputDim: 30, hiddenWidth: 37, numLayers: 3, numActions: 4, residual: true };
+    const net = Mlp.create(cfg, Rng.fromSeed(3));
+    const run = () =>
+      tf.tidy(() => {
+        const rng = Rng.fromSeed(4);
+        const x = tf.tensor2d(
+          Float32Array.from({ length: 11 * 30 }, () => rng.normal()),
+          [11, 30],
+        );
+        const fwd = net.forward(x);
+        const grads = net.backward(
+          fwd,
+          tf.tensor2d(
+            Float32Array.from({ length: 44 }, () => rng.normal()),
+            [11, 4],
+          ),
+        );
+        const out: Outputs = { logits: fwd.logits.dataSync() as Float32Array };
+        for (const [k, t] of Object.entries(grads)) out[k] = t.dataSync() as Float32Array;
+        return out;
+      });
+    const fast = run();
+    setPerNeuronKernel("matmul");
+    const reference = run();
+    for (const [k, v] of Object.entries(reference))
+      expect(maxAbsDiff(fast[k] as Float32Array, v), k).toBeLessThan(1e-5);
+    net.dispose();
+  });
+
+  it("the kernel Adam gives the tfjs Adam's bits, state included", async () => {
+    await useBackend(backend);
+    const rng = Rng.fromSeed(6);
+    const init = Float32Array.from({ length: 103 }, () => rng.normal());
+    const grads = Array.from({ length: 4 }, () => Float32Array.from({ length: 103 }, () => rng.normal()));
+    const run = (kernels: boolean) => {
+      const p = tf.variable(tf.tensor1d(init));
+      const adam = new Adam({ p }, { learningRate: 0.01, kernels });
+      for (const g of grads) tf.tidy(() => adam.step({ p: tf.tensor1d(g) }));
+      const state = adam.getState();
+      const out = [p.dataSync(), state.m.p?.dataSync(), state.v.p?.dataSync()].map((a) =>
+        Array.from(a ?? []),
+      );
+      tf.dispose([p, ...Object.values(state.m), ...Object.values(state.v)]);
+      adam.dispose();
+      return out;
+    };
+    const a = run(true);
+    expect(a).toEqual(run(false));
+    expect(maxAbsDiff(a[0] as number[], init)).toBeGreaterThan(1e-3);
+  });
+});
+
+describe("kernel memory", () => {
+  it("dense kernels equal plain loops", () => {
+    const rng = Rng.fromSeed(9);
+    const [n, d, k] = [7, 29, 26];
+    const u = Float32Array.from({ length: n * d }, () => rng.normal());
+    const w = Float32Array.from({ length: k * d }, () => rng.normal());
+    const a = Float32Array.from({ length: n * k }, () => rng.normal());
+    const b = Float32Array.from({ length: k }, () => rng.normal());
+    const outer = simdDenseOuter(a, u, n, k, d);
+    const mv = simdDenseMatVec(a, w, n, k, d); // w read as [K, D]: contracts over k
+    const act = simdDenseTanh(u, w, b, n, d, k);
+    let e = 0;
+    for (let r = 0; r < k; r++)
+      for (let c = 0; c < d; c++) {
+        let s = 0;
+        for (let s2 = 0; s2 < n; s2++) s += (a[s2 * k + r] as number) * (u[s2 * d + c] as number);
+        e = Math.max(e, Math.abs(s - (outer[r * d + c] as number)));
+      }
+    for (let s2 = 0; s2 < n; s2++)
+      for (let c = 0; c < d; c++) {
+        let s = 0;
+        for (let r = 0; r < k; r++) s += (a[s2 * k + r] as number) * (w[r * d + c] as number);
+        e = Math.max(e, Math.abs(s - (mv[s2 * d + c] as number)));
+      }
+    for (let s2 = 0; s2 < n; s2++)
+      for (let r = 0; r < k; r++) {
+        let s = b[r] as number;
+        for (let c = 0; c < d; c++) s += (u[s2 * d + c] as number) * (w[r * d + c] as number);
+        e = Math.max(e, Math.abs(Math.tanh(s) - (act[s2 * k + r] as number)));
+      }
+    expect(e).toBeLessThan(2e-5);
+  });
+
+  it("networks and optimisers give their kernel memory back when disposed", async () => {
+    await useBackend("wasm");
+    const rt = kernelRuntime();
+    const before = rt.transientBase();
+    for (let i = 0; i < 3; i++) {
+      const net = FeedforwardSparseNet.create(CFG, Rng.fromSeed(i));
+      const adam = new Adam(net.policyVars(), { learningRate: 1e-3 });
+      tf.tidy(() => {
+        const bt = batch(i, 6, CFG);
+        const fwd = net.forward(bt.x, false);
+        adam.step(backpropPolicyGradients(net, fwd, bt).grads);
+      });
+      expect(rt.transientBase()).toBeGreaterThan(before);
+      adam.dispose();
+      net.dispose();
+    }
+    expect(rt.transientBase()).toBe(before);
+  });
+});
