@@ -239,8 +239,45 @@ static double tanh_f64(double x) {
   return x < 0 ? -t : t;
 }
 
-/* tanh_f64 on two lanes: the same operations lane by lane (2^0 * p + (2^0 - 1) is p exactly), so
- * the same results as the scalar version. */
+/* expm1_small on two lanes, its polynomial in Estrin's scheme (short dependency chains). */
+static inline v4 expm1_poly_x2(v4 r) {
+#define C2(x) wasm_f64x2_splat(x)
+#define MA(a, b, c) wasm_f64x2_add(a, wasm_f64x2_mul(b, c))
+  v4 r2 = wasm_f64x2_mul(r, r);
+  v4 r4 = wasm_f64x2_mul(r2, r2);
+  v4 r8 = wasm_f64x2_mul(r4, r4);
+  /* P(r) = sum_{j=0..11} r^j / (j+2)! */
+  v4 q0 = MA(C2(0.5), r, C2(1.0 / 6.0));
+  v4 q1 = MA(C2(1.0 / 24.0), r, C2(1.0 / 120.0));
+  v4 q2 = MA(C2(1.0 / 720.0), r, C2(1.0 / 5040.0));
+  v4 q3 = MA(C2(1.0 / 40320.0), r, C2(1.0 / 362880.0));
+  v4 q4 = MA(C2(1.0 / 3628800.0), r, C2(1.0 / 39916800.0));
+  v4 q5 = MA(C2(1.0 / 479001600.0), r, C2(1.0 / 6227020800.0));
+  v4 s0 = MA(q0, r2, q1);
+  v4 s1 = MA(q2, r2, q3);
+  v4 s2 = MA(q4, r2, q5);
+  v4 p = MA(MA(s0, r4, s1), r8, s2);
+#undef C2
+#undef MA
+  return wasm_f64x2_add(r, wasm_f64x2_mul(r2, p));
+}
+
+/* exp(x) for x <= 0 on two lanes (x below -700 gives exp(-700) ~ 1e-304 instead of less: such
+ * routing weights are 0 in f32 either way). */
+static inline v4 exp_nonpos_x2(v4 x) {
+  v4 xc = wasm_f64x2_pmax(x, wasm_f64x2_splat(-700.0));
+  v4 k = wasm_f64x2_nearest(wasm_f64x2_mul(xc, wasm_f64x2_splat(INV_LN2)));
+  v4 r = wasm_f64x2_sub(wasm_f64x2_sub(xc, wasm_f64x2_mul(k, wasm_f64x2_splat(LN2_HI))),
+                        wasm_f64x2_mul(k, wasm_f64x2_splat(LN2_LO)));
+  v4 e = wasm_f64x2_add(wasm_f64x2_splat(1.0), expm1_poly_x2(r));
+  /* 2^k from the low bits of k + 1.5 * 2^52 (two's complement; -1010 <= k <= 0). */
+  v4 kb = wasm_f64x2_add(k, wasm_f64x2_splat(6755399441055744.0));
+  v4 sc = wasm_i64x2_add(wasm_i64x2_shl(kb, 52), wasm_i64x2_splat((long long)1023 << 52));
+  return wasm_f64x2_mul(e, sc);
+}
+
+/* tanh_f64 on two lanes (the polynomial summed in another order than the scalar version, so the
+ * two may differ in the last f64 bit). */
 static inline v4 tanh_f64x2(v4 x) {
   v4 a = wasm_f64x2_abs(x);
   v4 ac = wasm_f64x2_min(a, wasm_f64x2_splat(22.0));
@@ -248,21 +285,10 @@ static inline v4 tanh_f64x2(v4 x) {
   v4 k = wasm_f64x2_nearest(wasm_f64x2_mul(y, wasm_f64x2_splat(INV_LN2)));
   v4 r = wasm_f64x2_sub(wasm_f64x2_sub(y, wasm_f64x2_mul(k, wasm_f64x2_splat(LN2_HI))),
                         wasm_f64x2_mul(k, wasm_f64x2_splat(LN2_LO)));
-  v4 p = wasm_f64x2_splat(1.0 / 6227020800.0);
-  p = wasm_f64x2_add(wasm_f64x2_mul(p, r), wasm_f64x2_splat(1.0 / 479001600.0));
-  p = wasm_f64x2_add(wasm_f64x2_mul(p, r), wasm_f64x2_splat(1.0 / 39916800.0));
-  p = wasm_f64x2_add(wasm_f64x2_mul(p, r), wasm_f64x2_splat(1.0 / 3628800.0));
-  p = wasm_f64x2_add(wasm_f64x2_mul(p, r), wasm_f64x2_splat(1.0 / 362880.0));
-  p = wasm_f64x2_add(wasm_f64x2_mul(p, r), wasm_f64x2_splat(1.0 / 40320.0));
-  p = wasm_f64x2_add(wasm_f64x2_mul(p, r), wasm_f64x2_splat(1.0 / 5040.0));
-  p = wasm_f64x2_add(wasm_f64x2_mul(p, r), wasm_f64x2_splat(1.0 / 720.0));
-  p = wasm_f64x2_add(wasm_f64x2_mul(p, r), wasm_f64x2_splat(1.0 / 120.0));
-  p = wasm_f64x2_add(wasm_f64x2_mul(p, r), wasm_f64x2_splat(1.0 / 24.0));
-  p = wasm_f64x2_add(wasm_f64x2_mul(p, r), wasm_f64x2_splat(1.0 / 6.0));
-  p = wasm_f64x2_add(wasm_f64x2_mul(p, r), wasm_f64x2_splat(0.5));
-  p = wasm_f64x2_add(r, wasm_f64x2_mul(wasm_f64x2_mul(r, r), p));
-  v4 ki = wasm_i64x2_extend_low_i32x4(wasm_i32x4_trunc_sat_f64x2_zero(k));
-  v4 sc = wasm_i64x2_shl(wasm_i64x2_add(ki, wasm_i64x2_splat(1023)), 52);
+  v4 p = expm1_poly_x2(r);
+  /* 2^k from the bits of k + 1.5 * 2^52 (whose low bits hold the integer k, 0 <= k <= 64). */
+  v4 kb = wasm_f64x2_add(k, wasm_f64x2_splat(6755399441055744.0));
+  v4 sc = wasm_i64x2_add(wasm_i64x2_shl(kb, 52), wasm_i64x2_splat((long long)1023 << 52));
   v4 em1 = wasm_f64x2_add(wasm_f64x2_mul(sc, p), wasm_f64x2_sub(sc, wasm_f64x2_splat(1.0)));
   v4 t = wasm_f64x2_div(em1, wasm_f64x2_add(em1, wasm_f64x2_splat(2.0)));
   t = wasm_v128_bitselect(wasm_f64x2_splat(1.0), t, wasm_f64x2_gt(a, wasm_f64x2_splat(22.0)));
@@ -322,7 +348,18 @@ EXPORT void forward_step(int n, int W, int q, int P, int M, int Ni, const int* p
       for (int m = 0; m < M; m++) mx = max_js(mx, zz[Mq + m] * invSqrtD);
       double total = 0;
       float* ao = alpha + o * M;
-      for (int m = 0; m < M; m++) {
+      int m = 0;
+      for (; m + 2 <= M; m += 2) {
+        v4 x = wasm_f64x2_sub(wasm_f64x2_mul(wasm_v128_load(zz + Mq + m), wasm_f64x2_splat(invSqrtD)),
+                              wasm_f64x2_splat(mx));
+        v4 e = exp_nonpos_x2(x);
+        double e0 = wasm_f64x2_extract_lane(e, 0), e1 = wasm_f64x2_extract_lane(e, 1);
+        ao[m] = (float)e0;
+        total += e0;
+        ao[m + 1] = (float)e1;
+        total += e1;
+      }
+      for (; m < M; m++) {
         double e = exp_nonpos(zz[Mq + m] * invSqrtD - mx);
         ao[m] = (float)e;
         total += e;
