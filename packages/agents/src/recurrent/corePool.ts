@@ -344,7 +344,7 @@ export function backwardParallel(
     flag: newFlag(),
     s,
     trace,
-    maps: { wPar: maps.wPar, wParT: new Float32Array(0), bias: maps.bias, parentIdx: maps.parentIdx },
+    maps: { wPar: maps.wPar, bias: maps.bias, parentIdx: maps.parentIdx },
     dActor,
     keep,
     numSteps,

@@ -1,13 +1,16 @@
 /**
- * The recurrent SparseNet's neuron core in plain typed-array loops.
+ * The recurrent SparseNet's neuron core: the phases of an update (and the forward step) as calls
+ * of the WebAssembly SIMD kernels in wasm/coreKernels.c, with the data each needs copied into the
+ * calling thread's kernel memory and the results copied back (see wasmCore.ts).
  *
  * Why not tfjs ops: each neuron multiplies a P*q-long input by its own [P*q, M*q+M] map, i.e. W
  * tiny independent matmuls per step. tfjs runs those as a batched matmul that is ~10x slower per
  * FLOP than a plain loop here (wasm backend, 2 cores), and a step needs several such ops forward
- * and backward, 80 times. The loops below keep each neuron's map hot in cache and fuse gather,
- * affine map, tanh, softmax and the slot mixture (forward), and the mix, slot backward, input
- * gradient and parent scatter (backward). The embedding part of the input neurons, shared by all
- * neurons of a row, stays a single large tfjs matmul over all steps.
+ * and backward, 80 times. The kernels keep each neuron's map hot in cache and fuse gather, affine
+ * map, tanh, softmax and the slot mixture (forward), and the mix, slot backward, input gradient and
+ * parent scatter (backward); the contractions run as f32x4 blocks, the elementwise parts in f64.
+ * The input neurons' embedding terms and their gradients are formed per row from the embedding
+ * rows (EmbeddingTerm) in the same row halves.
  *
  * Layouts (row r = t*B + b): states [R][W][q] (so a row is flatten(H_t), index i*q + j), parent
  * inputs [R][W][Pq], routing [R][W][M], slot outputs [R][W][M*q]; maps [W][Pq][C] with columns
@@ -33,8 +36,6 @@ export interface CoreSizes {
 export interface CoreMaps {
   /** [W][Pq][C] */
   readonly wPar: Float32Array;
-  /** The same maps as [W][C][Pq] (dot-product order for the forward pass). */
-  readonly wParT: Float32Array;
   /** [W][C] slot biases (zeros in the routing columns). */
   readonly bias: Float32Array;
   /** [W*P] */

@@ -5,8 +5,6 @@ import type { SparseNetDims } from "./sparsenet.js";
 
 /** Core maps in loop layout plus, optionally, the SG predictor maps. */
 export interface JsCoreMaps extends CoreMaps {
-  /** [W][Pq][Mq] */
-  readonly sgPar?: Float32Array;
   /** [W][Mq][Pq] */
   readonly sgParT?: Float32Array;
   /** [W][Mq] */
@@ -49,12 +47,11 @@ export function jsCoreMaps(
   const bias = new Float32Array(d.W * d.C);
   for (let i = 0; i < d.W; i++) for (let c = 0; c < d.Mq; c++) bias[i * d.C + c] = b[i * d.Mq + c] as number;
   const wPar = parentPart(a, keys, d);
-  const maps: JsCoreMaps = { wPar, wParT: transposeMaps(wPar, d.W, d.Pq, d.C), bias, parentIdx };
+  const maps: JsCoreMaps = { wPar, bias, parentIdx };
   if (!withSg) return maps;
   const sgPar = parentPart(getParam(params, "sgA").dataSync() as Float32Array, undefined, d);
   return {
     ...maps,
-    sgPar,
     sgParT: transposeMaps(sgPar, d.W, d.Pq, d.Mq),
     sgBias: Float32Array.from(getParam(params, "sgB").dataSync()),
   };

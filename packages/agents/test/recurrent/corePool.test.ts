@@ -91,7 +91,6 @@ describe("core worker pool", () => {
     for (let i = 0; i < trace.alpha.length; i++) trace.alpha[i] = rng.float();
     const maps = {
       wPar: filled(new Float32Array(s.W * s.Pq * s.C), rng),
-      wParT: new Float32Array(0),
       bias: new Float32Array(s.W * s.C),
       parentIdx: Int32Array.from({ length: s.W * s.P }, () => rng.integer(0, s.W - 1)),
     };

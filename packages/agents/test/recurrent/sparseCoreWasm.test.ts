@@ -26,7 +26,6 @@ function filled(a: Float32Array, rng: Rng, scale = 1): Float32Array {
 function randomMaps(rng: Rng): CoreMaps {
   return {
     wPar: filled(new Float32Array(s.W * s.Pq * s.C), rng),
-    wParT: new Float32Array(0),
     bias: filled(new Float32Array(s.W * s.C), rng),
     parentIdx: Int32Array.from({ length: s.W * s.P }, () => rng.integer(0, s.W - 1)),
   };
