@@ -30,8 +30,6 @@ static inline float* scratch_slot(const int* prm, int lo) {
   return PTR(float, FB_SCRATCH) + (lo == 0 ? 0 : prm[FB_SCRATCH_FLOATS]);
 }
 
-static inline float exp1(float x) { return wasm_f32x4_extract_lane(exp4(wasm_f32x4_splat(x)), 0); }
-
 /*
  * Forward pass of one layer for samples [lo, hi): gathers u (pixels for layer 0, the parents'
  * states above), contracts it with the packed [keys | pad | A | sgA] columns, and stores alpha,
@@ -50,7 +48,7 @@ EXPORT void ff_forward(const int* prm, int lo, int hi) {
   float *T = PTR(float, FB_TANH), *SL = PTR(float, FB_SGLIN), *SP = PTR(float, FB_SGPRED);
   float* zb = scratch_slot(prm, lo); /* [4][kp] */
   float* yb = zb + 4 * kp;           /* [MQ + 4] */
-  float* ob = yb + MQ + 4;           /* [Q + 4] */
+  float* ob = yb + MQ + 4;           /* [Q + 4] outputs, then [4] softmax sums */
   const float inv_sqrt_d = 1.f / __builtin_sqrtf((float)D);
   for (int n0 = lo; n0 < hi; n0 += 4) {
     const int nb = hi - n0 < 4 ? hi - n0 : 4;
@@ -70,17 +68,30 @@ EXPORT void ff_forward(const int* prm, int lo, int hi) {
         }
       }
       mv_rows(U + ((long)n0 * W + i) * D, (long)W * D, wp + (long)i * D * kp, D, kp, zb, kp, nb, kp);
+      /* Routing softmax with the four samples of the block in the four lanes (rows past nb
+         hold stale values that are computed and never stored). */
+      const v4 scale = wasm_f32x4_splat(inv_sqrt_d);
+      v4 mx = wasm_f32x4_splat(-3.4e38f), sum = wasm_f32x4_splat(0.f);
+      for (int s = 0; s < M; s++) {
+        const v4 zs = wasm_f32x4_make(zb[s], zb[kp + s], zb[2 * kp + s], zb[3 * kp + s]);
+        mx = wasm_f32x4_max(mx, wasm_f32x4_mul(zs, scale));
+      }
+      for (int s = 0; s < M; s++) {
+        const v4 zs = wasm_f32x4_make(zb[s], zb[kp + s], zb[2 * kp + s], zb[3 * kp + s]);
+        const v4 e = exp4(wasm_f32x4_sub(wasm_f32x4_mul(zs, scale), mx));
+        sum = wasm_f32x4_add(sum, e);
+        zb[s] = wasm_f32x4_extract_lane(e, 0);
+        zb[kp + s] = wasm_f32x4_extract_lane(e, 1);
+        zb[2 * kp + s] = wasm_f32x4_extract_lane(e, 2);
+        zb[3 * kp + s] = wasm_f32x4_extract_lane(e, 3);
+      }
+      wasm_v128_store(ob + Q + 4, sum);
       for (int r = 0; r < nb; r++) {
         const long ni = (long)(n0 + r) * W + i;
         const float* z = zb + r * kp;
         float* al = AL + ni * M;
-        float mx = -3.4e38f, sum = 0.f;
-        for (int s = 0; s < M; s++) mx = z[s] * inv_sqrt_d > mx ? z[s] * inv_sqrt_d : mx;
-        for (int s = 0; s < M; s++) {
-          al[s] = exp1(z[s] * inv_sqrt_d - mx);
-          sum += al[s];
-        }
-        for (int s = 0; s < M; s++) al[s] /= sum;
+        const float total = ob[Q + 4 + r];
+        for (int s = 0; s < M; s++) al[s] = z[s] / total;
         const float* bi = bias + (long)i * MQ;
         for (int j = 0; j < MQ; j++) yb[j] = z[ka + j] + bi[j];
         tanh_inplace(yb, MQ);
