@@ -31,15 +31,24 @@ export function unitsOf(run: SweepRun, kind: ExpandedSweep["kind"]): number {
   return Number(kind === "popgym" ? run.options.batches : run.options.steps);
 }
 
-function createWorker(): Worker {
-  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./worker.js", import.meta.url));
+/**
+ * With several runs at once the cores are already busy, so each run's kernels stay on one thread
+ * (SGPROP_CORE_THREADS=1, read by @sgprop/agents); a single-worker sweep keeps the user's setting.
+ */
+function workerEnv(workers: number): NodeJS.ProcessEnv {
+  return workers > 1 ? { ...process.env, SGPROP_CORE_THREADS: "1" } : { ...process.env };
+}
+
+function createWorker(workers: number): Worker {
+  const env = workerEnv(workers);
+  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./worker.js", import.meta.url), { env });
   // Running from TypeScript sources under tsx: worker threads do not inherit tsx's module hooks
   // on Node 20, so the worker registers them itself before importing its .ts entry.
   const api = import.meta.resolve("tsx/esm/api");
   const entry = new URL("./worker.ts", import.meta.url).href;
   return new Worker(
     `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`,
-    { eval: true },
+    { eval: true, env },
   );
 }
 
@@ -177,7 +186,7 @@ export async function runSweep(
   await new Promise<void>((resolveAll) => {
     let alive = 0;
     const spawn = (slot: number) => {
-      const worker = createWorker();
+      const worker = createWorker(workerCount);
       let current: RunTask | undefined;
       let everReady = false;
       alive += 1;
