@@ -1,3 +1,4 @@
+import { Rng } from "@sgprop/gym";
 import * as tf from "@tensorflow/tfjs-core";
 import { selectBackend } from "../src/backend.js";
 
@@ -16,4 +17,24 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
   return m;
+}
+
+/** A seeded bandit batch for a network with `inputDim` contexts and `numActions` actions. */
+export function banditBatch(
+  seed: number,
+  b: number,
+  cfg: { readonly inputDim: number; readonly numActions: number },
+): { x: tf.Tensor; actions: tf.Tensor; rewards: tf.Tensor } {
+  const rng = Rng.fromSeed(seed);
+  return {
+    x: tf.tensor2d(
+      Float32Array.from({ length: b * cfg.inputDim }, () => rng.normal()),
+      [b, cfg.inputDim],
+    ),
+    actions: tf.tensor1d(
+      Int32Array.from({ length: b }, () => rng.integer(0, cfg.numActions - 1)),
+      "int32",
+    ),
+    rewards: tf.tensor1d(Float32Array.from({ length: b }, () => (rng.float() < 0.5 ? 1 : 0))),
+  };
 }

@@ -12,7 +12,7 @@ import {
   sgPhaseGradients,
   sgpropPolicyGradients,
 } from "../src/sgprop/feedforward.js";
-import { maxAbsDiff, TEST_BACKENDS, useBackend } from "./helpers.js";
+import { banditBatch, maxAbsDiff, TEST_BACKENDS, useBackend } from "./helpers.js";
 
 /*
  * The kernel paths (SparseNet training passes, MLP layers, Adam) against the tfjs reference
@@ -31,20 +31,7 @@ const CFG: FeedforwardSparseNetConfig = {
   residual: true,
 };
 
-function batch(seed: number, b: number, cfg: FeedforwardSparseNetConfig) {
-  const rng = Rng.fromSeed(seed);
-  return {
-    x: tf.tensor2d(
-      Float32Array.from({ length: b * cfg.inputDim }, () => rng.normal()),
-      [b, cfg.inputDim],
-    ),
-    actions: tf.tensor1d(
-      Int32Array.from({ length: b }, () => rng.integer(0, cfg.numActions - 1)),
-      "int32",
-    ),
-    rewards: tf.tensor1d(Float32Array.from({ length: b }, () => (rng.float() < 0.5 ? 1 : 0))),
-  };
-}
+const batch = banditBatch;
 
 type Outputs = Record<string, Float32Array>;
 

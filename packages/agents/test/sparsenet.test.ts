@@ -13,7 +13,7 @@ import { slotLayerForward } from "../src/neuron/slotNeuron.js";
 import { IndexGather } from "../src/ops/gather.js";
 import { setPerNeuronKernel } from "../src/ops/perNeuron.js";
 import { backpropPolicyGradients, sgpropPolicyGradients } from "../src/sgprop/feedforward.js";
-import { maxAbsDiff, TEST_BACKENDS, useBackend } from "./helpers.js";
+import { banditBatch, maxAbsDiff, TEST_BACKENDS, useBackend } from "./helpers.js";
 
 const CFG: FeedforwardSparseNetConfig = {
   inputDim: 20,
@@ -27,18 +27,7 @@ const CFG: FeedforwardSparseNetConfig = {
 };
 
 function batch(seed: number, b = 5) {
-  const rng = Rng.fromSeed(seed);
-  return {
-    x: tf.tensor2d(
-      Float32Array.from({ length: b * CFG.inputDim }, () => rng.normal()),
-      [b, CFG.inputDim],
-    ),
-    actions: tf.tensor1d(
-      Int32Array.from({ length: b }, () => rng.integer(0, CFG.numActions - 1)),
-      "int32",
-    ),
-    rewards: tf.tensor1d(Float32Array.from({ length: b }, () => (rng.float() < 0.5 ? 1 : 0))),
-  };
+  return banditBatch(seed, b, CFG);
 }
 
 const POLICY = {

@@ -286,6 +286,22 @@ export function policyActionGradient(
   return { loss, dlogits, newThetaAction, last };
 }
 
+/**
+ * Backpropagation's start (shared by the tfjs and kernel paths): the bandit loss, the actionKeys
+ * gradient (in a fresh gradient record) and the gradient arriving at h_{L-1}.
+ */
+export function backpropActionHead(
+  net: FeedforwardSparseNet,
+  fwd: FeedforwardForward,
+  batch: BanditTensors,
+): { loss: tf.Scalar; grads: Record<string, tf.Tensor>; dh: tf.Tensor } {
+  const { loss, dlogits } = banditLoss(fwd.logits, batch.actions, batch.rewards);
+  const last = fwd.layers[net.config.numLayers - 1];
+  if (last === undefined) throw new Error("empty forward");
+  const act = net.backwardAction(last.h, dlogits, true);
+  return { loss, grads: { actionKeys: act.dActionKeys as tf.Tensor }, dh: act.dh };
+}
+
 /** Plain backpropagation gradients of the bandit loss (theta = 1 everywhere, no SG). */
 export function backpropPolicyGradients(
   net: FeedforwardSparseNet,
@@ -294,13 +310,8 @@ export function backpropPolicyGradients(
 ): { loss: tf.Scalar; grads: Record<string, tf.Tensor>; trueGradNorm: tf.Scalar } {
   if (fwd.native !== undefined) return nativeBackpropGradients(net, fwd, batch);
   const L = net.config.numLayers;
-  const grads: Record<string, tf.Tensor> = {};
-  const { loss, dlogits } = banditLoss(fwd.logits, batch.actions, batch.rewards);
-  const last = fwd.layers[L - 1];
-  if (last === undefined) throw new Error("empty forward");
-  const act = net.backwardAction(last.h, dlogits, true);
-  grads.actionKeys = act.dActionKeys as tf.Tensor;
-  let g = act.dh;
+  const { loss, grads, dh } = backpropActionHead(net, fwd, batch);
+  let g = dh;
   const trueSq: tf.Tensor[] = [];
   for (let l = L - 1; l >= 0; l--) {
     const cache = fwd.layers[l];

@@ -6,7 +6,7 @@ import type { FeedforwardForward, FeedforwardSparseNet } from "../models/sparseN
 import { liveTrace } from "../models/sparseNet.js";
 import type { NativeLayerGrads } from "../models/sparseNetNative.js";
 import type { PolicyGradResult, PolicyStepOptions, SgPhaseOptions, SgPhaseResult } from "./feedforward.js";
-import { policyActionGradient, sgActionHead } from "./feedforward.js";
+import { backpropActionHead, policyActionGradient, sgActionHead } from "./feedforward.js";
 
 /**
  * The three gradient computations of sgprop/feedforward.ts for a forward pass that ran on the
@@ -46,13 +46,8 @@ export function nativeBackpropGradients(
 ): { loss: tf.Scalar; grads: Record<string, tf.Tensor>; trueGradNorm: tf.Scalar } {
   const engine = engineOf(fwd);
   const L = net.config.numLayers;
-  const grads: Record<string, tf.Tensor> = {};
-  const { loss, dlogits } = banditLoss(fwd.logits, batch.actions, batch.rewards);
-  const last = fwd.layers[L - 1];
-  if (last === undefined) throw new Error("empty forward");
-  const act = net.backwardAction(last.h, dlogits, true);
-  grads.actionKeys = act.dActionKeys as tf.Tensor;
-  let g: 0 | 1 = engine.setTopGradient(act.dh.dataSync() as Float32Array);
+  const { loss, grads, dh } = backpropActionHead(net, fwd, batch);
+  let g: 0 | 1 = engine.setTopGradient(dh.dataSync() as Float32Array);
   let trueSq = 0;
   for (let l = L - 1; l >= 0; l--) {
     trueSq += engine.sumSquares(g);
