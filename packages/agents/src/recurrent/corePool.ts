@@ -208,37 +208,52 @@ export function disposeCoreWorker(): void {
   if (w !== undefined) void w.terminate();
 }
 
+/** Zeroes what a task half accumulates into (before computing it again after a worker failure). */
+function resetOutputs(task: CoreTask): void {
+  if (task.kind === "estimator") zeroPartial(task.out);
+  else if (task.kind === "sgLoss")
+    for (const x of [task.out.loss, task.out.dsgPar, task.out.dsgBias, task.out.dsgEmb]) x.fill(0);
+  else if (task.kind === "backward")
+    for (const x of [task.sums.dwPar, task.sums.dBias, task.sums.dWemb]) x.fill(0);
+}
+
+/** Core work under way: `finish()` completes it (waiting for the worker) and returns the result. */
+export interface PendingCore<T> {
+  finish(): T;
+}
+
 /**
- * Runs `mainHalf` here and `task` (the other half) on the worker, or both here when threads are
- * off, the task is small, or the worker fails. `local(task)` computes the task on this thread.
+ * Starts task halves: `posted` go to the worker now (when threads are on and `work` rows x neurons
+ * reach the hand-off size; else they run here in the returned function); the returned function runs
+ * `local` here, then waits for the worker's halves, computing any that failed or timed out here
+ * (after resetting their outputs) and dropping the worker. Which thread computes a half never
+ * changes its numbers.
  */
-function runSplit<T extends CoreTask>(
-  task: T,
-  work: number,
-  mainHalf: () => void,
-  local: (t: T) => void,
-): void {
+function startHalves(posted: readonly CoreTask[], local: readonly CoreTask[], work: number): () => void {
   const w = work >= MIN_PARALLEL_WORK && coreThreadsEnabled() ? getWorker() : undefined;
-  if (w === undefined) {
-    mainHalf();
-    local(task);
-    return;
-  }
-  w.postMessage(task);
-  mainHalf();
-  let state = Atomics.load(task.flag, 0);
-  if (state === 0) {
-    Atomics.wait(task.flag, 0, 0, WAIT_MS);
-    state = Atomics.load(task.flag, 0);
-  }
-  if (state !== 1) {
-    // Failed or too slow: stop using the worker and compute its half here (outputs are rewritten).
-    broken = true;
-    disposeCoreWorker();
-    local(task);
-  } else {
-    workerTasks++;
-  }
+  if (w !== undefined) for (const t of posted) w.postMessage(t);
+  return () => {
+    for (const t of local) runCoreTask(t);
+    for (const t of posted) {
+      if (w === undefined) {
+        runCoreTask(t);
+        continue;
+      }
+      let state = Atomics.load(t.flag, 0);
+      if (state === 0 && worker === w) {
+        Atomics.wait(t.flag, 0, 0, WAIT_MS);
+        state = Atomics.load(t.flag, 0);
+      }
+      if (state === 1) {
+        workerTasks++;
+      } else {
+        broken = true;
+        if (worker === w) disposeCoreWorker();
+        resetOutputs(t);
+        runCoreTask(t);
+      }
+    }
+  };
 }
 
 function newFlag(): Int32Array {
@@ -249,18 +264,17 @@ function zeroPartial(p: EstimatorPartial): void {
   for (const a of [p.sumDd, p.sumWd, p.gw, p.gd, p.tw, p.td, p.gwEmb, p.gdEmb]) a.fill(0);
 }
 
-/** corePredictions with the rows split between this thread and the worker (same values). */
-export function predictionsParallel(
+function predictionTasks(
   s: CoreSizes,
   sgParT: Float32Array,
   sgBias: Float32Array,
   sgExt: Float32Array | EmbeddingTerm,
   trace: CoreTrace,
-): Float32Array {
+): { out: Float32Array; a: PredictionTask; b: PredictionTask } {
   const out = sharedFloat32(trace.rows * s.W * s.q);
-  // An even split point keeps the row pairs of the single-threaded loop (values are per row anyway).
+  // An even split point keeps row pairs together (values are per row anyway).
   const mid = 2 * Math.floor(trace.rows / 4);
-  const task: PredictionTask = {
+  const half = (r0: number, r1: number): PredictionTask => ({
     kind: "predictions",
     flag: newFlag(),
     s,
@@ -269,16 +283,44 @@ export function predictionsParallel(
     sgBias,
     sgExt,
     out,
-    r0: mid,
-    r1: trace.rows,
-  };
-  runSplit(
-    task,
-    trace.rows * s.W,
-    () => corePredictionRows(s, sgParT, sgBias, sgExt, trace, out, 0, mid),
-    runCoreTask,
-  );
+    r0,
+    r1,
+  });
+  return { out, a: half(0, mid), b: half(mid, trace.rows) };
+}
+
+/** corePredictions with the rows split between this thread and the worker (same values). */
+export function predictionsParallel(
+  s: CoreSizes,
+  sgParT: Float32Array,
+  sgBias: Float32Array,
+  sgExt: Float32Array | EmbeddingTerm,
+  trace: CoreTrace,
+): Float32Array {
+  const { out, a, b } = predictionTasks(s, sgParT, sgBias, sgExt, trace);
+  startHalves([b], [a], (b.r1 - b.r0) * s.W)();
   return out;
+}
+
+/**
+ * corePredictions started on the worker (both halves), so that this thread can do other work
+ * meanwhile; `finish()` returns the predictions (computed here when threads are off).
+ */
+export function startPredictions(
+  s: CoreSizes,
+  sgParT: Float32Array,
+  sgBias: Float32Array,
+  sgExt: Float32Array | EmbeddingTerm,
+  trace: CoreTrace,
+): PendingCore<Float32Array> {
+  const { out, a, b } = predictionTasks(s, sgParT, sgBias, sgExt, trace);
+  const finish = startHalves([a, b], [], trace.rows * s.W);
+  return {
+    finish: () => {
+      finish();
+      return out;
+    },
+  };
 }
 
 /**
@@ -293,10 +335,25 @@ export function estimatorSumsParallel(
   rows: Int32Array,
   emb: Float32Array,
 ): EstimatorSums {
+  return startEstimatorSums(s, trace, g, sub, rows, emb).finish();
+}
+
+/**
+ * coreEstimatorSums with its second half started on the worker now; `finish()` computes the first
+ * half here, waits for the second and combines them (identical numbers).
+ */
+export function startEstimatorSums(
+  s: CoreSizes,
+  trace: CoreTrace,
+  g: Float32Array,
+  sub: Float32Array,
+  rows: Int32Array,
+  emb: Float32Array,
+): PendingCore<EstimatorSums> {
   const n = rows.length;
   const mid = estimatorSplit(n);
   const { a, b } = estimatorHalves(s);
-  const task: EstimatorTask = {
+  const half = (lo: number, hi: number, out: EstimatorPartial): EstimatorTask => ({
     kind: "estimator",
     flag: newFlag(),
     s,
@@ -305,20 +362,17 @@ export function estimatorSumsParallel(
     sub,
     rows,
     emb,
-    lo: mid,
-    hi: n,
-    out: b,
-  };
-  runSplit(
-    task,
-    n * s.W,
-    () => coreEstimatorPartial(s, trace, g, sub, rows, emb, 0, mid, a),
-    (t) => {
-      zeroPartial(t.out);
-      runCoreTask(t);
+    lo,
+    hi,
+    out,
+  });
+  const finish = startHalves([half(mid, n, b)], [half(0, mid, a)], (n - mid) * s.W);
+  return {
+    finish: () => {
+      finish();
+      return combineEstimatorPartials(s, n, a, b);
     },
-  );
-  return combineEstimatorPartials(s, n, a, b);
+  };
 }
 
 /**
@@ -356,18 +410,8 @@ export function backwardParallel(
     sums: half,
     embedding,
   };
-  runSplit(
-    task,
-    numSteps * (numEnvs - mid) * s.W,
-    () =>
-      coreBackwardEnvs(s, maps, trace, dActor, keep, numSteps, numEnvs, mixing, 0, mid, out, out, embedding),
-    (t) => {
-      t.sums.dwPar.fill(0);
-      t.sums.dBias.fill(0);
-      t.sums.dWemb.fill(0);
-      runCoreTask(t);
-    },
-  );
+  const local: BackwardTask = { ...task, flag: newFlag(), b0: 0, b1: mid, sums: out };
+  startHalves([task], [local], numSteps * (numEnvs - mid) * s.W)();
   addBackwardSums(out, half);
   return out;
 }
@@ -381,8 +425,24 @@ export function sgLossParallel(
   valid: ArrayLike<number>,
   emb?: Float32Array,
 ): SgLossResult {
+  return startSgLoss(s, trace, pred, mixed, valid, emb, 1).finish();
+}
+
+/**
+ * coreSgLoss with `workerHalves` (1: the second, 2: both) of its fixed halves started on the worker
+ * now; `finish()` computes the others here, waits and combines (identical numbers).
+ */
+export function startSgLoss(
+  s: CoreSizes,
+  trace: CoreTrace,
+  pred: Float32Array,
+  mixed: Float32Array,
+  valid: ArrayLike<number>,
+  emb: Float32Array | undefined,
+  workerHalves: 1 | 2,
+): PendingCore<SgLossResult> {
   const { rows, n, mid, dzIn, a, b } = sgLossHalves(s, trace, valid);
-  const task: SgLossTask = {
+  const half = (lo: number, hi: number, out: SgLossPartial): SgLossTask => ({
     kind: "sgLoss",
     flag: newFlag(),
     s,
@@ -390,20 +450,22 @@ export function sgLossParallel(
     pred,
     mixed,
     rows,
-    lo: mid,
-    hi: n,
-    out: b,
+    lo,
+    hi,
+    out,
     dzIn,
     emb,
-  };
-  runSplit(
-    task,
-    (n - mid) * s.W,
-    () => coreSgLossPartial(s, trace, pred, mixed, rows, 0, mid, a, dzIn, emb),
-    (t) => {
-      for (const x of [t.out.loss, t.out.dsgPar, t.out.dsgBias, t.out.dsgEmb]) x.fill(0);
-      runCoreTask(t);
+  });
+  const first = half(0, mid, a);
+  const second = half(mid, n, b);
+  const finish =
+    workerHalves === 2
+      ? startHalves([first, second], [], n * s.W)
+      : startHalves([second], [first], (n - mid) * s.W);
+  return {
+    finish: () => {
+      finish();
+      return combineSgLoss(s, n, a, b, dzIn);
     },
-  );
-  return combineSgLoss(s, n, a, b, dzIn);
+  };
 }

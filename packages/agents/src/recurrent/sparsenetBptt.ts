@@ -3,7 +3,7 @@ import { reinforceLoss } from "../reinforce/loss.js";
 import type { SgMode } from "../sgprop/mixing.js";
 import { slotActorLogits } from "./actor.js";
 import type { LossTensors, SequenceBatch } from "./batch.js";
-import { backwardParallel, predictionsParallel, sgLossParallel } from "./corePool.js";
+import { backwardParallel, startPredictions, startSgLoss } from "./corePool.js";
 import { EMBEDDING_PARAMS, embedObservations } from "./embedding.js";
 import { getParam, RecurrentInputError, type TensorMap } from "./params.js";
 import {
@@ -13,10 +13,11 @@ import {
   coreForwardStep,
   sharedFloat32,
   traceRows,
+  validRows as validRowIndices,
 } from "./sparseCore.js";
 import { canonicalSlotGrads, coreSizes, jsCoreMaps } from "./sparseMaps.js";
 import { coreKernels, disposeKernels, type SparseNetPolicy } from "./sparsenet.js";
-import { RECURRENT_THETA_EPS, recurrentThetaBatch } from "./thetaEstimator.js";
+import { RECURRENT_THETA_EPS, startRecurrentThetaBatch } from "./thetaEstimator.js";
 
 export type { SgMode };
 
@@ -162,6 +163,16 @@ export function sparseNetBptt(
         B,
       );
     }
+    // SG predictions on the worker while this thread runs the actor in tfjs.
+    const predPending = sgprop
+      ? startPredictions(
+          s,
+          maps.sgParT as Float32Array,
+          maps.sgBias as Float32Array,
+          { emb, maps: Float32Array.from((k.sgEmb as tf.Tensor2D).dataSync()) },
+          trace,
+        )
+      : undefined;
     // Actor and loss over all steps; the gradient at every H_t comes from tfjs autodiff.
     const actorParams = ["actorKeys", "actorA", "actorB"].map((name) => getParam(p, name));
     const lossInputs = {
@@ -201,17 +212,7 @@ export function sparseNetBptt(
     const lossScalars = actor.scalars.dataSync();
     actor.scalars.dispose();
 
-    let pred: Float32Array | undefined;
-    if (sgprop) {
-      const sgEmb = Float32Array.from((k.sgEmb as tf.Tensor2D).dataSync());
-      pred = predictionsParallel(
-        s,
-        maps.sgParT as Float32Array,
-        maps.sgBias as Float32Array,
-        { emb, maps: sgEmb },
-        trace,
-      );
-    }
+    const pred = predPending?.finish();
     const back = backwardParallel(
       s,
       maps,
@@ -225,6 +226,27 @@ export function sparseNetBptt(
         : undefined,
       { emb, maps: Float32Array.from(k.wEmb.dataSync()) },
     );
+
+    // The SG loss (both halves) and half of the eq. 3 sums on the worker while this thread forms
+    // the parameter gradients.
+    const validRows = validRowIndices(batch.valid, R);
+    const sgPending =
+      mixing !== undefined && pred !== undefined
+        ? startSgLoss(s, trace, pred, back.mixedGrad, batch.valid, emb, 2)
+        : undefined;
+    const thetaPending =
+      mixing?.thetaPrev !== undefined && pred !== undefined
+        ? startRecurrentThetaBatch(
+            s,
+            trace,
+            back.trueGrad,
+            back.substitute as Float32Array,
+            validRows,
+            emb,
+            mixing.thetaPrev,
+            mixing.thetaEps ?? RECURRENT_THETA_EPS,
+          )
+        : undefined;
 
     // Parameter gradients of the core and the embedding.
     const grads: TensorMap = new Map();
@@ -262,31 +284,18 @@ export function sparseNetBptt(
     const mixedGradNorm = normMean(back.mixedGrad);
     const predGradNorm = pred !== undefined ? normMean(pred) : 0;
 
+    // This thread's half of the eq. 3 sums first: the worker is still on the SG loss.
+    const thetaBatch = thetaPending?.finish();
     let sgLoss: number | undefined;
     let sgGrads: TensorMap | undefined;
-    let thetaBatch: Float64Array | undefined;
-    if (mixing !== undefined && pred !== undefined) {
-      const sg = sgLossParallel(s, trace, pred, back.mixedGrad, batch.valid, emb);
+    if (sgPending !== undefined) {
+      const sg = sgPending.finish();
       sgLoss = sg.loss;
       const sgA = canonicalSlotGrads(sg.dsgPar, sg.dsgEmb, d, false);
       sgGrads = new Map<string, tf.Tensor>([
         ["sgA", tf.tensor4d(sgA.a, [W, d.M, q, d.D])],
         ["sgB", tf.tensor3d(Float32Array.from(sg.dsgBias), [W, d.M, q])],
       ]);
-      if (mixing.thetaPrev !== undefined) {
-        const rows: number[] = [];
-        for (let r = 0; r < R; r++) if (batch.valid[r]) rows.push(r);
-        thetaBatch = recurrentThetaBatch(
-          s,
-          trace,
-          back.trueGrad,
-          back.substitute as Float32Array,
-          Int32Array.from(rows),
-          emb,
-          mixing.thetaPrev,
-          mixing.thetaEps ?? RECURRENT_THETA_EPS,
-        );
-      }
     }
     let record: BpttRecord | undefined;
     if (opts.record) {

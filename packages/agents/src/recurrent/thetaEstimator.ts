@@ -1,4 +1,4 @@
-import { estimatorSumsParallel } from "./corePool.js";
+import { type PendingCore, startEstimatorSums } from "./corePool.js";
 import type { CoreSizes, CoreTrace } from "./sparseCore.js";
 
 /** Threshold on V + B^2 below which the previous theta is kept (recurrent net, golden README 6). */
@@ -55,6 +55,25 @@ export function recurrentThetaBatch(
   thetaPrev: ArrayLike<number>,
   eps = RECURRENT_THETA_EPS,
 ): Float64Array {
-  const sums = estimatorSumsParallel(s, trace, g, sub, rows, emb);
-  return thetaFromSums(sums.n, sums.sumDd, sums.sumWd, sums.barDd, sums.barWd, thetaPrev, eps);
+  return startRecurrentThetaBatch(s, trace, g, sub, rows, emb, thetaPrev, eps).finish();
+}
+
+/** recurrentThetaBatch with half of its sums started on the core worker now (same numbers). */
+export function startRecurrentThetaBatch(
+  s: CoreSizes,
+  trace: CoreTrace,
+  g: Float32Array,
+  sub: Float32Array,
+  rows: Int32Array,
+  emb: Float32Array,
+  thetaPrev: ArrayLike<number>,
+  eps = RECURRENT_THETA_EPS,
+): PendingCore<Float64Array> {
+  const pending = startEstimatorSums(s, trace, g, sub, rows, emb);
+  return {
+    finish: () => {
+      const sums = pending.finish();
+      return thetaFromSums(sums.n, sums.sumDd, sums.sumWd, sums.barDd, sums.barWd, thetaPrev, eps);
+    },
+  };
 }

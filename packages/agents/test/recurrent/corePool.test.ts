@@ -13,6 +13,8 @@ import {
   estimatorSumsParallel,
   predictionsParallel,
   sgLossParallel,
+  startPredictions,
+  startSgLoss,
 } from "../../src/recurrent/index.js";
 
 // Large enough to pass the pool's hand-off threshold (rows x neurons >= 4096).
@@ -71,6 +73,11 @@ describe("core worker pool", () => {
     const sgPar = sgLossParallel(s, trace, g, sub, valid, emb);
     const sgOne = coreSgLoss(s, trace, g, sub, valid, emb);
     expect(sgPar.loss).toBe(sgOne.loss);
+    // Both halves started on the worker while this thread does something else: same numbers.
+    const pendingPred = startPredictions(s, sgParT, sgBias, sgExt, trace);
+    const pendingSg = startSgLoss(s, trace, g, sub, valid, emb, 2);
+    expect(pendingSg.finish().dsgEmb).toEqual(sgOne.dsgEmb);
+    expect(pendingPred.finish()).toEqual(corePredictions(s, sgParT, sgBias, sgExt, trace));
     expect(sgOne.dsgEmb.some((x) => x !== 0)).toBe(true);
     for (const key of ["dsgPar", "dsgBias", "dzIn", "dsgEmb"] as const) {
       expect(Array.from(sgPar[key])).toEqual(Array.from(sgOne[key]));
@@ -78,7 +85,7 @@ describe("core worker pool", () => {
     expect(one.sumDd.some((x) => x !== 0)).toBe(true);
     // Where worker threads can start (tsx or built JS), both halves of each task ran on the worker.
     // Both halves went to the worker thread (unless threads are switched off for this run).
-    expect(coreWorkerTasks() - before).toBe(process.env.SGPROP_CORE_THREADS === "1" ? 0 : 4);
+    expect(coreWorkerTasks() - before).toBe(process.env.SGPROP_CORE_THREADS === "1" ? 0 : 8);
   });
 
   it("splits the backward pass by environment with bit-identical results", () => {
