@@ -138,7 +138,12 @@ export async function selectBackend(name?: BackendName): Promise<string> {
   }
   if (!logged || selected !== chosen) {
     logged = true;
-    process.stderr.write(`[sgprop] TensorFlow.js backend: ${chosen}${detail ? ` (${detail})` : ""}\n`);
+    // On wasm and cpu the SparseNet, MLP and Adam work runs in our own kernels (kernels/*.c).
+    const kernels =
+      chosen === "tensorflow"
+        ? ""
+        : `; model kernels: WebAssembly SIMD on ${process.env.SGPROP_CORE_THREADS === "1" ? "1 thread" : "2 threads"}`;
+    process.stderr.write(`[sgprop] TensorFlow.js backend: ${chosen}${detail ? ` (${detail})` : ""}${kernels}\n`);
   }
   selected = chosen;
   return chosen;
