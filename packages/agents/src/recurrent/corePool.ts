@@ -1,15 +1,19 @@
 /**
  * Row-parallel parts of the SparseNet update on a second thread (node:worker_threads).
  *
- * The SG predictions and the eq. 3 sums are independent per row given the parameters, so the rows
- * are split in two fixed halves: a worker computes the second half into SharedArrayBuffer memory
- * while the main thread computes the first, then the main thread blocks on an Atomics flag (the
- * update is synchronous) and adds the halves in a fixed order. The single-threaded path splits the
- * same way, so results are identical with or without the worker. The worker is created lazily,
- * reused across batches, unref'd (it never keeps the process alive) and released by
- * `disposeCoreWorker` (SparseNetLearner.dispose calls it). `SGPROP_CORE_THREADS=1` forces one
- * thread; small tasks stay on the main thread; any worker failure falls back to computing the half
- * on the main thread.
+ * Given the parameters, every row (SG predictions, SG loss, eq. 3 sums) and every environment's
+ * trajectory (BPTT) is independent, so each phase is split into two fixed halves whose additive
+ * results are added on the main thread in a fixed order (half 0 first). A half is a task that
+ * either thread can compute into SharedArrayBuffer memory with the same numbers: the worker's
+ * halves are posted at once and the main thread blocks on an Atomics flag when it needs them (the
+ * update stays synchronous). The `start*` functions post their halves and return a pending result,
+ * so that the main thread can run tfjs work (actor, gradient assembly) meanwhile; the `*Parallel`
+ * functions split a phase between the two threads and return when it is done. The single-threaded
+ * path computes the same halves, so results are identical with or without the worker. The worker
+ * is created lazily, reused across batches, unref'd (it never keeps the process alive) and
+ * released by `disposeCoreWorker` (SparseNetLearner.dispose calls it). `SGPROP_CORE_THREADS=1`
+ * forces one thread; small tasks stay on the main thread; a worker failure or a wait over 120 s
+ * drops the worker and computes its halves on the main thread.
  */
 import { Worker } from "node:worker_threads";
 import {
