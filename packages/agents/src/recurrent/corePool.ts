@@ -16,6 +16,7 @@
  * drops the worker and computes its halves on the main thread.
  */
 import { Worker } from "node:worker_threads";
+import { type RolloutWeights, rolloutRows } from "./rolloutCore.js";
 import {
   addBackwardSums,
   allocBackward,
@@ -99,11 +100,61 @@ export interface SgLossTask extends TaskBase {
   readonly emb: Float32Array | undefined;
 }
 
-export type CoreTask = PredictionTask | EstimatorTask | BackwardTask | SgLossTask;
+/** A rollout's weights, sent to the worker once per batch (tasks refer to them by id). */
+export interface RolloutWeightsTask extends Omit<TaskBase, "trace"> {
+  readonly kind: "rolloutWeights";
+  readonly id: number;
+  readonly maps: CoreMaps;
+  readonly weights: RolloutWeights;
+}
+
+/** Envs r0..r1-1 of a rollout step (see rolloutRows). */
+export interface RolloutTask extends TaskBase {
+  readonly kind: "rollout";
+  readonly id: number;
+  readonly hPrev: Float32Array;
+  readonly hPrevOffset: number;
+  readonly keep: Float32Array;
+  readonly obs: Float32Array;
+  readonly row0: number;
+  readonly r0: number;
+  readonly r1: number;
+  readonly logits: Float32Array;
+}
+
+export type CoreTask =
+  | PredictionTask
+  | EstimatorTask
+  | BackwardTask
+  | SgLossTask
+  | RolloutWeightsTask
+  | RolloutTask;
+
+/** This thread's copy of the current rollout's weights. */
+let rolloutInputs: { id: number; maps: CoreMaps; weights: RolloutWeights } | undefined;
 
 /** Runs one task half on the calling thread (the worker's entry, and the fallback). */
 export function runCoreTask(task: CoreTask): void {
-  if (task.kind === "predictions") {
+  if (task.kind === "rolloutWeights") {
+    rolloutInputs = { id: task.id, maps: task.maps, weights: task.weights };
+  } else if (task.kind === "rollout") {
+    const inputs = rolloutInputs;
+    if (inputs === undefined || inputs.id !== task.id) throw new Error(`rollout weights ${task.id} missing`);
+    rolloutRows(
+      task.s,
+      inputs.maps,
+      inputs.weights,
+      task.hPrev,
+      task.hPrevOffset,
+      task.keep,
+      task.obs,
+      task.trace,
+      task.row0,
+      task.r0,
+      task.r1,
+      task.logits,
+    );
+  } else if (task.kind === "predictions") {
     corePredictionRows(task.s, task.sgParT, task.sgBias, task.sgExt, task.trace, task.out, task.r0, task.r1);
   } else if (task.kind === "estimator") {
     coreEstimatorPartial(
@@ -151,6 +202,8 @@ export function runCoreTask(task: CoreTask): void {
 
 /** Below this many rows x neurons a task is not worth a thread hand-off. */
 const MIN_PARALLEL_WORK = 4096;
+/** The same for one rollout step (a hand-off per step costs tens of microseconds). */
+const MIN_ROLLOUT_WORK = 2048;
 /** Longest wait for the worker's half (its first task also waits for its start-up). */
 const WAIT_MS = 120_000;
 
@@ -233,8 +286,13 @@ export interface PendingCore<T> {
  * (after resetting their outputs) and dropping the worker. Which thread computes a half never
  * changes its numbers.
  */
-function startHalves(posted: readonly CoreTask[], local: readonly CoreTask[], work: number): () => void {
-  const w = work >= MIN_PARALLEL_WORK && coreThreadsEnabled() ? getWorker() : undefined;
+function startHalves(
+  posted: readonly CoreTask[],
+  local: readonly CoreTask[],
+  work: number,
+  minWork = MIN_PARALLEL_WORK,
+): () => void {
+  const w = work >= minWork && coreThreadsEnabled() ? getWorker() : undefined;
   if (w !== undefined) for (const t of posted) w.postMessage(t);
   return () => {
     for (const t of local) runCoreTask(t);
@@ -472,4 +530,81 @@ export function startSgLoss(
       return combineSgLoss(s, n, a, b, dzIn);
     },
   };
+}
+
+let rolloutWorker: Worker | undefined;
+let rolloutSentId = -1;
+let nextRolloutId = 1;
+
+/** A rollout's maps and weights with the id tasks refer to them by. */
+export interface RolloutHandle {
+  readonly id: number;
+  readonly maps: CoreMaps;
+  readonly weights: RolloutWeights;
+  /** Reused across the steps (each step waits for the previous one): hand-off flags and logits. */
+  readonly flags: readonly [Int32Array, Int32Array];
+  logits: Float32Array;
+}
+
+/** Registers a batch's rollout weights (read once per batch). */
+export function rolloutHandle(maps: CoreMaps, weights: RolloutWeights): RolloutHandle {
+  return { id: nextRolloutId++, maps, weights, flags: [newFlag(), newFlag()], logits: sharedFloat32(0) };
+}
+
+/**
+ * One rollout step for n envs (as rolloutStep), with the second half of the envs on the worker
+ * when threads are on and the step is large enough: every env's numbers are the same either way.
+ */
+export function rolloutStepParallel(
+  s: CoreSizes,
+  handle: RolloutHandle,
+  hPrev: Float32Array,
+  hPrevOffset: number,
+  keep: Float32Array,
+  obs: Float32Array,
+  trace: CoreTrace,
+  row0: number,
+  n: number,
+): Float32Array {
+  const work = n * s.W;
+  const w = work >= MIN_ROLLOUT_WORK && coreThreadsEnabled() ? getWorker() : undefined;
+  if (handle.logits.length !== n * handle.weights.numActions)
+    handle.logits = sharedFloat32(n * handle.weights.numActions);
+  const logits = handle.logits;
+  const [flagB, flagA] = handle.flags;
+  Atomics.store(flagA, 0, 0);
+  Atomics.store(flagB, 0, 0);
+  const mid = Math.floor(n / 2);
+  rolloutInputs = { id: handle.id, maps: handle.maps, weights: handle.weights };
+  if (w !== undefined && (rolloutWorker !== w || rolloutSentId !== handle.id)) {
+    const send: RolloutWeightsTask = {
+      kind: "rolloutWeights",
+      flag: newFlag(),
+      s,
+      id: handle.id,
+      maps: handle.maps,
+      weights: handle.weights,
+    };
+    w.postMessage(send);
+    rolloutWorker = w;
+    rolloutSentId = handle.id;
+  }
+  const task: RolloutTask = {
+    kind: "rollout",
+    flag: flagB,
+    s,
+    trace,
+    id: handle.id,
+    hPrev,
+    hPrevOffset,
+    keep,
+    obs,
+    row0,
+    r0: mid,
+    r1: n,
+    logits,
+  };
+  const local: RolloutTask = { ...task, flag: flagA, r0: 0, r1: mid };
+  startHalves([task], [local], work, MIN_ROLLOUT_WORK)();
+  return logits.slice();
 }

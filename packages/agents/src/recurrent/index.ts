@@ -7,6 +7,7 @@ export * from "./learner.js";
 export * from "./matmul.js";
 export * from "./params.js";
 export * from "./rnn.js";
+export * from "./rolloutCore.js";
 export * from "./sparseCore.js";
 export * from "./sparseMaps.js";
 export * from "./sparsenet.js";

@@ -156,6 +156,32 @@ export function rolloutStep(
   row0: number,
   n: number,
 ): Float32Array {
+  const logits = new Float32Array(n * weights.numActions);
+  rolloutRows(s, maps, weights, hPrev, hPrevOffset, keep, obs, trace, row0, 0, n, logits);
+  return logits;
+}
+
+/**
+ * Envs r0..r1-1 of a rollout step (arguments as in rolloutStep; `logits` [n][A] receives rows
+ * r0..r1-1). Every env's numbers are the same whichever envs a call covers, so the envs of a step
+ * can be split between threads.
+ */
+export function rolloutRows(
+  s: CoreSizes,
+  maps: CoreMaps,
+  weights: RolloutWeights,
+  hPrev: Float32Array,
+  hPrevOffset: number,
+  keep: ArrayLike<number>,
+  obs: Float32Array,
+  trace: CoreTrace,
+  row0: number,
+  r0: number,
+  r1: number,
+  logits: Float32Array,
+): void {
+  const n = r1 - r0;
+  if (n <= 0) return;
   const ws = workspace(s, maps, weights, n);
   const { W, q, P, M, Ni, Pq, Mq, C } = s;
   const { obsDim: O, embedHidden: E1, embedDim: E, numActions: A, actorSlots: S } = weights;
@@ -163,10 +189,10 @@ export function rolloutStep(
   const [E1p, Ep, NCp, Ap, CP] = [pad8(E1), pad8(E), pad8(Ni * C), pad8(2 * A * S), pad8(C)];
   const b = (x: Buf) => ws.f32[x] as Float32Array;
   const k = ws.kernels;
-  b(Buf.Obs).set(obs.subarray(0, n * O));
-  b(Buf.HPrev).set(hPrev.subarray(hPrevOffset, hPrevOffset + n * F));
+  b(Buf.Obs).set(obs.subarray(r0 * O, r1 * O));
+  b(Buf.HPrev).set(hPrev.subarray(hPrevOffset + r0 * F, hPrevOffset + r1 * F));
   const keepBuf = b(Buf.Keep);
-  for (let r = 0; r < n; r++) keepBuf[r] = keep[r] as number;
+  for (let r = 0; r < n; r++) keepBuf[r] = keep[r0 + r] as number;
   k.call(
     "embed_rows",
     n,
@@ -224,9 +250,10 @@ export function rolloutStep(
     addr(b(Buf.ZActor)),
     addr(b(Buf.Logits)),
   );
-  trace.uPar.set(b(Buf.U).subarray(0, n * W * Pq), row0 * W * Pq);
-  trace.y.set(b(Buf.Y).subarray(0, n * W * Mq), row0 * W * Mq);
-  trace.alpha.set(b(Buf.Alpha).subarray(0, n * W * M), row0 * W * M);
-  trace.h.set(b(Buf.H).subarray(0, n * F), row0 * F);
-  return b(Buf.Logits).slice(0, n * A);
+  const first = row0 + r0;
+  trace.uPar.set(b(Buf.U).subarray(0, n * W * Pq), first * W * Pq);
+  trace.y.set(b(Buf.Y).subarray(0, n * W * Mq), first * W * Mq);
+  trace.alpha.set(b(Buf.Alpha).subarray(0, n * W * M), first * W * M);
+  trace.h.set(b(Buf.H).subarray(0, n * F), first * F);
+  logits.set(b(Buf.Logits).subarray(0, n * A), r0 * A);
 }

@@ -1,6 +1,7 @@
 import type { Rng } from "@sgprop/gym";
 import * as tf from "@tensorflow/tfjs-core";
 import { slotActorLogits } from "./actor.js";
+import { type RolloutHandle, rolloutHandle, rolloutStepParallel } from "./corePool.js";
 import { EMBEDDING_PARAMS, embedObservations, LAYER_NORM_EPS, LEAKY_RELU_SLOPE } from "./embedding.js";
 import {
   getParam,
@@ -12,7 +13,7 @@ import {
   requirePositiveInt,
   toVariables,
 } from "./params.js";
-import { type RolloutWeights, rolloutStep } from "./rolloutCore.js";
+import type { RolloutWeights } from "./rolloutCore.js";
 import type { CoreMaps, CoreTrace } from "./sparseCore.js";
 import { coreSizes, jsCoreMaps } from "./sparseMaps.js";
 import { type ChildrenGraph, childrenGraph } from "./thetaSchedule.js";
@@ -21,6 +22,8 @@ import { type ChildrenGraph, childrenGraph } from "./thetaSchedule.js";
 export interface RolloutMaps {
   readonly core: CoreMaps;
   readonly weights: RolloutWeights;
+  /** The same, registered for the core worker (rollout steps split their envs between threads). */
+  readonly handle: RolloutHandle;
 }
 
 /** Sizes of the recurrent SparseNet policy (SPEC 4.3; paper values in {@link PAPER_SPARSENET_SIZES}). */
@@ -309,10 +312,9 @@ export class SparseNetPolicy {
     }
     const keep = new Float32Array(b);
     for (let i = 0; i < b; i++) keep[i] = 1 - (starts[i] as number);
-    return rolloutStep(
+    return rolloutStepParallel(
       coreSizes(this.dims),
-      maps.core,
-      maps.weights,
+      maps.handle,
       hPrev,
       hPrevOffset,
       keep,
@@ -331,26 +333,25 @@ export class SparseNetPolicy {
     const p = this.params;
     const read = (name: string) => Float32Array.from(getParam(p, name).dataSync());
     const c = this.config;
-    return {
-      core: jsCoreMaps(p, this.parentIdx, this.dims, false),
-      weights: {
-        obsDim: c.obsDim,
-        embedHidden: c.embedHidden,
-        embedDim: c.embedDim,
-        numActions: c.numActions,
-        actorSlots: c.actorSlots,
-        lnEps: LAYER_NORM_EPS,
-        leakySlope: LEAKY_RELU_SLOPE,
-        featureMapWeight: read("featureMap.weight"),
-        featureMapBias: read("featureMap.bias"),
-        preprocessorWeight: read("preprocessor.weight"),
-        preprocessorBias: read("preprocessor.bias"),
-        wEmb,
-        actorKeys: read("actorKeys"),
-        actorA: read("actorA"),
-        actorB: read("actorB"),
-      },
+    const core = jsCoreMaps(p, this.parentIdx, this.dims, false);
+    const weights: RolloutWeights = {
+      obsDim: c.obsDim,
+      embedHidden: c.embedHidden,
+      embedDim: c.embedDim,
+      numActions: c.numActions,
+      actorSlots: c.actorSlots,
+      lnEps: LAYER_NORM_EPS,
+      leakySlope: LEAKY_RELU_SLOPE,
+      featureMapWeight: read("featureMap.weight"),
+      featureMapBias: read("featureMap.bias"),
+      preprocessorWeight: read("preprocessor.weight"),
+      preprocessorBias: read("preprocessor.bias"),
+      wEmb,
+      actorKeys: read("actorKeys"),
+      actorA: read("actorA"),
+      actorB: read("actorB"),
     };
+    return { core, weights, handle: rolloutHandle(core, weights) };
   }
 
   /** A zero state [B][W][q]. */

@@ -10,7 +10,11 @@ import {
   coreKernels,
   corePredictions,
   coreSizes,
+  coreWorkerTasks,
   disposeKernels,
+  PAPER_SPARSENET_SIZES,
+  rolloutStep,
+  rolloutStepParallel,
   SparseNetPolicy,
 } from "../../src/recurrent/index.js";
 import { TEST_BACKENDS, useBackend } from "../helpers.js";
@@ -304,6 +308,29 @@ describe.each(TEST_BACKENDS)("rollout step on the WebAssembly kernels (tfjs %s a
     disposeKernels(k);
     expect(tf.memory().numTensors).toBe(before);
     expect(() => policy.step(maps, hPrev, 0, starts, obs.subarray(1), trace, 0)).toThrow(/observation width/);
+    policy.dispose();
+  });
+
+  it("a rollout step split between two threads gives the single-thread numbers bit for bit", () => {
+    const rng = Rng.fromSeed(22);
+    const config = { ...PAPER_SPARSENET_SIZES, width: 64, obsDim: 11, numActions: 4 };
+    const policy = SparseNetPolicy.create(config, rng);
+    const d = policy.dims;
+    const B = 40; // 40 envs x 64 neurons: above the hand-off size of a rollout step
+    const obs = filled(new Float32Array(B * config.obsDim), rng);
+    const hPrev = filled(new Float32Array(B * d.W * d.q), rng, 0.5);
+    const keep = Float32Array.from({ length: B }, (_, b) => (b % 9 === 4 ? 0 : 1));
+    const maps = policy.rolloutMaps();
+    const before = coreWorkerTasks();
+    const split = allocTrace(coreSizes(d), 2 * B);
+    const one = allocTrace(coreSizes(d), 2 * B);
+    const got = rolloutStepParallel(coreSizes(d), maps.handle, hPrev, 0, keep, obs, split, B, B);
+    const want = rolloutStep(coreSizes(d), maps.core, maps.weights, hPrev, 0, keep, obs, one, B, B);
+    expect(Array.from(got)).toEqual(Array.from(want));
+    for (const key of ["uPar", "alpha", "y", "h"] as const) expect(split[key]).toEqual(one[key]);
+    expect(one.h.subarray(B * d.W * d.q).some((v) => v !== 0)).toBe(true);
+    // The second half of the envs ran on the worker (its weights went over first, unawaited).
+    expect(coreWorkerTasks() - before).toBe(process.env.SGPROP_CORE_THREADS === "1" ? 0 : 1);
     policy.dispose();
   });
 });
