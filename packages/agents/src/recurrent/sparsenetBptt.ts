@@ -267,14 +267,19 @@ export function sparseNetBptt(
     grads.set("actorB", actor.actorB);
 
     // Diagnostics as the reference logs them: per-neuron norms over q, mean over valid rows and neurons.
-    const nValid = countValid(batch.valid);
+    const valid = Uint8Array.from(batch.valid as ArrayLike<number>);
+    const nValid = countValid(valid);
     const normMean = (x: Float32Array) => {
       let total = 0;
       for (let r = 0; r < R; r++) {
-        if (!batch.valid[r]) continue;
-        for (let i = 0; i < W; i++) {
+        if (valid[r] === 0) continue;
+        let o = r * W * q;
+        for (let i = 0; i < W; i++, o += q) {
           let sq = 0;
-          for (let j = 0; j < q; j++) sq += (x[(r * W + i) * q + j] as number) ** 2;
+          for (let j = 0; j < q; j++) {
+            const v = x[o + j] as number;
+            sq += v * v;
+          }
           total += Math.sqrt(sq);
         }
       }
