@@ -6,7 +6,8 @@
  * calls these per layer. Each function takes a parameter block (int32 words, indices FB_* below,
  * mirrored in nativeFeedforward.ts) and a range [lo, hi) of samples or of neurons, as its comment
  * says; every output element is written by one thread with a fixed summation order, so results do
- * not depend on the split. Per-thread scratch: the first slot for lo == 0, the second otherwise.
+ * not depend on the split. `slot` (0 or 1, passed by the runtime after hi) picks the calling
+ * thread's scratch area.
  */
 #include "simd.h"
 
@@ -26,8 +27,8 @@ enum {
 
 #define PTR(T, k) ((T*)prm[k])
 
-static inline float* scratch_slot(const int* prm, int lo) {
-  return PTR(float, FB_SCRATCH) + (lo == 0 ? 0 : prm[FB_SCRATCH_FLOATS]);
+static inline float* scratch_slot(const int* prm, int slot) {
+  return PTR(float, FB_SCRATCH) + (slot == 0 ? 0 : prm[FB_SCRATCH_FLOATS]);
 }
 
 /*
@@ -36,7 +37,7 @@ static inline float* scratch_slot(const int* prm, int lo) {
  * the slot outputs y = tanh(A u + b), h (tanh(out) + h_prev for residual layers, with tanh(out)
  * kept), and with SG the slot maps Atilde u + btilde and the prediction hhat.
  */
-EXPORT void ff_forward(const int* prm, int lo, int hi) {
+EXPORT void ff_forward(const int* prm, int lo, int hi, int slot) {
   const int W = prm[FB_W], M = prm[FB_M], Q = prm[FB_Q], P = prm[FB_P], D = prm[FB_D], kp = prm[FB_KP];
   const int MQ = M * Q, WQ = W * Q, ka = (M + 3) & ~3, res = prm[FB_RESIDUAL], sg = prm[FB_WITH_SG];
   const float* src = PTR(const float, FB_SRC);
@@ -46,7 +47,7 @@ EXPORT void ff_forward(const int* prm, int lo, int hi) {
   const float* sgb = PTR(const float, FB_SGB);
   float *U = PTR(float, FB_U), *AL = PTR(float, FB_ALPHA), *Y = PTR(float, FB_Y), *H = PTR(float, FB_H);
   float *T = PTR(float, FB_TANH), *SL = PTR(float, FB_SGLIN), *SP = PTR(float, FB_SGPRED);
-  float* zb = scratch_slot(prm, lo); /* [4][kp] */
+  float* zb = scratch_slot(prm, slot); /* [4][kp] */
   float* yb = zb + 4 * kp;           /* [MQ + 4] */
   float* ob = yb + MQ + 4;           /* [Q + 4] outputs, then [4] softmax sums */
   const float inv_sqrt_d = 1.f / __builtin_sqrtf((float)D);
@@ -257,13 +258,13 @@ static float estimate_theta(const int* prm, int i, const float* gs, const float*
  * theta g + (1 - theta) s, the per-neuron sums of g^2 and s^2 (float64), and with ADAPTIVE the
  * eq. 3 estimate thetaBatch (N > 1; the caller handles N = 1).
  */
-EXPORT void ff_mix(const int* prm, int lo, int hi) {
+EXPORT void ff_mix(const int* prm, int lo, int hi, int slot) {
   const int N = prm[FB_N], W = prm[FB_W], Q = prm[FB_Q];
   const float *G = PTR(const float, FB_GTRUE), *SP = PTR(const float, FB_SGPRED), *T = PTR(const float, FB_TANH);
   const float* theta = PTR(const float, FB_THETA);
   float* mixed = PTR(float, FB_MIXED);
   double* sums = PTR(double, FB_SUMS);
-  float* scr = scratch_slot(prm, lo);
+  float* scr = scratch_slot(prm, slot);
   float* gs = scr;                  /* [N][Q] scaled g of this neuron */
   float* ss = gs + (long)N * Q + 4; /* [N][Q] scaled s */
   float* est = ss + (long)N * Q + 4;
@@ -305,14 +306,14 @@ EXPORT void ff_mix(const int* prm, int lo, int hi) {
  * NEED_PARAMS the [keys | A] gradient as the sum of outer products dz u^T, and with NEED_DU the
  * gradient at the neuron inputs, du = dz [keys; A].
  */
-EXPORT void ff_backward(const int* prm, int lo, int hi) {
+EXPORT void ff_backward(const int* prm, int lo, int hi, int slot) {
   const int N = prm[FB_N], W = prm[FB_W], M = prm[FB_M], Q = prm[FB_Q], D = prm[FB_D], dp = prm[FB_DP];
   const int MQ = M * Q, K = M + MQ;
   const float *G = PTR(const float, FB_G), *AL = PTR(const float, FB_ALPHA), *Y = PTR(const float, FB_Y);
   const float *T = PTR(const float, FB_TANH), *U = PTR(const float, FB_U), *wcat = PTR(const float, FB_WCAT);
   float *DZ = PTR(float, FB_DZ), *DB = PTR(float, FB_DB);
   const float inv_sqrt_d = 1.f / __builtin_sqrtf((float)D);
-  float* scr = scratch_slot(prm, lo);
+  float* scr = scratch_slot(prm, slot);
   float* dout = scr;     /* [Q] */
   float* dal = scr + Q;  /* [M] */
   for (int i = lo; i < hi; i++) {
@@ -390,14 +391,14 @@ EXPORT void ff_pack_wcat(const float* keys, const float* A, float* dst, int W, i
  * target (float64 sum per neuron), and the gradients for Atilde and btilde of the loss whose
  * gradient with respect to hhat is FLOAT_ARG * (hhat - target); the routing keys stay frozen.
  */
-EXPORT void ff_sg_grad(const int* prm, int lo, int hi) {
+EXPORT void ff_sg_grad(const int* prm, int lo, int hi, int slot) {
   const int N = prm[FB_N], W = prm[FB_W], M = prm[FB_M], Q = prm[FB_Q], D = prm[FB_D];
   const int MQ = M * Q;
   const float *SP = PTR(const float, FB_SGPRED), *TG = PTR(const float, FB_TARGET);
   const float *AL = PTR(const float, FB_ALPHA), *U = PTR(const float, FB_U);
   const float c = *PTR(const float, FB_FLOAT_ARG);
   double* loss = PTR(double, FB_SGLOSS);
-  float* dlin = scratch_slot(prm, lo); /* [N][MQ] */
+  float* dlin = scratch_slot(prm, slot); /* [N][MQ] */
   for (int i = lo; i < hi; i++) {
     double l2 = 0.0;
     float* dsgb = PTR(float, FB_DSGB) + (long)i * MQ;

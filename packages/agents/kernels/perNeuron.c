@@ -6,7 +6,7 @@
  * at 3-6 GFLOP/s; register-blocked f32x4 loops reach 20+ GFLOP/s on one core. Every entry point
  * takes a neuron range [lo, hi) so that threads sharing one memory can split the neurons: each
  * output element is written by exactly one thread and summed in the same order whatever the
- * split, so results do not depend on the number of threads.
+ * split, so results do not depend on the number of threads or on which thread took which range.
  *
  * No function uses the shadow stack or static data: instances on several threads share the
  * linear memory and nothing else.
@@ -73,11 +73,11 @@ enum {
 /*
  * Hidden state of the last layer, h [N][W q], for contexts [N][X], for samples [lo, hi). Samples
  * are processed in chunks so that a chunk's hidden states stay in cache while all neurons of a
- * layer read them. Threads split the samples; each uses the scratch slot of its half
- * (lo == 0: first slot), so at most two threads may run at once.
+ * layer read them. Threads take ranges of samples; `slot` (0 or 1) picks the calling thread's
+ * scratch area, so at most two threads may run at once.
  */
 #define CHUNK 128
-EXPORT void pn_forward(const int* prm, int lo, int hi) {
+EXPORT void pn_forward(const int* prm, int lo, int hi, int slot) {
   const int W = prm[F_W], M = prm[F_M], Q = prm[F_Q], P = prm[F_P], D = prm[F_D], L = prm[F_L];
   const int X = prm[F_X], residual = prm[F_RESIDUAL], kp = prm[F_KP];
   const int MQ = M * Q, WQ = W * Q;
@@ -86,7 +86,7 @@ EXPORT void pn_forward(const int* prm, int lo, int hi) {
   float* htmp = (float*)prm[F_HTMP];
   const int* first = (const int*)prm[F_FIRST_IDX];
   const int* parents = (const int*)prm[F_PARENT_IDX];
-  float* scratch = (float*)prm[F_SCRATCH] + (lo == 0 ? 0 : prm[F_SCRATCH_FLOATS]);
+  float* scratch = (float*)prm[F_SCRATCH] + (slot == 0 ? 0 : prm[F_SCRATCH_FLOATS]);
   float* ub = scratch;                 /* [4][D + 12] gathered inputs */
   const int ud = D + 12;
   float* zb = ub + 4 * ud;             /* [4][kp] pre-activations */

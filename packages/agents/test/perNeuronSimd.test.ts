@@ -62,16 +62,19 @@ function oneThread<T>(f: () => T): T {
   }
 }
 
-/** Waits until a large call actually runs half of its work on the helper thread. */
-async function helperReady(probe: () => unknown): Promise<void> {
+/**
+ * Repeats a call until the helper thread took part in it (it joins a call once it is up and
+ * awake), and returns that call's result.
+ */
+async function withHelper<T>(probe: () => T): Promise<T> {
   prewarmKernelThreads();
   for (let i = 0; i < 200; i++) {
     const before = kernelHelperCalls();
-    probe();
-    if (kernelHelperCalls() > before) return;
-    await new Promise((r) => setTimeout(r, 20));
+    const r = probe();
+    if (kernelHelperCalls() > before) return r;
+    await new Promise((res) => setTimeout(res, 20));
   }
-  throw new Error("the kernels' helper thread never came up");
+  throw new Error("the kernels' helper thread never took part in a call");
 }
 
 afterAll(() => disposeKernelThreads());
@@ -116,10 +119,7 @@ describe("per-neuron SIMD kernels", () => {
       simdOuter(a, u, n, nw, k, d),
     ];
     const single = oneThread(run);
-    await helperReady(run);
-    const before = kernelHelperCalls();
-    const double = run();
-    expect(kernelHelperCalls()).toBeGreaterThan(before);
+    const double = await withHelper(run);
     for (let j = 0; j < single.length; j++) expect(double[j]).toEqual(single[j]);
   });
 });
@@ -162,8 +162,7 @@ describe("fused SIMD forward of the feed-forward SparseNet", () => {
       const big = randomArray(rng, 400 * cfg.inputDim);
       const probe = () => simdForwardHidden(host, big, 400);
       const bigSingle = oneThread(probe);
-      await helperReady(probe);
-      expect(probe()).toEqual(bigSingle);
+      expect(await withHelper(probe)).toEqual(bigSingle);
       x.dispose();
       net.dispose();
     }

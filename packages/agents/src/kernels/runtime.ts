@@ -58,13 +58,21 @@ const MIN_PARALLEL_WORK = 200_000;
 /** A helper thread that has not answered in this long is considered lost. */
 const WAIT_MS = 120_000;
 
-// Control block shared with the helper: [request seq, done seq, status, function, args...].
-const C_REQ = 0;
-const C_DONE = 1;
-const C_STATUS = 2;
+// Control block shared with the helper thread (int32 words).
+const C_REQ = 0; // sequence number of the current request (the helper waits on it); -1 = exit
+const C_DONE = 1; // last request the helper finished
+const C_STATUS = 2; // 1 = ok, 2 = a kernel threw on the helper
 const C_FN = 3;
-const C_ARGS = 4;
-const C_READY = 15;
+const C_NEXT = 4; // next chunk index, taken with Atomics.add by both threads
+const C_CHUNK = 5;
+const C_WIDTH = 6;
+const C_CLAIM = 7; // 2 s = request s open to the helper, 2 s + 1 = joined, -1 = closed
+const C_NARGS = 8;
+const C_ARGS = 9;
+const CTL_WORDS = 32;
+const C_READY = CTL_WORDS - 1;
+/** Chunks per call: enough for one thread to take over when the other is descheduled. */
+const CHUNKS = 16;
 
 const WORKER_SOURCE = `
 const { workerData } = require("node:worker_threads");
@@ -72,20 +80,30 @@ const { module, memory, ctl, names } = workerData;
 const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const fns = names.map((n) => ex[n]);
 Atomics.store(ctl, ${C_READY}, 1);
-let seq = 0;
+let seen = 0;
 for (;;) {
-  Atomics.wait(ctl, ${C_REQ}, seq);
-  seq = Atomics.load(ctl, ${C_REQ});
-  if (seq < 0) break;
+  Atomics.wait(ctl, ${C_REQ}, seen);
+  const s = Atomics.load(ctl, ${C_REQ});
+  if (s < 0) break;
+  seen = s;
+  // Join only a request that is still open (the caller may have finished it alone).
+  if (Atomics.compareExchange(ctl, ${C_CLAIM}, 2 * s, 2 * s + 1) !== 2 * s) continue;
   let status = 1;
   try {
-    const args = Array.from(ctl.subarray(${C_ARGS}, ${C_READY}));
-    fns[ctl[${C_FN}]](...args);
+    const fn = fns[ctl[${C_FN}]];
+    const args = Array.from(ctl.subarray(${C_ARGS}, ${C_ARGS} + ctl[${C_NARGS}]));
+    const width = ctl[${C_WIDTH}];
+    const chunk = ctl[${C_CHUNK}];
+    for (;;) {
+      const lo = Atomics.add(ctl, ${C_NEXT}, 1) * chunk;
+      if (lo >= width) break;
+      fn(...args, lo, Math.min(width, lo + chunk), 1);
+    }
   } catch {
     status = 2;
   }
   Atomics.store(ctl, ${C_STATUS}, status);
-  Atomics.store(ctl, ${C_DONE}, seq);
+  Atomics.store(ctl, ${C_DONE}, s);
   Atomics.notify(ctl, ${C_DONE});
 }
 `;
@@ -94,7 +112,7 @@ class KernelRuntime {
   readonly memory: WasmMemory;
   private readonly fns: Record<KernelName, KernelFn>;
   private readonly module: object;
-  private ctl = new Int32Array(new SharedArrayBuffer(16 * 4));
+  private ctl = new Int32Array(new SharedArrayBuffer(CTL_WORDS * 4));
   private worker: Worker | undefined;
   private broken = false;
   private seq = 0;
@@ -208,40 +226,53 @@ class KernelRuntime {
       Atomics.store(this.ctl, C_REQ, -1);
       Atomics.notify(this.ctl, C_REQ);
       void w.terminate();
-      this.ctl = new Int32Array(new SharedArrayBuffer(16 * 4));
+      this.ctl = new Int32Array(new SharedArrayBuffer(CTL_WORDS * 4));
       this.seq = 0;
     }
   }
 
   /**
-   * Runs kernel `name` over neurons [0, width): the upper half on the helper thread when it is
-   * ready and the call is large enough, the rest here. `args` exclude the trailing (lo, hi).
+   * Runs kernel `name` over [0, width) (neurons, samples, rows or elements, as the kernel says).
+   * `args` exclude the trailing (lo, hi, slot). With the helper thread ready and enough work, the
+   * range is cut into chunks that both threads take from a shared counter, so a descheduled
+   * thread delays nothing: the other takes the remaining chunks. Every kernel writes each output
+   * element from one range element only, so which thread takes a chunk does not change a bit.
    */
   run(name: KernelName, args: readonly number[], width: number, work: number): void {
     const fn = this.fns[name];
     const w = work >= MIN_PARALLEL_WORK && width > 1 && this.threadsEnabled() ? this.helper() : undefined;
     if (w === undefined) {
-      fn(...args, 0, width);
+      fn(...args, 0, width, 0);
       return;
     }
-    const mid = width >> 1;
+    const chunk = Math.ceil(Math.ceil(width / CHUNKS) / 4) * 4;
     const ctl = this.ctl;
-    ctl[C_FN] = KERNELS.indexOf(name);
-    ctl.fill(0, C_ARGS, C_READY);
-    ctl.set([...args, mid, width], C_ARGS);
     const seq = ++this.seq;
+    ctl[C_FN] = KERNELS.indexOf(name);
+    ctl[C_NARGS] = args.length;
+    ctl.set(args, C_ARGS);
+    ctl[C_WIDTH] = width;
+    ctl[C_CHUNK] = chunk;
+    Atomics.store(ctl, C_NEXT, 0);
+    Atomics.store(ctl, C_CLAIM, 2 * seq);
     Atomics.store(ctl, C_REQ, seq);
     Atomics.notify(ctl, C_REQ);
-    fn(...args, 0, mid);
+    for (;;) {
+      const lo = Atomics.add(ctl, C_NEXT, 1) * chunk;
+      if (lo >= width) break;
+      fn(...args, lo, Math.min(width, lo + chunk), 0);
+    }
+    // Close the request; if the helper joined, wait for the chunk it holds.
+    if (Atomics.compareExchange(ctl, C_CLAIM, 2 * seq, -1) === 2 * seq) return;
     const deadline = Date.now() + WAIT_MS;
     while (Atomics.load(ctl, C_DONE) !== seq && Date.now() < deadline) {
       Atomics.wait(ctl, C_DONE, Atomics.load(ctl, C_DONE), 1000);
     }
-    if (Atomics.load(ctl, C_DONE) !== seq || Atomics.load(ctl, C_STATUS) !== 1) {
-      // Lost or failed: never use the helper again, and compute its half here.
+    const done = Atomics.load(ctl, C_DONE) === seq;
+    if (!done || Atomics.load(ctl, C_STATUS) !== 1) {
+      // Outputs may be partial (some kernels update in place), so this is an error, not a retry.
       this.markBroken();
-      fn(...args, mid, width);
-      return;
+      throw new Error(`kernel ${name} ${done ? "failed" : "timed out"} on the helper thread`);
     }
     this.helperCalls++;
   }
