@@ -64,7 +64,7 @@ export async function runRecurrentBench(
     "machine: 2 cores shared with other jobs, figures are noisy; LabyrinthEscape 6x6, 80 steps, paper sizes",
   );
   print(
-    "wall = elapsed seconds; cpu = this process's CPU seconds (single-threaded backend: ~ wall time on an idle machine)",
+    "wall = elapsed seconds; cpu = this process's CPU seconds over all threads (SparseNet rollouts and updates use two)",
   );
   for (const numEnvs of envCounts) {
     for (const c of CASES.filter((x) => models.includes(x.label))) {
