@@ -124,6 +124,23 @@ describe("per-neuron SIMD kernels", () => {
   });
 });
 
+describe("kernel thread hand-off", () => {
+  it("never sleeps through the helper's completion (a lost wake-up cost the 1 s wait timeout)", async () => {
+    const [n, nw, d, k] = [16, 64, 50, 8]; // just above the two-thread threshold: many hand-offs
+    const u = new Float32Array(n * nw * d).fill(0.25);
+    const w = new Float32Array(nw * k * d).fill(0.5);
+    const call = () => simdMatVecs(u, n, nw, d, [{ data: w, k, transposed: true }]);
+    await withHelper(call);
+    let worst = 0;
+    for (let i = 0; i < 2000; i++) {
+      const t0 = performance.now();
+      call();
+      worst = Math.max(worst, performance.now() - t0);
+    }
+    expect(worst).toBeLessThan(500);
+  });
+});
+
 describe("fused SIMD forward of the feed-forward SparseNet", () => {
   const cfg: FeedforwardSparseNetConfig = {
     inputDim: 60,

@@ -265,8 +265,12 @@ class KernelRuntime {
     // Close the request; if the helper joined, wait for the chunk it holds.
     if (Atomics.compareExchange(ctl, C_CLAIM, 2 * seq, -1) === 2 * seq) return;
     const deadline = Date.now() + WAIT_MS;
-    while (Atomics.load(ctl, C_DONE) !== seq && Date.now() < deadline) {
-      Atomics.wait(ctl, C_DONE, Atomics.load(ctl, C_DONE), 1000);
+    for (;;) {
+      // Wait on the value just checked: reading it again for the wait could already see `seq`
+      // and then sleep through the helper's notification.
+      const done = Atomics.load(ctl, C_DONE);
+      if (done === seq || Date.now() >= deadline) break;
+      Atomics.wait(ctl, C_DONE, done, 1000);
     }
     const done = Atomics.load(ctl, C_DONE) === seq;
     if (!done || Atomics.load(ctl, C_STATUS) !== 1) {
