@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Rebuilds src/kernels/wasmKernels.ts from kernels/*.c. Needs clang and wasm-ld with the wasm32
+# Rebuilds src/kernels/wasmKernels.ts from kernels/*.c (the recurrent core's kernels have their
+# own script, src/recurrent/wasm/build.sh; run both after editing C). Needs clang and wasm-ld with the wasm32
 # target (Debian: apt-get install clang-14 lld-14). The generated file is committed, so users and
 # CI never need a C toolchain; test/perNeuronSimd.test.ts checks that it is up to date when clang exists.
 set -euo pipefail

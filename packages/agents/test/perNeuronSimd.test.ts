@@ -195,15 +195,16 @@ function hasClang(): boolean {
   }
 }
 
-describe("the committed kernel binary", () => {
+describe("the committed kernel binaries", () => {
   // Runs where a wasm32 clang is installed (developer machines); CI without one skips it.
-  it.skipIf(!hasClang())("is what scripts/build-kernels.sh builds from kernels/*.c", () => {
+  it.skipIf(!hasClang()).each([
+    ["scripts/build-kernels.sh", "src/kernels/wasmKernels.ts"],
+    ["src/recurrent/wasm/build.sh", "src/recurrent/wasm/coreKernelsWasm.ts"],
+  ])("%s rebuilds %s from its C sources byte for byte", (script, generated) => {
     const root = fileURLToPath(new URL("..", import.meta.url));
-    const out = join(mkdtempSync(join(tmpdir(), "sgprop-kernels-")), "wasmKernels.ts");
-    execFileSync("bash", [join(root, "scripts/build-kernels.sh")], {
-      env: { ...process.env, OUT: out },
-      stdio: "pipe",
-    });
-    expect(readFileSync(out, "utf8")).toBe(readFileSync(join(root, "src/kernels/wasmKernels.ts"), "utf8"));
+    const out = join(mkdtempSync(join(tmpdir(), "sgprop-kernels-")), "kernels.ts");
+    execFileSync("bash", [join(root, script)], { env: { ...process.env, OUT: out }, stdio: "pipe" });
+    const strip = (t: string) => t.split("\n").slice(1).join("\n"); // the header names the script
+    expect(strip(readFileSync(out, "utf8"))).toBe(strip(readFileSync(join(root, generated), "utf8")));
   });
 });
