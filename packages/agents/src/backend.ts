@@ -143,7 +143,9 @@ export async function selectBackend(name?: BackendName): Promise<string> {
       chosen === "tensorflow"
         ? ""
         : `; model kernels: WebAssembly SIMD on ${process.env.SGPROP_CORE_THREADS === "1" ? "1 thread" : "2 threads"}`;
-    process.stderr.write(`[sgprop] TensorFlow.js backend: ${chosen}${detail ? ` (${detail})` : ""}${kernels}\n`);
+    process.stderr.write(
+      `[sgprop] TensorFlow.js backend: ${chosen}${detail ? ` (${detail})` : ""}${kernels}\n`,
+    );
   }
   selected = chosen;
   return chosen;
