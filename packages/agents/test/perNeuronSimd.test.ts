@@ -186,9 +186,13 @@ describe("fused SIMD forward of the feed-forward SparseNet", () => {
   });
 });
 
+/** Whether a clang that can compile and link wasm32 (with wasm-ld) is installed. */
 function hasClang(): boolean {
+  const probe =
+    'CLANG="$(command -v clang-14 || command -v clang)" && echo "int x;" | ' +
+    '"$CLANG" --target=wasm32 -nostdlib -Wl,--no-entry -x c - -o /dev/null';
   try {
-    execFileSync("bash", ["-c", "command -v clang-14 || command -v clang"], { stdio: "pipe" });
+    execFileSync("bash", ["-c", probe], { stdio: "pipe" });
     return true;
   } catch {
     return false;
