@@ -8,7 +8,12 @@ import * as tf from "@tensorflow/tfjs-core";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { simdForwardHidden, simdMatVecs, simdOuter } from "../src/kernels/perNeuronSimd.js";
-import { disposeKernelThreads, kernelHelperCalls, prewarmKernelThreads } from "../src/kernels/runtime.js";
+import {
+  disposeKernelThreads,
+  kernelHelperCalls,
+  kernelRuntime,
+  prewarmKernelThreads,
+} from "../src/kernels/runtime.js";
 import { FeedforwardSparseNet, type FeedforwardSparseNetConfig } from "../src/models/sparseNet.js";
 import { maxAbsDiff, useBackend } from "./helpers.js";
 
@@ -125,6 +130,21 @@ describe("per-neuron SIMD kernels", () => {
 });
 
 describe("kernel thread hand-off", () => {
+  it("a kernel that traps throws, and later calls still give the one-thread numbers", async () => {
+    const [n, nw, d, k] = [64, 40, 50, 55];
+    const rng = Rng.fromSeed(11);
+    const u = randomArray(rng, n * nw * d);
+    const w = randomArray(rng, nw * k * d);
+    const call = () => simdMatVecs(u, n, nw, d, [{ data: w, k, transposed: true }])[0];
+    const single = oneThread(call);
+    await withHelper(call);
+    const outside = 2 ** 31 - 64; // a byte offset past the end of the kernels' memory
+    expect(() =>
+      kernelRuntime().run("pn_matvec", [outside, outside, outside, n, nw, d, k, 60], nw, 1e9),
+    ).toThrow();
+    expect(await withHelper(call)).toEqual(single);
+  });
+
   it("never sleeps through the helper's completion (a lost wake-up cost the 1 s wait timeout)", async () => {
     const [n, nw, d, k] = [16, 64, 50, 8]; // just above the two-thread threshold: many hand-offs
     const u = new Float32Array(n * nw * d).fill(0.25);

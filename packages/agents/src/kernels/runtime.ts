@@ -257,13 +257,32 @@ class KernelRuntime {
     Atomics.store(ctl, C_CLAIM, 2 * seq);
     Atomics.store(ctl, C_REQ, seq);
     Atomics.notify(ctl, C_REQ);
-    for (;;) {
-      const lo = Atomics.add(ctl, C_NEXT, 1) * chunk;
-      if (lo >= width) break;
-      fn(...args, lo, Math.min(width, lo + chunk), 0);
+    try {
+      for (;;) {
+        const lo = Atomics.add(ctl, C_NEXT, 1) * chunk;
+        if (lo >= width) break;
+        fn(...args, lo, Math.min(width, lo + chunk), 0);
+      }
+    } catch (e) {
+      // Take the remaining chunks off the helper and let it finish before the next request.
+      Atomics.store(ctl, C_NEXT, width);
+      if (Atomics.compareExchange(ctl, C_CLAIM, 2 * seq, -1) !== 2 * seq) this.awaitHelper(seq);
+      throw e;
     }
     // Close the request; if the helper joined, wait for the chunk it holds.
     if (Atomics.compareExchange(ctl, C_CLAIM, 2 * seq, -1) === 2 * seq) return;
+    if (!this.awaitHelper(seq) || Atomics.load(ctl, C_STATUS) !== 1) {
+      // Outputs may be partial (some kernels update in place), so this is an error, not a retry.
+      const why = Atomics.load(ctl, C_DONE) === seq ? "failed" : "timed out";
+      this.markBroken();
+      throw new Error(`kernel ${name} ${why} on the helper thread`);
+    }
+    this.helperCalls++;
+  }
+
+  /** Waits until the helper has finished request `seq`; false after the time limit. */
+  private awaitHelper(seq: number): boolean {
+    const ctl = this.ctl;
     const deadline = Date.now() + WAIT_MS;
     for (;;) {
       // Wait on the value just checked: reading it again for the wait could already see `seq`
@@ -272,13 +291,7 @@ class KernelRuntime {
       if (done === seq || Date.now() >= deadline) break;
       Atomics.wait(ctl, C_DONE, done, 1000);
     }
-    const done = Atomics.load(ctl, C_DONE) === seq;
-    if (!done || Atomics.load(ctl, C_STATUS) !== 1) {
-      // Outputs may be partial (some kernels update in place), so this is an error, not a retry.
-      this.markBroken();
-      throw new Error(`kernel ${name} ${done ? "failed" : "timed out"} on the helper thread`);
-    }
-    this.helperCalls++;
+    return Atomics.load(ctl, C_DONE) === seq;
   }
 }
 
