@@ -6,7 +6,6 @@
  * The tfjs implementation in sparseNet.ts and sgprop/feedforward.ts stays the reference and the
  * path for other backends; both are checked against the golden files.
  */
-import * as tf from "@tensorflow/tfjs-core";
 import { type KernelName, kernelRuntime } from "../kernels/runtime.js";
 import type { FeedforwardSparseNetConfig } from "./sparseNet.js";
 
@@ -499,9 +498,4 @@ export class NativeFeedforward {
     this.block = -1;
     this.capacity = 0;
   }
-}
-
-/** Tensor of a host array with a shape (helper for callers building tfjs results). */
-export function hostTensor(data: Float32Array, shape: number[]): tf.Tensor {
-  return tf.tensor(data, shape);
 }
