@@ -1,35 +1,16 @@
 /*
- * Training kernels of the feed-forward SparseNet (SPEC 4.2, 4.4, 4.5): one layer's forward pass
- * with everything the backward pass needs, the gradient mixing with the eq. 3 estimator, the
- * backward pass through a layer, the scatter to the parents, and the SG-phase regression
- * gradients. The host (src/sgprop/nativeFeedforward.ts) keeps every array in the shared memory and
- * calls these per layer. Each function takes a parameter block (int32 words, indices FB_* below,
- * mirrored in nativeFeedforward.ts) and a range [lo, hi) of samples or of neurons, as its comment
- * says; every output element is written by one thread with a fixed summation order, so results do
- * not depend on the split. `slot` (0 or 1, passed by the runtime after hi) picks the calling
- * thread's scratch area.
+ * Training kernels of the feed-forward SparseNet (SPEC 4.1, 4.2): the neuron layer's forward pass
+ * with everything the backward pass needs, the backward pass through a layer, the scatter to the
+ * parents, and the SG-phase regression gradients. The mixing rule is in mixing.c, the eq. 3
+ * estimator in thetaEstimator.c.
+ *
+ * The host (src/models/sparseNetNative.ts) keeps every array in the shared memory and calls these
+ * per layer. Each function takes the parameter block of feedforward.h and a range [lo, hi) of
+ * samples or of neurons, as its comment says; every output element is written by one thread with
+ * a fixed summation order, so results do not depend on the split. `slot` (0 or 1, passed by the
+ * runtime after hi) picks the calling thread's scratch area.
  */
-#include "simd.h"
-
-enum {
-  FB_N, FB_W, FB_M, FB_Q, FB_P, FB_D, FB_KP, FB_DP, FB_KPS, FB_RESIDUAL, FB_LAYER0, FB_WITH_SG, FB_XDIM,
-  FB_MODE, FB_ADAPTIVE, FB_NEED_PARAMS, FB_NEED_DU,
-  /* byte offsets */
-  FB_SRC, FB_IDX, FB_WP, FB_B, FB_SGB, FB_WSG, FB_WCAT,
-  FB_U, FB_ALPHA, FB_Y, FB_H, FB_TANH, FB_SGLIN, FB_SGPRED,
-  FB_G, FB_DZ, FB_DW, FB_DB, FB_DU, FB_DHPREV,
-  FB_GTRUE, FB_THETA, FB_MIXED, FB_SUMS, FB_THETA_BATCH,
-  FB_FLOAT_ARG, /* a float: eps of eq. 3 for ff_mix, the loss-gradient scale for ff_sg_grad */
-  FB_TARGET, FB_DSGA, FB_DSGB, FB_SGLOSS,
-  FB_SCRATCH, FB_SCRATCH_FLOATS,
-  FB_COUNT
-};
-
-#define PTR(T, k) ((T*)prm[k])
-
-static inline float* scratch_slot(const int* prm, int slot) {
-  return PTR(float, FB_SCRATCH) + (slot == 0 ? 0 : prm[FB_SCRATCH_FLOATS]);
-}
+#include "feedforward.h"
 
 /*
  * Forward pass of one layer for samples [lo, hi): gathers u (pixels for layer 0, the parents'
@@ -150,153 +131,6 @@ EXPORT void ff_sg_refresh(const int* prm, int lo, int hi) {
       for (int s = 0; s < M; s++)
         for (int j = 0; j < Q; j++) sp[j] += al[s] * sl[s * Q + j];
     }
-  }
-}
-
-/*
- * eq. 3 for neuron i (SPEC 4.5), from the received gradients g and substitutes s of all samples
- * (already multiplied by 1 - tanh(out)^2 for residual layers): per-sample closed forms of the
- * inner products, the batch means of the A and key gradients as outer products with u.
- */
-static float estimate_theta(const int* prm, int i, const float* gs, const float* ss, float* scr,
-                            float prev) {
-  const int N = prm[FB_N], W = prm[FB_W], M = prm[FB_M], Q = prm[FB_Q], D = prm[FB_D];
-  const int MQ = M * Q, K = M + MQ;
-  const float *U = PTR(const float, FB_U), *AL = PTR(const float, FB_ALPHA), *Y = PTR(const float, FB_Y);
-  const float eps = *PTR(const float, FB_FLOAT_ARG);
-  const double inv_sqrt_d = 1.0 / __builtin_sqrt((double)D);
-  float* both = scr;                    /* [N][2K]: Gw then Gd per sample */
-  float* o = both + (long)N * 2 * K;    /* [2K][D] */
-  double* acc = (double*)(o + ((2 * K * D + 3) & ~3)); /* sumTw [MQ], sumTd [MQ], gh, dh [Q], eyW, eyD [M] */
-  double *sumTw = acc, *sumTd = acc + MQ, *gh = acc + 2 * MQ, *dh = gh + Q, *eyW = dh + Q, *eyD = eyW + M;
-  for (int e = 0; e < 2 * MQ; e++) acc[e] = 0.0;
-  double meanDD = 0.0, meanWD = 0.0;
-  for (int n = 0; n < N; n++) {
-    const long ni = (long)n * W + i;
-    const float* g = gs + (long)n * Q;
-    const float* s = ss + (long)n * Q;
-    double gn = 0.0, sn = 0.0;
-    for (int j = 0; j < Q; j++) {
-      gn += (double)g[j] * g[j];
-      sn += (double)s[j] * s[j];
-    }
-    const double gsc = 1.0 / (__builtin_sqrt(gn) > 1e-12 ? __builtin_sqrt(gn) : 1e-12);
-    const double ssc = 1.0 / (__builtin_sqrt(sn) > 1e-12 ? __builtin_sqrt(sn) : 1e-12);
-    for (int j = 0; j < Q; j++) {
-      gh[j] = g[j] * gsc;
-      dh[j] = s[j] * ssc - gh[j];
-    }
-    const float* al = AL + ni * M;
-    const float* y = Y + ni * MQ;
-    double mw = 0.0, md = 0.0;
-    for (int sl = 0; sl < M; sl++) {
-      double ew = 0.0, ed = 0.0;
-      for (int j = 0; j < Q; j++) {
-        ew += gh[j] * y[sl * Q + j];
-        ed += dh[j] * y[sl * Q + j];
-      }
-      eyW[sl] = ew;
-      eyD[sl] = ed;
-      mw += al[sl] * ew;
-      md += al[sl] * ed;
-    }
-    const float* u = U + ni * D;
-    double uu = 0.0;
-    for (int d = 0; d < D; d++) uu += (double)u[d] * u[d];
-    double gwGd = 0.0, gdGd = 0.0, twTd = 0.0, tdTd = 0.0;
-    float* bw = both + (long)n * 2 * K;
-    float* bd = bw + K;
-    for (int sl = 0; sl < M; sl++) {
-      const double a = al[sl];
-      const float kw = (float)(a * (eyW[sl] - mw) * inv_sqrt_d);
-      const float kd = (float)(a * (eyD[sl] - md) * inv_sqrt_d);
-      bw[sl] = kw;
-      bd[sl] = kd;
-      gwGd += (double)kw * kd;
-      gdGd += (double)kd * kd;
-      for (int j = 0; j < Q; j++) {
-        const double yv = y[sl * Q + j];
-        const double c = a * (1.0 - yv * yv);
-        const float tw = (float)(c * gh[j]);
-        const float td = (float)(c * dh[j]);
-        bw[M + sl * Q + j] = tw;
-        bd[M + sl * Q + j] = td;
-        twTd += (double)tw * td;
-        tdTd += (double)td * td;
-        sumTw[sl * Q + j] += tw;
-        sumTd[sl * Q + j] += td;
-      }
-    }
-    meanDD += (gdGd + tdTd) * uu + tdTd;
-    meanWD += (gwGd + twTd) * uu + twTd;
-  }
-  outer_rows(both, 2 * K, U + (long)i * D, (long)W * D, N, 2 * K, D, o);
-  double dbarSq = 0.0, wdbar = 0.0;
-  for (long e = 0; e < (long)K * D; e++) {
-    const double wv = (double)o[e] / N;
-    const double dv = (double)o[(long)K * D + e] / N;
-    dbarSq += dv * dv;
-    wdbar += wv * dv;
-  }
-  for (int e = 0; e < MQ; e++) {
-    const double wv = sumTw[e] / N, dv = sumTd[e] / N;
-    dbarSq += dv * dv;
-    wdbar += wv * dv;
-  }
-  const double v0 = (meanDD / N - dbarSq) / (N - 1);
-  const double v = v0 > 0.0 ? v0 : 0.0;
-  const double c = (meanWD / N - wdbar) / (N - 1);
-  const double b2 = dbarSq - v > 0.0 ? dbarSq - v : 0.0;
-  const double denom = v + b2;
-  if (!(denom > eps)) return prev;
-  const double t = 1.0 + c / denom;
-  return (float)(t < 0.0 ? 0.0 : t > 1.0 ? 1.0 : t);
-}
-
-/*
- * Mixing (Definition 1) for neurons [lo, hi): s = hhat or its positive projection, mixed =
- * theta g + (1 - theta) s, the per-neuron sums of g^2 and s^2 (float64), and with ADAPTIVE the
- * eq. 3 estimate thetaBatch (N > 1; the caller handles N = 1).
- */
-EXPORT void ff_mix(const int* prm, int lo, int hi, int slot) {
-  const int N = prm[FB_N], W = prm[FB_W], Q = prm[FB_Q];
-  const float *G = PTR(const float, FB_GTRUE), *SP = PTR(const float, FB_SGPRED), *T = PTR(const float, FB_TANH);
-  const float* theta = PTR(const float, FB_THETA);
-  float* mixed = PTR(float, FB_MIXED);
-  double* sums = PTR(double, FB_SUMS);
-  float* scr = scratch_slot(prm, slot);
-  float* gs = scr;                  /* [N][Q] scaled g of this neuron */
-  float* ss = gs + (long)N * Q + 4; /* [N][Q] scaled s */
-  float* est = ss + (long)N * Q + 4;
-  for (int i = lo; i < hi; i++) {
-    const float th = theta[i];
-    double g2 = 0.0, s2 = 0.0;
-    for (int n = 0; n < N; n++) {
-      const long o = ((long)n * W + i) * Q;
-      const float* g = G + o;
-      const float* hh = SP + o;
-      float scale = 1.f;
-      if (prm[FB_MODE] == 1) {
-        float dot = 0.f, sq = 0.f;
-        for (int j = 0; j < Q; j++) {
-          dot += g[j] * hh[j];
-          sq += hh[j] * hh[j];
-        }
-        scale = (dot > 0.f ? dot : 0.f) / (sq > 1e-12f ? sq : 1e-12f);
-      }
-      for (int j = 0; j < Q; j++) {
-        const float s = prm[FB_MODE] == 1 ? scale * hh[j] : hh[j];
-        mixed[o + j] = th * g[j] + (1.f - th) * s;
-        g2 += (double)g[j] * g[j];
-        s2 += (double)s * s;
-        const float f = prm[FB_RESIDUAL] ? 1.f - T[o + j] * T[o + j] : 1.f;
-        gs[(long)n * Q + j] = prm[FB_RESIDUAL] ? g[j] * f : g[j];
-        ss[(long)n * Q + j] = prm[FB_RESIDUAL] ? s * f : s;
-      }
-    }
-    sums[2 * i] = g2;
-    sums[2 * i + 1] = s2;
-    if (prm[FB_ADAPTIVE]) PTR(float, FB_THETA_BATCH)[i] = estimate_theta(prm, i, gs, ss, est, th);
   }
 }
 

@@ -9,7 +9,7 @@
 import { type KernelName, kernelRuntime } from "../kernels/runtime.js";
 import type { FeedforwardSparseNetConfig } from "./sparseNet.js";
 
-// Word indices of the kernels' parameter block (enum FB_* in kernels/feedforward.c).
+// Word indices of the kernels' parameter block (enum FB_* in kernels/feedforward.h).
 const FB = {
   N: 0,
   W: 1,
