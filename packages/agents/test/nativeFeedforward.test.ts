@@ -1,5 +1,6 @@
 import { Rng } from "@sgprop/gym";
 import * as tf from "@tensorflow/tfjs-core";
+import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { simdDenseMatVec, simdDenseOuter, simdDenseTanh } from "../src/kernels/perNeuronSimd.js";
 import { kernelRuntime } from "../src/kernels/runtime.js";
@@ -40,10 +41,11 @@ function allOutputs(
   net: FeedforwardSparseNet,
   cfg: FeedforwardSparseNetConfig,
   mode: "prediction" | "positive_projection",
+  size = 13,
 ): Outputs {
   return tf.tidy(() => {
     const out: Outputs = {};
-    const bt = batch(5, 13, cfg);
+    const bt = batch(5, size, cfg);
     const theta = Array.from({ length: cfg.numLayers }, (_, l) =>
       tf.tensor1d(
         Float32Array.from({ length: cfg.width }, (_, i) => 0.3 + (0.6 * (((i + l) * 7) % 10)) / 10),
@@ -156,6 +158,57 @@ describe.each(TEST_BACKENDS)("kernel paths on %s", (backend) => {
     const a = run(true);
     expect(a).toEqual(run(false));
     expect(maxAbsDiff(a[0] as number[], init)).toBeGreaterThan(1e-3);
+  });
+});
+
+describe("kernel paths on random sizes", () => {
+  it("equal the tfjs implementation for any layer count, width, slots, parents and batch", async () => {
+    await useBackend("cpu");
+    fc.assert(
+      fc.property(
+        fc.record({
+          numLayers: fc.integer({ min: 1, max: 3 }),
+          width: fc.integer({ min: 2, max: 9 }),
+          neuronDim: fc.integer({ min: 1, max: 4 }),
+          numSlots: fc.integer({ min: 1, max: 4 }),
+          numParents: fc.integer({ min: 1, max: 3 }),
+          numActions: fc.integer({ min: 2, max: 4 }),
+          residual: fc.boolean(),
+          batch: fc.integer({ min: 2, max: 9 }),
+          seed: fc.integer({ min: 0, max: 1000 }),
+          positive: fc.boolean(),
+        }),
+        (r) => {
+          const numParents = Math.min(r.numParents, r.width);
+          const cfg: FeedforwardSparseNetConfig = {
+            inputDim: numParents * r.neuronDim + 3,
+            numLayers: r.numLayers,
+            width: r.width,
+            neuronDim: r.neuronDim,
+            numSlots: r.numSlots,
+            numParents,
+            numActions: r.numActions,
+            residual: r.residual,
+          };
+          const net = FeedforwardSparseNet.create(cfg, Rng.fromSeed(r.seed));
+          const mode = r.positive ? "positive_projection" : "prediction";
+          try {
+            const fast = allOutputs(net, cfg, mode, r.batch);
+            setPerNeuronKernel("matmul");
+            const reference = allOutputs(net, cfg, mode, r.batch);
+            setPerNeuronKernel(undefined);
+            for (const [k, v] of Object.entries(reference)) {
+              const scale = Math.max(1, ...Array.from(v, Math.abs));
+              expect(maxAbsDiff(fast[k] as Float32Array, v) / scale, k).toBeLessThan(5e-5);
+            }
+          } finally {
+            setPerNeuronKernel(undefined);
+            net.dispose();
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
   });
 });
 
