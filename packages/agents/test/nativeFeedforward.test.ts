@@ -212,6 +212,66 @@ describe("kernel paths on random sizes", () => {
   });
 });
 
+describe("evaluation and MLP kernels on random sizes", () => {
+  it("SparseNet probabilities and MLP passes equal the tfjs implementation", async () => {
+    await useBackend("cpu");
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 2, max: 9 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 11 }),
+        fc.integer({ min: 0, max: 1000 }),
+        (layers, width, q, slots, residual, n, seed) => {
+          const cfg: FeedforwardSparseNetConfig = {
+            inputDim: 2 * q + 5,
+            numLayers: layers,
+            width,
+            neuronDim: q,
+            numSlots: slots,
+            numParents: Math.min(2, width),
+            numActions: 3,
+            residual,
+          };
+          const net = FeedforwardSparseNet.create(cfg, Rng.fromSeed(seed));
+          const mlp = Mlp.create(
+            { inputDim: cfg.inputDim, hiddenWidth: width * q, numLayers: layers, numActions: 3, residual },
+            Rng.fromSeed(seed),
+          );
+          const run = () =>
+            tf.tidy(() => {
+              const bt = batch(seed, n, cfg);
+              const fwd = mlp.forward(bt.x);
+              const out: Outputs = {
+                probs: net.probabilities(bt.x).dataSync() as Float32Array,
+                mlpLogits: fwd.logits.dataSync() as Float32Array,
+              };
+              const g = mlp.backward(fwd, tf.onesLike(fwd.logits));
+              for (const [k, t] of Object.entries(g)) out[k] = t.dataSync() as Float32Array;
+              return out;
+            });
+          try {
+            const fast = run();
+            setPerNeuronKernel("matmul");
+            const reference = run();
+            for (const [k, v] of Object.entries(reference)) {
+              const scale = Math.max(1, ...Array.from(v, Math.abs));
+              expect(maxAbsDiff(fast[k] as Float32Array, v) / scale, k).toBeLessThan(2e-5);
+            }
+          } finally {
+            setPerNeuronKernel(undefined);
+            net.dispose();
+            mlp.dispose();
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+});
+
 describe("kernel memory", () => {
   it("dense kernels equal plain loops", () => {
     const rng = Rng.fromSeed(9);
