@@ -180,7 +180,7 @@ export class NativeFeedforward {
     add("raw", w * mq * nd + w * m * nd);
     add("prm", FB.COUNT);
     // Per-thread scratch: the largest of the kernels' needs (feedforward.c).
-    const est = n * 2 * k1 + round(2 * k1 * nd, 4) + 2 * (2 * mq + 2 * q + 2 * m) + 16;
+    const est = n * 2 * k1 + 4 + round(2 * k1 * nd, 4) + 6 * round(mq, 4) + 2 * m + 24;
     this.scratchFloats = round(
       Math.max(4 * this.kp(true) + mq + q + 16, 2 * (n * q + 4) + est, n * mq + 16, q + m + 16) + 16,
       4,
