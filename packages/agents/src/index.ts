@@ -19,4 +19,5 @@ export * from "./recurrent/index.js";
 export * from "./sgprop/feedforward.js";
 export * from "./sgprop/mixing.js";
 export * from "./sgprop/thetaEstimator.js";
+export * from "./streams.js";
 export * from "./trainer.js";

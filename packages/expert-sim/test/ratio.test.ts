@@ -14,9 +14,10 @@ import {
  * Theorem 5: MSE(backprop) / MSE(synthetic) = 2^(d-k). The expected errors have exactly that ratio
  * for every network draw (checked at the end of this file); a measured ratio strays only through
  * Monte Carlo noise, which 20 trials leave at 10-20% for small d. We pool independent problem
- * draws (`problems`) to get many trials cheaply. The check demands the theory within 1.5 interval
- * half-widths of the measurement while 2^(d-k-1) and 2^(d-k+1) must both lie outside that band: a
- * ratio off by 2 cannot pass.
+ * draws (`problems`) to get many trials cheaply. The check demands the theory within 2 interval
+ * half-widths of the measurement (about 4 standard errors: with 24 cells, 1.5 half-widths would
+ * fail one cell in about 12 seeds by chance) while 2^(d-k-1) and 2^(d-k+1) must both lie outside
+ * that band: a ratio off by 2 cannot pass.
  */
 const shapes = [
   { d: 4, k: 2 },
@@ -41,7 +42,7 @@ describe.each(shapes)("Theorem 5 ratio at d = $d, k = $k", ({ d, k }) => {
       const row = rows.find((r) => r.case === c && r.n === n)!;
       expect(row.problems).toBe(48);
       const theory = 2 ** (d - k);
-      const tolerance = 1.5 * Math.max(row.ratio - row.ratioCiLow, row.ratioCiHigh - row.ratio);
+      const tolerance = 2 * Math.max(row.ratio - row.ratioCiLow, row.ratioCiHigh - row.ratio);
       const context = `ratio ${row.ratio} CI [${row.ratioCiLow}, ${row.ratioCiHigh}]`;
       expect(Math.abs(row.ratio - theory), context).toBeLessThan(tolerance);
       expect(Math.abs(row.ratio - theory / 2), context).toBeGreaterThan(tolerance);

@@ -1,7 +1,8 @@
 import { uniformFloat64 } from "pure-rand/distribution/uniformFloat64";
 import { uniformInt } from "pure-rand/distribution/uniformInt";
-import { xoroshiro128plus, xoroshiro128plusFromState } from "pure-rand/generator/xoroshiro128plus";
+import { xoroshiro128plusFromState } from "pure-rand/generator/xoroshiro128plus";
 import type { JumpableRandomGenerator } from "pure-rand/types/JumpableRandomGenerator";
+import { keyFromWords, stateFromKey, streamKey } from "./seeding.js";
 
 /** Thrown when a seed is not a non-negative safe integer. */
 export class InvalidSeedError extends RangeError {
@@ -16,28 +17,31 @@ export function assertSeed(seed: unknown): asserts seed is number {
 }
 
 /**
- * The project's only source of randomness: a seeded xoroshiro128+ stream from pure-rand (chosen
- * because it is small, fast, dependency-free and its state can be saved and restored exactly,
- * which resumable training runs need).
+ * The project's only source of randomness: a xoroshiro128+ stream from pure-rand (chosen because it
+ * is small, fast, dependency-free and its state can be saved and restored exactly, which resumable
+ * training runs need). Its state always comes from `(seed, purpose)` through SplitMix64 (see
+ * `seeding.ts`), never from a raw seed.
  */
 export class Rng {
   private constructor(private readonly gen: JumpableRandomGenerator) {}
 
   /**
-   * A generator for any non-negative safe integer seed. Seeds below 2^32 use pure-rand's own
-   * seeding. Larger seeds fill all four state words from hashes of both 32-bit halves: a seed
-   * folded into pure-rand's 32-bit seeding would share its stream, shifted by a few draws, with
-   * some seed below 2^32 (and with other large seeds), which derived seeds hit in practice.
+   * The stream of `seed` with no purpose: what an env's `reset({ seed })` and a space's `seed()`
+   * use, so that a user's seed reproduces an episode. Components of a training run use
+   * {@link Rng.derive} with a purpose name instead, so they never share this stream.
    */
   static fromSeed(seed: number): Rng {
+    return Rng.derive(seed, "");
+  }
+
+  /**
+   * The stream named `purpose` (e.g. "mnist-bandit/reward-noise") of the user's `seed`. Different
+   * purposes of one seed, and one purpose of different seeds, give unrelated streams.
+   */
+  static derive(seed: number, purpose: string): Rng {
     assertSeed(seed);
-    const lo = seed >>> 0;
-    const hi = Math.floor(seed / 2 ** 32);
-    if (hi === 0) return new Rng(xoroshiro128plus(lo));
-    const a = fmix32(lo ^ fmix32(hi ^ 0x243f6a88));
-    const b = fmix32(hi ^ fmix32(lo ^ 0x85a308d3));
-    // The last word is hi != 0, so the state is never all zero (which xoroshiro cannot leave).
-    return new Rng(xoroshiro128plusFromState([a | 0, b | 0, fmix32(a ^ 0x13198a2e) | 0, hi | 0]));
+    if (typeof purpose !== "string") throw new TypeError(`purpose must be a string, got ${String(purpose)}`);
+    return new Rng(xoroshiro128plusFromState(stateFromKey(streamKey(seed, purpose))));
   }
 
   /** Restores a generator saved with {@link Rng.state}. */
@@ -54,12 +58,15 @@ export class Rng {
     return new Rng(this.gen.clone());
   }
 
-  /** An independent stream (2^64 steps ahead), leaving this one untouched. */
+  /**
+   * A new stream keyed by this one's next two draws (which it consumes). Successive forks are
+   * unrelated, unlike jump-based forks, which give siblings one stream shifted by a draw. Training
+   * code names its streams with {@link Rng.derive} instead; this is for ad-hoc splitting.
+   */
   fork(): Rng {
-    const g = this.gen.clone();
-    g.jump();
-    this.gen.next();
-    return new Rng(g);
+    const hi = this.uint32();
+    const lo = this.uint32();
+    return new Rng(xoroshiro128plusFromState(stateFromKey(keyFromWords(hi, lo))));
   }
 
   /** Uniform integer in [0, 2^32). */
@@ -119,15 +126,4 @@ export class Rng {
     }
     return pool.slice(0, k);
   }
-}
-
-/** murmur3's 32-bit finaliser: a bijection on 32-bit words with full avalanche. */
-function fmix32(h: number): number {
-  let x = h;
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x85ebca6b);
-  x ^= x >>> 13;
-  x = Math.imul(x, 0xc2b2ae35);
-  x ^= x >>> 16;
-  return x >>> 0;
 }

@@ -10,6 +10,7 @@ import { type ClassSubset, classSubset, DEFAULT_CLASSES } from "./preprocess.js"
 import { assertPFlip, scoreActions } from "./reward.js";
 import { type ContextBatch, ContextSampler, createContextBatch } from "./sampler.js";
 import { type DataSourceOptions, resolveDataset } from "./source.js";
+import { MNIST_BANDIT_STREAMS } from "./streams.js";
 
 export interface MnistBanditOptions extends DataSourceOptions {
   /** Classes that are actions, in action order. Default [0,1,3,4,5,6,7,8,9] (the paper's code). */
@@ -37,8 +38,9 @@ export interface MnistBanditState {
  * with replacement from the train split, the reward is 1 for the correct class and 0 otherwise,
  * flipped with probability pFlip; evaluation is noiseless on the test split.
  *
- * Three independent streams forked from the seed draw the contexts, the reward flips and the
- * evaluation contexts, so the contexts a run sees do not depend on the actions it takes.
+ * Three streams derived from the seed and their purposes (see `streams.ts`) draw the contexts, the
+ * reward flips and the evaluation contexts, so the contexts a run sees do not depend on the actions
+ * it takes, and no trainer stream of the same seed can repeat their numbers.
  */
 export class MnistBandit {
   readonly dataset: MnistDataset;
@@ -64,10 +66,9 @@ export class MnistBandit {
     this.trainSampler = new ContextSampler(this.dataset.train, this.subset, "train", precompute);
     this.testSampler = new ContextSampler(this.dataset.test, this.subset, "test", precompute);
     this.contextSize = this.trainSampler.contextSize;
-    const root = Rng.fromSeed(seed);
-    this.contextRng = root.fork();
-    this.noiseRng = root.fork();
-    this.evaluationRng = root.fork();
+    this.contextRng = Rng.derive(seed, MNIST_BANDIT_STREAMS.contexts);
+    this.noiseRng = Rng.derive(seed, MNIST_BANDIT_STREAMS.rewardNoise);
+    this.evaluationRng = Rng.derive(seed, MNIST_BANDIT_STREAMS.evaluation);
   }
 
   /** The classes that actions 0..numActions-1 stand for. */
@@ -107,7 +108,11 @@ export class MnistBandit {
    * `rng`/`seed` it uses the bandit's own evaluation stream, so successive calls see fresh contexts.
    */
   evaluate(policy: BanditPolicy, options: EvaluationOptions = {}): Promise<EvaluationResult> {
-    const rng = options.rng ?? (options.seed !== undefined ? Rng.fromSeed(options.seed) : this.evaluationRng);
+    const rng =
+      options.rng ??
+      (options.seed !== undefined
+        ? Rng.derive(options.seed, MNIST_BANDIT_STREAMS.evaluation)
+        : this.evaluationRng);
     return evaluateOnSampler(policy, this.testSampler, this.numActions, { ...options, rng });
   }
 

@@ -4,6 +4,7 @@ import { classSubset, DEFAULT_CLASSES } from "./preprocess.js";
 import { assertActions } from "./reward.js";
 import { type ContextBatch, ContextSampler, createContextBatch } from "./sampler.js";
 import { type DataSourceOptions, resolveDataset } from "./source.js";
+import { MNIST_BANDIT_STREAMS } from "./streams.js";
 
 /**
  * What a policy returns for a batch: either a [B, numActions] row-major table of action
@@ -84,7 +85,7 @@ export async function evaluateOnSampler(
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
     throw new InvalidOptionError("batchSize", batchSize, "an integer >= 1");
   }
-  const rng = options.rng ?? Rng.fromSeed(options.seed ?? 0);
+  const rng = options.rng ?? Rng.derive(options.seed ?? 0, MNIST_BANDIT_STREAMS.evaluation);
   let expected = 0;
   let sampled = 0;
   let done = 0;

@@ -10,3 +10,4 @@ export * from "./register.js";
 export * from "./reward.js";
 export * from "./sampler.js";
 export * from "./source.js";
+export * from "./streams.js";

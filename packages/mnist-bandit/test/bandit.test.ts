@@ -6,6 +6,7 @@ import {
   DEFAULT_CLASSES,
   InvalidActionError,
   InvalidOptionError,
+  MNIST_BANDIT_STREAMS,
   MnistBandit,
   STANDARDIZED_PIXEL,
   scoreActions,
@@ -301,7 +302,11 @@ describe("evaluation", () => {
     });
     const a = await bandit.evaluate(policy, { seed: 42 });
     expect(await bandit.evaluate(policy, { seed: 42 })).toEqual(a);
-    expect(await bandit.evaluate(policy, { rng: Rng.fromSeed(42) })).toEqual(a);
+    // A seed names the evaluation stream of that seed, never the bare Rng.fromSeed stream.
+    expect(await bandit.evaluate(policy, { rng: Rng.derive(42, MNIST_BANDIT_STREAMS.evaluation) })).toEqual(
+      a,
+    );
+    expect(await bandit.evaluate(policy, { rng: Rng.fromSeed(42) })).not.toEqual(a);
     const first = await bandit.evaluate(policy, { n: 50 });
     const second = await bandit.evaluate(policy, { n: 50 });
     expect(first).not.toEqual(second);

@@ -37,6 +37,13 @@ export const popgymParams: readonly ParamSpec[] = [
     default: "escape",
   },
   {
+    key: "mazeGenerator",
+    description:
+      "training mazes: reference = POPGym's own generator replayed for each reset seed (the paper's mazes); default = the project's Rng",
+    type: { type: "enum", values: ["reference", "default"] },
+    default: "reference",
+  },
+  {
     key: "mazeDims",
     description: "maze height,width (even, >= 6)",
     type: { type: "integerList", min: 6, length: 2 },

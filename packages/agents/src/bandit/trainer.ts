@@ -12,6 +12,7 @@ import {
 } from "../models/sparseNet.js";
 import { Adam, type AdamState } from "../optim/adam.js";
 import { backpropPolicyGradients, sgPhaseGradients, sgpropPolicyGradients } from "../sgprop/feedforward.js";
+import { BANDIT_TRAINER_STREAMS, trainerStreams } from "../streams.js";
 import { type MetricsRow, NonFiniteError, type Trainer, type TrainerRows } from "../trainer.js";
 import { banditLoss } from "./loss.js";
 import {
@@ -412,9 +413,7 @@ export async function createBanditTrainer(opts: Partial<BanditTrainOptions>): Pr
   const o = resolveBanditOptions(opts);
   await useBackendFor(o);
   const bandit = resolveBandit(o);
-  const root = Rng.fromSeed(o.seed);
-  const initRng = root.fork();
-  const actionRng = root.fork();
+  const { init: initRng, actions: actionRng } = trainerStreams(o.seed, BANDIT_TRAINER_STREAMS);
   let sparse: FeedforwardSparseNet | undefined;
   let mlp: Mlp | undefined;
   if (o.model === "sparsenet") sparse = FeedforwardSparseNet.create(sparseConfig(o, bandit), initRng);

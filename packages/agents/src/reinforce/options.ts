@@ -19,6 +19,12 @@ export interface PopgymTrainOptions {
   env: "escape" | "explore";
   /** Maze height, width (even, >= 6). */
   mazeDims: [number, number];
+  /**
+   * Where the training mazes come from: "reference" (default) replays POPGym's own generator
+   * (CPython/numpy draws) for the reset seeds, so a run sees the paper's mazes; "default" builds
+   * them from `Rng.fromSeed(resetSeed)`.
+   */
+  mazeGenerator: "reference" | "default";
   /** Steps before truncation; undefined = 80 (escape) or 40 (explore). */
   episodeLength?: number;
   /** Parallel environments per batch (paper: 20 or 40). */
@@ -81,6 +87,7 @@ export interface LabyrinthEnvSpec {
   readonly numEnvs: number;
   readonly mazeDims: [number, number];
   readonly episodeLength: number;
+  readonly generator: "reference" | "default";
 }
 
 /** Makes the batched labyrinth a run trains on (e.g. @sgprop/popgym's LabyrinthVectorEnv). */
@@ -108,6 +115,7 @@ export const defaultPopgymOptions: Readonly<PopgymTrainOptions> = Object.freeze(
   sgLearningRate: 1e-5,
   env: "escape",
   mazeDims: [6, 6],
+  mazeGenerator: "reference",
   numEnvs: 20,
   batches: 300,
   gamma: 0.95,
@@ -154,6 +162,8 @@ export function resolvePopgymOptions(partial: Partial<PopgymTrainOptions>): Popg
   }
   if (!["escape", "explore"].includes(o.env))
     fail(`env must be escape or explore, got ${JSON.stringify(o.env)}`);
+  if (!["reference", "default"].includes(o.mazeGenerator))
+    fail(`mazeGenerator must be reference or default, got ${JSON.stringify(o.mazeGenerator)}`);
   if (!["prediction", "positive_projection"].includes(o.sgMode))
     fail(`sgMode must be prediction or positive_projection, got ${JSON.stringify(o.sgMode)}`);
   for (const key of ["numEnvs", "batches", ...NETWORK_SIZE_KEYS] as const) {
@@ -162,6 +172,13 @@ export function resolvePopgymOptions(partial: Partial<PopgymTrainOptions>): Popg
   }
   if (!Number.isSafeInteger(o.seed) || o.seed < 0)
     fail(`seed must be a non-negative integer, got ${String(o.seed)}`);
+  // The replayed CPython generator takes 32-bit seeds; env k's t-th reset uses seed + k + t * numEnvs.
+  const lastResetSeed = o.seed + o.numEnvs * (o.batches + 1);
+  if (o.mazeGenerator === "reference" && lastResetSeed >= 2 ** 32) {
+    fail(
+      `seed ${o.seed} is too large for the reference maze generator: reset seeds reach ${lastResetSeed} >= 2^32 (use a seed below ${2 ** 32 - o.numEnvs * (o.batches + 1)} or mazeGenerator "default")`,
+    );
+  }
   if (!Number.isSafeInteger(episodeLength) || episodeLength < 1)
     fail(`episodeLength must be a positive integer, got ${episodeLength}`);
   if (!Number.isSafeInteger(rolloutLength) || rolloutLength < 1)

@@ -19,6 +19,7 @@ import {
   SPARSENET_SG_PARAMS,
   SparseNetPolicy,
 } from "../recurrent/sparsenet.js";
+import { POPGYM_TRAINER_STREAMS, trainerStreams } from "../streams.js";
 import { type MetricsRow, NonFiniteError, type Trainer, type TrainerRows } from "../trainer.js";
 import { NETWORK_SIZE_KEYS, type PopgymTrainOptions, resolvePopgymOptions } from "./options.js";
 import { percentile } from "./returns.js";
@@ -143,7 +144,13 @@ function makeEnv(o: Resolved, numEnvs: number): VectorLabyrinth {
       "envFactory is required: pass (spec) => new LabyrinthVectorEnv(spec) from @sgprop/popgym (agents does not depend on the environment packages)",
     );
   }
-  const env = o.envFactory({ kind: o.env, numEnvs, mazeDims: o.mazeDims, episodeLength: o.episodeLength });
+  const env = o.envFactory({
+    kind: o.env,
+    numEnvs,
+    mazeDims: o.mazeDims,
+    episodeLength: o.episodeLength,
+    generator: o.mazeGenerator,
+  });
   if (env.numEnvs !== numEnvs) {
     throw new RecurrentConfigError(`envFactory returned ${env.numEnvs} envs, expected ${numEnvs}`);
   }
@@ -152,10 +159,10 @@ function makeEnv(o: Resolved, numEnvs: number): VectorLabyrinth {
 
 /**
  * REINFORCE on a POPGym labyrinth (SPEC 5) for the recurrent SparseNet (sgprop or backprop), GRU
- * or LSTM, one batch per {@link next}. Seeding: one block at construction; the policy's init and
- * the action sampler are forks of `Rng.fromSeed(seed)`, env k's t-th reset uses
- * seed + k + t * numEnvs (the reference's EnvBatch), and explore rewards draw from
- * `Rng.fromSeed(seed + 10_000_003)`.
+ * or LSTM, one batch per {@link next}. Seeding: the policy's init, the action sampler and the
+ * explore rewards are the named streams of `streams.ts`; env k's t-th reset passes the env the
+ * seed seed + k + t * numEnvs (the reference's EnvBatch), which the "reference" maze generator
+ * turns into POPGym's own maze (CPython/numpy replay) and the "default" one into `Rng.fromSeed`.
  */
 export class PopgymTrainer implements Trainer {
   private done = 0;
@@ -187,9 +194,8 @@ export class PopgymTrainer implements Trainer {
   static async create(partial: Partial<PopgymTrainOptions>): Promise<PopgymTrainer> {
     const o = resolvePopgymOptions(partial);
     await (o.backend !== undefined ? selectBackend(o.backend) : ensureBackend());
-    const master = Rng.fromSeed(o.seed);
-    const initRng = master.fork();
-    const actionRng = master.fork();
+    const streams = trainerStreams(o.seed, POPGYM_TRAINER_STREAMS);
+    const initRng = streams.init;
     const probe = makeEnv(o, 1);
     const obsDim = probe.obsDim;
     const numActions = probe.numActions;
@@ -207,8 +213,8 @@ export class PopgymTrainer implements Trainer {
       o,
       sparse,
       rnn,
-      actionRng,
-      Rng.fromSeed(o.seed + 10_000_003),
+      streams.actions,
+      streams.exploreRewards,
       new Array(o.numEnvs).fill(0),
     );
   }

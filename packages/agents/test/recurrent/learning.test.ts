@@ -14,7 +14,9 @@ describe("learning", () => {
 
   it("SparseNet sgprop learns to escape a fixed 6x6 maze within 8 batches", () => {
     const numEnvs = 16;
-    const env = new LabyrinthVectorEnv({ kind: "escape", numEnvs });
+    // POPGym's own maze of seed 1 (the trainer's default generator); how many batches a maze needs
+    // depends on its layout, so the maze is pinned.
+    const env = new LabyrinthVectorEnv({ kind: "escape", numEnvs, generator: "reference" });
     const policy = SparseNetPolicy.create(
       {
         obsDim: 56,
@@ -33,7 +35,7 @@ describe("learning", () => {
     const learner = new SparseNetLearner(policy, { ...PAPER_UPDATE_HYPER, learningRate: 1e-2 }, 1);
     const stepper = new SparseNetStepper(policy);
     const actions = Rng.fromSeed(2);
-    const maze = new Array<number>(numEnvs).fill(3);
+    const maze = new Array<number>(numEnvs).fill(1);
     const evaluate = () => {
       const r = collectRollout(env, stepper, maze, 80, actions);
       return {

@@ -28,14 +28,13 @@ export class SyntheticBandit implements ContextualBandit {
   constructor(readonly options: { seed: number; pFlip: number; numActions?: number; contextSize?: number }) {
     this.numActions = options.numActions ?? 3;
     this.contextSize = options.contextSize ?? 24;
-    const root = Rng.fromSeed(options.seed);
     const protoRng = Rng.fromSeed(12345);
     this.prototypes = Float32Array.from({ length: this.numActions * this.contextSize }, () =>
       protoRng.normal(),
     );
-    this.contextRng = root.fork();
-    this.noiseRng = root.fork();
-    this.evalRng = root.fork();
+    this.contextRng = Rng.derive(options.seed, "test/synthetic-bandit/contexts");
+    this.noiseRng = Rng.derive(options.seed, "test/synthetic-bandit/reward-noise");
+    this.evalRng = Rng.derive(options.seed, "test/synthetic-bandit/evaluation");
   }
 
   createBatch(size: number): Batch {

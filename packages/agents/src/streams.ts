@@ -1,0 +1,32 @@
+/**
+ * The random streams of the trainers, each `Rng.derive(seed, name)` of the user's seed and its own
+ * purpose name. Environments derive theirs under their own package's names ("mnist-bandit/...";
+ * POPGym mazes come from per-reset seeds, see the README's tree of streams), so a trainer and an
+ * env of one run can never draw the same numbers. This file is the one place the names live.
+ */
+import { Rng } from "@sgprop/gym";
+
+export const BANDIT_TRAINER_STREAMS = {
+  /** Initial weights and the SparseNet's random connectivity. */
+  init: "agents/bandit/init",
+  /** The uniforms that sample each context's action from the policy. */
+  actions: "agents/bandit/actions",
+} as const;
+
+export const POPGYM_TRAINER_STREAMS = {
+  /** Initial weights and the SparseNet's random connectivity. */
+  init: "agents/popgym/init",
+  /** The uniforms that sample each env's action from the policy. */
+  actions: "agents/popgym/actions",
+  /** LabyrinthExplore's reward replacement: each step's reward becomes -1/episodeLength with a fixed probability (paper code). */
+  exploreRewards: "agents/popgym/explore-rewards",
+} as const;
+
+type StreamsOf<T> = { [K in keyof T]: Rng };
+
+/** Every stream a trainer of `names` owns for `seed`, built from one table so none is forgotten. */
+export function trainerStreams<T extends Record<string, string>>(seed: number, names: T): StreamsOf<T> {
+  const out: Partial<StreamsOf<T>> = {};
+  for (const key of Object.keys(names) as (keyof T)[]) out[key] = Rng.derive(seed, names[key] as string);
+  return out as StreamsOf<T>;
+}
