@@ -8,6 +8,7 @@ import { sweepCommand } from "./commands/sweep.js";
 import { trainCommand } from "./commands/train.js";
 import { ExitCode, UsageError } from "./errors.js";
 import { RunFailedError } from "./run/train-run.js";
+import { validateCommand } from "./validate/command.js";
 
 /** Builds the `sgprop` command tree; `setExit` receives each action's exit code. */
 export function buildProgram(out: Output, setExit: (code: number) => void): Command {
@@ -46,6 +47,7 @@ export function buildProgram(out: Output, setExit: (code: number) => void): Comm
   program.addCommand(reproduceCommand(out, setExit));
   program.addCommand(benchCommand(out, setExit));
   program.addCommand(expertSimCliCommand(out, setExit));
+  program.addCommand(validateCommand(out, setExit));
   // Exit code 2 for every usage error raised by commander itself (unknown flag, bad choice, ...).
   const applyExitOverride = (cmd: Command) => {
     cmd
