@@ -20,7 +20,7 @@ export async function trainLinearPolicy(steps = 300, seed = 0, lr = 0.05) {
     }
     return p;
   };
-  const rng = Rng.fromSeed(seed); // samples actions
+  const rng = Rng.derive(seed, "example/actions"); // samples actions; never the bandit's streams
   const batch = bandit.createBatch(B);
   const actions = new Int32Array(B);
   for (let step = 0; step < steps; step++) {

@@ -104,6 +104,7 @@ export function reproduceCommand(out: Output, setExit: (code: number) => void): 
             `\n## expert-sim (Fig. 2a/4)\n\n![gradient MSE ratio against d - k](${rel})\n\nNumbers: \`${relative(reportDir, join(expertDir, "results.csv"))}\`.\n`,
           );
         }
+        for (const claim of report.claims) out.info(claim);
         out.info(`report: ${report.markdown}`);
       }
       out.info(

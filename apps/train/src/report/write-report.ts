@@ -4,6 +4,7 @@ import { renderFigure, type VegaLiteSpec } from "../plot/index.js";
 import { writeJsonAtomic } from "../run/files.js";
 import { formatNumber, textTable } from "../run/metrics.js";
 import { bestLearningRates, type GroupStats, groupRuns, reportMetrics } from "./aggregate.js";
+import { checkOrderings } from "./claims.js";
 import { curvesSpec, lrSensitivitySpec, thetaSpec } from "./figures.js";
 import { type LoadedSweep, loadSweep } from "./load.js";
 
@@ -11,6 +12,8 @@ export interface ReportOutput {
   readonly markdown: string;
   readonly figures: string[];
   readonly json: string;
+  /** One sentence per paper ordering checked, e.g. whether sgprop > MLP > backprop held. */
+  readonly claims: string[];
 }
 
 function pm(s: { mean: number; sem: number; n: number }): string {
@@ -51,6 +54,7 @@ export async function writeReport(
   const md: string[] = [`# ${title}`, "", `Generated ${new Date().toISOString()} by \`sgprop report\`.`, ""];
   const figures: string[] = [];
   const json: Record<string, unknown>[] = [];
+  const claims: string[] = [];
   const figure = async (spec: VegaLiteSpec, name: string, caption: string) => {
     const out = await renderFigure(spec, join(figuresDir, name));
     writeFileSync(join(figuresDir, `${name}.vl.json`), `${JSON.stringify(spec, null, 2)}\n`);
@@ -87,6 +91,12 @@ export async function writeReport(
       const groups = sortGroups(groupRuns(loaded, metric, source));
       if (groups.length === 0) continue;
       const best = sortGroups(bestLearningRates(groups));
+      if (i === 0) {
+        const orderings = checkOrderings(sweep.kind, best);
+        for (const o of orderings) md.push(`**${o.text}**`, "");
+        claims.push(...orderings.map((o) => `${name}: ${o.text}`));
+        if (orderings.length > 0) sweepJson.orderings = orderings;
+      }
       const slug = metric.replace(/[^a-z0-9]+/gi, "-");
       md.push(`### ${metricTitle} (\`${metric}\`)`, "");
       md.push(
@@ -168,7 +178,7 @@ export async function writeReport(
   writeFileSync(markdown, `${md.join("\n")}\n`);
   const jsonPath = join(outDir, "report.json");
   writeJsonAtomic(jsonPath, { title, sweeps: json });
-  return { markdown, figures, json: jsonPath };
+  return { markdown, figures, json: jsonPath, claims };
 }
 
 export function reportTitle(dirs: readonly string[]): string {
