@@ -13,7 +13,6 @@ export {
 } from "./arbitraries.js";
 export type { CheckpointInput, InvalidActionInput } from "./contract-checks.js";
 export {
-  type AnyEnvProperty,
   type EnvProperties,
   type EnvPropertiesOptions,
   type EnvProperty,

@@ -102,7 +102,10 @@ export interface EnvProperty<In> {
   check(input: In): void;
   /** `fc.property(arbitrary, check)`, for `fc.assert`, `fc.check` or any runner. */
   property(): fc.IProperty<[In]>;
-  /** `fc.assert(property(), { numRuns, ...params })`; the thrown error names the shrunk input and its replay. */
+  /**
+   * `fc.assert(property(), { numRuns, includeErrorInReport: true, ...params })`: the thrown error's
+   * message shows the shrunk input, what went wrong and the replay line.
+   */
   assert(params?: fc.Parameters<[In]>): void;
 }
 
@@ -192,7 +195,7 @@ export function envProperties<Obs, Act>(
       arbitrary,
       check,
       property,
-      assert: (params) => fc.assert(property(), { numRuns, ...params }),
+      assert: (params) => fc.assert(property(), { numRuns, includeErrorInReport: true, ...params }),
     };
     return prop;
   };
@@ -264,13 +267,13 @@ export function envProperties<Obs, Act>(
   return props;
 }
 
-/** Any one of the properties of {@link EnvProperties}. */
-export type AnyEnvProperty<Act> = NonNullable<EnvProperties<Act>[keyof EnvProperties<Act>]>;
-
-/** Every property of `props`, in a stable order (for `it.each` or a loop). */
-export function propertyList<Act>(props: EnvProperties<Act>): AnyEnvProperty<Act>[] {
-  return (Object.values(props) as (AnyEnvProperty<Act> | undefined)[]).filter(
-    (p): p is AnyEnvProperty<Act> => p !== undefined,
+/**
+ * Every property of `props` in a stable order, for a loop or `it.each`. Their input types are
+ * erased to `unknown`: each `check` still only ever sees inputs of its own `arbitrary`.
+ */
+export function propertyList<Act>(props: EnvProperties<Act>): EnvProperty<unknown>[] {
+  return (Object.values(props) as (EnvProperty<unknown> | undefined)[]).filter(
+    (p): p is EnvProperty<unknown> => p !== undefined,
   );
 }
 
