@@ -143,7 +143,7 @@ describe("envProperties on correct envs", () => {
     }
     const broken = envProperties(() => new Walker({ nanReward: true }));
     expect(() => broken.rewardsFinite.assert({ seed: 1 })).toThrow(
-      /Counterexample: .*\n[^]*reward NaN is not finite\n\s+replay: replayEnvProperty\(makeEnv, "rewardsFinite", \{ seed: \d+, episodes: /,
+      /Counterexample: .*\n[\s\S]*reward NaN is not finite\n\s+replay: replayEnvProperty\(makeEnv, "rewardsFinite", \{ seed: \d+, episodes: /,
     );
   });
 
