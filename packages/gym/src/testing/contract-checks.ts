@@ -5,6 +5,7 @@ import { nextDefaultSeed, type Space } from "../spaces/space.js";
 import {
   type EpisodesInput,
   fail,
+  placesOf,
   placeText,
   play,
   recordReset,
@@ -215,6 +216,7 @@ export function checkCheckpointRestores<Obs, Act>(
   );
   const cut = input.cut % (ops.length + 1);
   const expected = events.slice(cut);
+  const places = placesOf(events).slice(cut);
   const where = cut === ops.length ? "at the end of the run" : `before event ${cut} of the run`;
   withEnv(ctx, (a) => {
     if (!isCheckpointable(a)) fail("the env does not implement getState() and setState()");
@@ -230,21 +232,25 @@ export function checkCheckpointRestores<Obs, Act>(
     const drift = firstDifference(snapshot(state), frozen);
     if (drift !== undefined)
       fail(`the state getState() returned ${where} changed as the env went on: ${drift}`);
-    const d0 = trajectoryDifference(expected, tail, ctx.ignoreInfoKeys, [
-      "uninterrupted run",
-      "after getState()",
-    ]);
+    const labels0 = ["uninterrupted run", "after getState()"] as const;
+    const d0 = trajectoryDifference(expected, tail, ctx.ignoreInfoKeys, labels0, places);
     if (d0 !== undefined) fail(`getState() ${where} changed the env: ${d0}`);
     withEnv(ctx, (b) => {
       if (!isCheckpointable(b)) fail("a second env from the factory is not checkpointable");
       b.setState(structuredClone(frozen));
       const restored = runOps(b, ops.slice(cut));
-      const d = trajectoryDifference(tail, restored, ctx.ignoreInfoKeys, ["original", "fresh env restored"]);
+      const d = trajectoryDifference(
+        tail,
+        restored,
+        ctx.ignoreInfoKeys,
+        ["original", "fresh env restored"],
+        places,
+      );
       if (d !== undefined) fail(`a fresh env restored from the state taken ${where} goes another way: ${d}`);
     });
     a.setState(structuredClone(frozen));
     const rewound = runOps(a, ops.slice(cut));
-    const d = trajectoryDifference(tail, rewound, ctx.ignoreInfoKeys, ["original", "rewound env"]);
+    const d = trajectoryDifference(tail, rewound, ctx.ignoreInfoKeys, ["original", "rewound env"], places);
     if (d !== undefined) fail(`the env rewound to the state taken ${where} goes another way: ${d}`);
   });
 }

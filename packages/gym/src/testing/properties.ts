@@ -155,12 +155,15 @@ export function envProperties<Obs, Act>(
   const maxLength = options.maxLength ?? 20;
   const numRuns = options.numRuns ?? 50;
   const seedArb = seeds(options.seedDomain);
+  // fast-check shrinks an array's length by dropping its *first* items; later episodes depend on
+  // earlier ones, so the list is generated last-episode-first to let shrinking drop the later ones.
+  const episodeLists = (minLength: number, maxEpisodes: number) =>
+    fc
+      .array(actionSequences({ actionSpace }, { maxLength }), { minLength, maxLength: maxEpisodes })
+      .map((list) => [...list].reverse());
   const episodes: fc.Arbitrary<EpisodesInput<Act>> = fc.record({
     seed: seedArb,
-    episodes: fc.array(actionSequences({ actionSpace }, { maxLength }), {
-      minLength: 1,
-      maxLength: options.maxEpisodes ?? 3,
-    }),
+    episodes: episodeLists(1, options.maxEpisodes ?? 3),
   });
   const factoryName =
     options.replayNames?.makeEnv ?? (IDENTIFIER.test(makeEnv.name) ? makeEnv.name : "makeEnv");
@@ -206,13 +209,7 @@ export function envProperties<Obs, Act>(
     deterministic: build("deterministic", episodes, (i) => checkDeterministic(ctx, i)),
     resetContinuesStream: build(
       "resetContinuesStream",
-      fc.record({
-        seed: seedArb,
-        episodes: fc.array(actionSequences({ actionSpace }, { maxLength }), {
-          minLength: 2,
-          maxLength: Math.max(2, options.maxEpisodes ?? 3),
-        }),
-      }),
+      fc.record({ seed: seedArb, episodes: episodeLists(2, Math.max(2, options.maxEpisodes ?? 3)) }),
       (i) => checkResetContinuesStream(ctx, i),
     ),
     stepAfterEnd: build("stepAfterEnd", episodes, (i) => checkStepAfterEnd(ctx, i)),

@@ -131,12 +131,14 @@ export function trajectoryDifference(
   b: readonly TrajectoryEvent<unknown>[],
   ignoreInfoKeys: readonly string[] = [],
   labels: readonly [string, string] = ["first", "second"],
+  /** Places of the events when `a` and `b` start mid-run (default: computed from the events). */
+  places: readonly EventPlace[] = placesOf(a.length >= b.length ? a : b),
 ): string | undefined {
-  const places = placesOf(a.length >= b.length ? a : b);
   for (let i = 0; i < Math.max(a.length, b.length); i++) {
     const x = a[i];
     const y = b[i];
-    const where = placeText(places[i] as EventPlace);
+    const place = places[i];
+    const where = place === undefined ? `event ${i}` : placeText(place);
     if (x === undefined || y === undefined) {
       return `${where}: the ${x === undefined ? labels[0] : labels[1]} run has no such event (${labels[0]}: ${a.length} events, ${labels[1]}: ${b.length})`;
     }
