@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { type Env, isCheckpointable } from "../env.js";
+import { flatdim } from "../spaces/flatten.js";
 import type { Space } from "../spaces/space.js";
 import type { AutoresetMode } from "../vector.js";
 import { actionSequences, arbitraryOf, nonMemberOf, type SeedDomain, seeds } from "./arbitraries.js";
@@ -114,7 +115,7 @@ export type EnvProperties<Act> = {
     EnvPropertyInputs<Act>[K]
   >;
 } & {
-  /** Present unless `options.vector` is false. */
+  /** Present unless `options.vector` is false, or observations cannot be flattened (and no `vector.make` is given). */
   vectorMatchesSingles?: EnvProperty<VectorInput<Act>>;
   /** Present when the env implements getState() and setState(). */
   checkpointRestoresExactly?: EnvProperty<CheckpointInput<Act>>;
@@ -145,6 +146,13 @@ export function envProperties<Obs, Act>(
   const probe = makeEnv();
   const actionSpace = probe.actionSpace;
   const checkpointable = isCheckpointable(probe);
+  // Vector envs batch flat rows: a Space subclass flatten does not know cannot be compared there.
+  let flattenable = true;
+  try {
+    flatdim(probe.observationSpace);
+  } catch {
+    flattenable = false;
+  }
   probe.close();
 
   const ctx: CheckContext<Obs, Act> = {
@@ -227,7 +235,7 @@ export function envProperties<Obs, Act>(
     ),
   };
 
-  if (options.vector !== false) {
+  if (options.vector !== false && (flattenable || options.vector?.make !== undefined)) {
     const v = options.vector ?? {};
     const maxEnvs = v.maxEnvs ?? 4;
     const modes = v.autoresetModes ?? (["next-step", "same-step"] as const);
