@@ -179,12 +179,16 @@ export function nonMemberOf(space: Space<unknown>): fc.Arbitrary<unknown> {
     candidates.push(
       (member as fc.Arbitrary<unknown[]>).map((x) => [...x, 0]),
       (member as fc.Arbitrary<unknown[]>).map((x) => x.slice(0, -1)),
-      fc
-        .tuple(member as fc.Arbitrary<unknown[]>, fc.nat({ max: subs.length - 1 }))
-        .chain(([x, i]) =>
-          nonMemberOf(subs[i] as Space<unknown>).map((bad) => x.map((v, j) => (j === i ? bad : v))),
-        ),
     );
+    if (subs.length > 0) {
+      candidates.push(
+        fc
+          .tuple(member as fc.Arbitrary<unknown[]>, fc.nat({ max: subs.length - 1 }))
+          .chain(([x, i]) =>
+            nonMemberOf(subs[i] as Space<unknown>).map((bad) => x.map((v, j) => (j === i ? bad : v))),
+          ),
+      );
+    }
   } else if (space instanceof Dict) {
     const keys = space.keys;
     const asRecord = member as fc.Arbitrary<Record<string, unknown>>;

@@ -83,6 +83,14 @@ describe("nonMemberOf", () => {
     );
   });
 
+  it("handles empty composites", () => {
+    for (const space of [new Tuple([]), new Dict({})]) {
+      expect(shrunkOf(arbitraryOf(space))).toEqual(space instanceof Tuple ? [] : {});
+      for (const x of fc.sample(nonMemberOf(space), { seed: 1, numRuns: 50 }))
+        expect(space.contains(x)).toBe(false);
+    }
+  });
+
   it("reaches every kind of defect: shape, dtype, range, NaN, type, parts", () => {
     const box = new Box(0, 1, [3]);
     const reasons = new Set(
