@@ -26,6 +26,26 @@ export interface EnvSpec {
   maxEpisodeSteps?: number;
 }
 
+/**
+ * What the base class contributes to a checkpoint (see {@link Env.getState}): its generator's
+ * state (null when it was never created) and whether the next step would be refused.
+ */
+export interface EnvCoreState {
+  readonly rng: readonly number[] | null;
+  readonly needsReset: "never-reset" | "episode-over" | null;
+}
+
+/** An env that implements the optional checkpoint pair of {@link Env}. */
+export type CheckpointableEnv<Obs, Act, S = unknown> = Env<Obs, Act> & {
+  getState(): S;
+  setState(state: S): void;
+};
+
+/** Whether `env` implements both `getState` and `setState`. */
+export function isCheckpointable<Obs, Act>(env: Env<Obs, Act>): env is CheckpointableEnv<Obs, Act> {
+  return typeof env.getState === "function" && typeof env.setState === "function";
+}
+
 /** Lets Wrapper (in another module) reach the wrapped env's generator without making it public. */
 export const RNG_OF: unique symbol = Symbol("Env.rng");
 
@@ -117,6 +137,31 @@ export abstract class Env<Obs, Act, ResetOpts = Record<string, unknown>> {
   reset(args?: ResetArgs<ResetOpts>): [Obs, Info] {
     if (args?.seed !== undefined) assertSeed(args.seed);
     return undefined as unknown as [Obs, Info];
+  }
+
+  /**
+   * Optional checkpointing, implemented together with {@link setState}. Returns plain data
+   * (numbers, strings, booleans, null, arrays, typed arrays, plain objects; it must survive
+   * `structuredClone` and must not alias live state) holding everything that decides the env's
+   * future: the episode state, its generators, and {@link coreState}. `setState(s)` on this env, or
+   * on a fresh one built by the same factory, makes it continue exactly as the env did after
+   * `getState()` returned `s`, mid-episode or not. `envProperties` (from "@sgprop/gym/testing")
+   * checks this for every env that implements the pair. Wrappers do not forward it.
+   */
+  getState?(): unknown;
+
+  /** Restores a state returned by {@link getState} (see there). */
+  setState?(state: unknown): void;
+
+  /** The base class's part of a checkpoint; checkpointable envs put it into their `getState()`. */
+  protected coreState(): EnvCoreState {
+    return { rng: this.#rng === undefined ? null : this.#rng.state(), needsReset: this.#needsReset ?? null };
+  }
+
+  /** Restores what {@link coreState} returned. */
+  protected restoreCoreState(state: EnvCoreState): void {
+    this.#rng = state.rng === null ? undefined : Rng.fromState(state.rng);
+    this.#needsReset = state.needsReset ?? undefined;
   }
 
   abstract step(action: Act): StepResult<Obs>;

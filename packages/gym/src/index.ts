@@ -1,6 +1,16 @@
 export { assertEnv, type CheckEnvOptions, checkEnv, type EnvCheckReport } from "./checker.js";
 export { describeValue } from "./describe.js";
-export { Env, type EnvMetadata, type EnvSpec, type Info, type ResetArgs, type StepResult } from "./env.js";
+export {
+  type CheckpointableEnv,
+  Env,
+  type EnvCoreState,
+  type EnvMetadata,
+  type EnvSpec,
+  type Info,
+  isCheckpointable,
+  type ResetArgs,
+  type StepResult,
+} from "./env.js";
 export {
   ActionOutOfSpaceError,
   DuplicateEnvError,

@@ -4,6 +4,7 @@ import { ActionOutOfSpaceError, InvalidSeedError, ResetNeededError } from "../sr
 import { Discrete } from "../src/spaces/discrete.js";
 import { flatten } from "../src/spaces/flatten.js";
 import { MultiDiscrete } from "../src/spaces/multi-discrete.js";
+import { envProperties } from "../src/testing/index.js";
 import { SyncVectorEnv } from "../src/vector.js";
 import { counterEnv, type TestEnv, TestEnv as TestEnvClass } from "./support/test-env.js";
 
@@ -122,53 +123,13 @@ describe("SyncVectorEnv", () => {
     expect(first.length).toBe(6);
   });
 
-  it("matches independent envs under random masks and actions (next-step reference model)", () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 }),
-        fc.nat({ max: 1000 }),
-        fc.array(
-          fc.tuple(
-            fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
-            fc.array(fc.integer({ min: 0, max: 1 }), { minLength: 4, maxLength: 4 }),
-          ),
-          { maxLength: 12 },
-        ),
-        (lengths, seed, script) => {
-          const n = lengths.length;
-          const { v } = vec(lengths);
-          const refs = lengths.map((len, k) => {
-            const env = counterEnv(len);
-            return { env, obs: Array.from(env.reset({ seed: seed + k })[0]), pending: false };
-          });
-          v.reset({ seed });
-          for (const [maskAll, actsAll] of script) {
-            const mask = maskAll.slice(0, n);
-            const acts = actsAll.slice(0, n);
-            const [obs, rewards, term] = v.step(acts, { mask });
-            refs.forEach((ref, k) => {
-              let reward = 0;
-              let done = false;
-              if (mask[k] && ref.pending) {
-                ref.obs = Array.from(ref.env.reset()[0]);
-                ref.pending = false;
-              } else if (mask[k]) {
-                const [o, r, te, tr] = ref.env.step(acts[k] as number);
-                ref.obs = Array.from(o);
-                reward = r;
-                done = te || tr;
-                ref.pending = done;
-              }
-              expect(row(obs, k)).toEqual(ref.obs);
-              expect(rewards[k]).toBe(reward);
-              expect(term[k]).toBe(done ? 1 : 0);
-            });
-          }
-        },
-      ),
-      { numRuns: 100 },
-    );
-  });
+  it.each([1, 2, 5])(
+    "equals independent envs under random masks and actions, both autoreset modes (episodes of %i, envProperties)",
+    (length) => {
+      const props = envProperties(() => counterEnv(length), { vector: { maxEnvs: 5, maxSteps: 16 } });
+      props.vectorMatchesSingles?.assert({ numRuns: 100 });
+    },
+  );
 
   it("validates everything before moving any sub-env", () => {
     const { v, envs } = vec([3, 3]);

@@ -1,4 +1,12 @@
-import { Box, Discrete, Env, type Info, type ResetArgs, type StepResult } from "@sgprop/gym";
+import {
+  Box,
+  Discrete,
+  Env,
+  type EnvCoreState,
+  type Info,
+  type ResetArgs,
+  type StepResult,
+} from "@sgprop/gym";
 import type { MnistDataset } from "./dataset.js";
 import { InvalidOptionError } from "./errors.js";
 import {
@@ -21,6 +29,15 @@ export interface MnistBanditEnvOptions extends DataSourceOptions {
   split?: "train" | "test";
   /** Share a standardised float copy of the split (default true; see MnistBanditOptions). */
   precompute?: boolean;
+}
+
+/** A MnistBanditEnv checkpoint (see `Env.getState`): plain data, safe to structuredClone. */
+export interface MnistBanditEnvState {
+  readonly core: EnvCoreState;
+  /** The current context's standardised pixels, its correct action and its row in the split. */
+  readonly context: Float32Array;
+  readonly label: number;
+  readonly exampleIndex: number;
 }
 
 /**
@@ -88,5 +105,28 @@ export class MnistBanditEnv extends Env<Float32Array, number> {
       flipped,
     };
     return [this.batch.contexts.slice(), reward, true, false, info];
+  }
+
+  /** A checkpoint of the current context and of the env's generator (see `Env.getState`). */
+  override getState(): MnistBanditEnvState {
+    return {
+      core: this.coreState(),
+      context: this.batch.contexts.slice(),
+      label: this.batch.labels[0] as number,
+      exampleIndex: this.batch.exampleIndices[0] as number,
+    };
+  }
+
+  /** Restores a checkpoint from {@link getState} (taken from an env with the same context size). */
+  override setState(state: MnistBanditEnvState): void {
+    if (state.context.length !== this.batch.contexts.length) {
+      throw new RangeError(
+        `MnistBanditEnv.setState: the context has ${state.context.length} pixels, this env's ${this.batch.contexts.length}`,
+      );
+    }
+    this.batch.contexts.set(state.context);
+    this.batch.labels[0] = state.label;
+    this.batch.exampleIndices[0] = state.exampleIndex;
+    this.restoreCoreState(state.core);
   }
 }

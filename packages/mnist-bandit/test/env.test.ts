@@ -1,12 +1,4 @@
-import {
-  ActionOutOfSpaceError,
-  checkEnv,
-  make,
-  ResetNeededError,
-  registry,
-  SyncVectorEnv,
-  spec,
-} from "@sgprop/gym";
+import { ActionOutOfSpaceError, checkEnv, make, ResetNeededError, registry, spec } from "@sgprop/gym";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -57,14 +49,8 @@ describe("MnistBanditEnv", () => {
     );
   });
 
-  it("is determined by the reset seed, and flips rewards at rate pFlip", () => {
-    const run = (seed: number) => {
-      const env = new MnistBanditEnv({ dataset: data });
-      const [obs, info] = env.reset({ seed });
-      const [, reward, , , stepInfo] = env.step(0);
-      return { first: obs[400], info, reward, stepInfo };
-    };
-    expect(run(7)).toEqual(run(7));
+  // Determinism, seeding, checkpoints and the vector env: test/properties.test.ts (envProperties).
+  it("flips rewards at rate pFlip", () => {
     const env = new MnistBanditEnv({ dataset: data, pFlip: 0.4 });
     env.reset({ seed: 1 });
     let flips = 0;
@@ -115,19 +101,5 @@ describe("registered env mnist-bandit/MNISTBandit-v0", () => {
     expect([inner.split, inner.pFlip]).toEqual(["test", 0]);
     const [, info] = env.reset({ seed: 3 });
     expect([3, 8]).toContain(data.test.labels[info.exampleIndex as number]);
-  });
-
-  it("runs in a SyncVectorEnv: env k seeded with seed + k, one step per episode", () => {
-    const vec = new SyncVectorEnv(
-      Array.from({ length: 4 }, () => () => make(MNIST_BANDIT_ENV_ID, { dataset: data }) as MnistBanditEnv),
-    );
-    const [obs] = vec.reset({ seed: 10 });
-    expect(obs.length).toBe(4 * 784);
-    const single = new MnistBanditEnv({ dataset: data });
-    const [first] = single.reset({ seed: 12 });
-    expect(Array.from(obs.subarray(2 * 784, 3 * 784))).toEqual(Array.from(first));
-    const [, rewards, terminated] = vec.step([0, 1, 2, 3]);
-    expect(Array.from(terminated)).toEqual([1, 1, 1, 1]);
-    for (const r of rewards) expect(r === 0 || r === 1).toBe(true);
   });
 });

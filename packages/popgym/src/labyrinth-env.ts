@@ -1,6 +1,7 @@
 import {
   Discrete,
   Env,
+  type EnvCoreState,
   type EnvMetadata,
   type Info,
   MultiDiscrete,
@@ -8,8 +9,9 @@ import {
   type StepResult,
 } from "@sgprop/gym";
 import { Action, type LabyrinthKind, NUM_ACTIONS, NUM_CELL_CODES } from "./cells.js";
-import { type LabyrinthOptions, LabyrinthState } from "./labyrinth-state.js";
+import { type LabyrinthOptions, LabyrinthState, type LabyrinthStateSnapshot } from "./labyrinth-state.js";
 import type { InjectedMaze } from "./maze.js";
+import type { ReferenceRandomState } from "./maze-random.js";
 import { MazeSource, validateGenerator } from "./maze-source.js";
 import { renderAnsi, renderSvg, type SvgRenderOptions } from "./render.js";
 import type { MazeGenerator } from "./vector.js";
@@ -40,6 +42,14 @@ export interface LabyrinthResetInfo extends Info {
 /** Step info: the agent's position as [x, y] = [col, row], like POPGym. */
 export interface LabyrinthStepInfo extends Info {
   readonly position: [number, number];
+}
+
+/** A labyrinth env's checkpoint (see `Env.getState`): plain data, safe to structuredClone. */
+export interface LabyrinthEnvState {
+  readonly core: EnvCoreState;
+  readonly episode: LabyrinthStateSnapshot;
+  /** The "reference" generator's Mersenne Twisters (null for "default" or before the first maze). */
+  readonly reference: ReferenceRandomState | null;
 }
 
 const DIGITS = ["0", "1", "2", "3", "4"];
@@ -99,6 +109,22 @@ export abstract class LabyrinthEnvCore<Obs> extends Env<Obs, number> {
     super.reset(args);
     this.source.reset(this.state, () => this.rng, args?.seed, args?.options?.maze);
     return { maze: numpyGridText(this.state) };
+  }
+
+  /**
+   * A checkpoint of the episode (maze, position, counters) and of every generator, so that
+   * `setState` on this env or on a fresh one with the same options continues exactly, resets
+   * without a seed included.
+   */
+  override getState(): LabyrinthEnvState {
+    return { core: this.coreState(), episode: this.state.snapshot(), reference: this.source.getState() };
+  }
+
+  /** Restores a checkpoint from {@link getState}; throws RangeError for another kind or maze size. */
+  override setState(state: LabyrinthEnvState): void {
+    this.state.restore(state.episode);
+    this.source.setState(state.reference);
+    this.restoreCoreState(state.core);
   }
 
   /** "ansi": POPGym's text view; "svg": an SVG picture; undefined without a render mode. */

@@ -16,6 +16,28 @@ export function validateEpisodeLength(n: unknown): number {
   return n;
 }
 
+/** A copy of everything a {@link LabyrinthState} holds, for checkpoints (plain data). */
+export interface LabyrinthStateSnapshot {
+  readonly kind: LabyrinthKind;
+  readonly h: number;
+  readonly w: number;
+  readonly episodeLength: number;
+  readonly grid: Uint8Array;
+  readonly explored: Uint8Array;
+  readonly window: Uint8Array;
+  readonly entrances: Entrances;
+  readonly row: number;
+  readonly col: number;
+  readonly stepCount: number;
+  readonly exploredCount: number;
+  readonly nonWallCount: number;
+  readonly posRewardScale: number;
+  readonly ready: boolean;
+  readonly reward: number;
+  readonly terminated: boolean;
+  readonly truncated: boolean;
+}
+
 /**
  * The whole state of one labyrinth episode on typed arrays, with POPGym's stepping rules. Both
  * the Gymnasium-style envs and the batched vector env drive this class, so they cannot drift apart.
@@ -192,6 +214,54 @@ export class LabyrinthState {
     for (let i = r0; i < r1; i++) {
       for (let j = c0; j < c1; j++) window[(i - r0) * 3 + (j - c0)] = grid[i * cols + j] as number;
     }
+  }
+
+  /** A copy of the whole episode state (see {@link restore}). */
+  snapshot(): LabyrinthStateSnapshot {
+    return {
+      kind: this.kind,
+      h: this.h,
+      w: this.w,
+      episodeLength: this.episodeLength,
+      grid: this.grid.slice(),
+      explored: this.explored.slice(),
+      window: this.window.slice(),
+      entrances: { ...this.entrances },
+      row: this.row,
+      col: this.col,
+      stepCount: this.stepCount,
+      exploredCount: this.exploredCount,
+      nonWallCount: this.nonWallCount,
+      posRewardScale: this.posRewardScale,
+      ready: this.ready,
+      reward: this.reward,
+      terminated: this.terminated,
+      truncated: this.truncated,
+    };
+  }
+
+  /** Restores a snapshot taken from a state of the same kind, maze size and episode length. */
+  restore(s: LabyrinthStateSnapshot): void {
+    if (s.kind !== this.kind || s.h !== this.h || s.w !== this.w || s.episodeLength !== this.episodeLength) {
+      throw new RangeError(
+        `cannot restore a ${s.kind} ${s.h}x${s.w} (episode ${s.episodeLength}) snapshot into a ${this.kind} ` +
+          `${this.h}x${this.w} (episode ${this.episodeLength}) labyrinth`,
+      );
+    }
+    this.grid.set(s.grid);
+    this.explored.set(s.explored);
+    this.window.set(s.window);
+    Object.assign(this.entrances, s.entrances);
+    this.row = s.row;
+    this.col = s.col;
+    this.stepCount = s.stepCount;
+    this.exploredCount = s.exploredCount;
+    this.nonWallCount = s.nonWallCount;
+    this.posRewardScale = s.posRewardScale;
+    this.ready = s.ready;
+    this.reward = s.reward;
+    this.terminated = s.terminated;
+    this.truncated = s.truncated;
   }
 
   /** Agent position as POPGym reports it in `info.position`: [x, y] = [col, row]. */

@@ -1,5 +1,5 @@
 import type { Rng } from "@sgprop/gym";
-import { assertReferenceSeed, Mt19937 } from "./mt19937.js";
+import { assertReferenceSeed, Mt19937, type Mt19937State } from "./mt19937.js";
 
 /**
  * The random draws maze generation needs. Two implementations: one on top of the env's own `Rng`
@@ -39,6 +39,12 @@ export class RngMazeRandom implements MazeRandom {
   }
 }
 
+/** Checkpoint of a {@link ReferenceMazeRandom}. */
+export interface ReferenceRandomState {
+  readonly python: Mt19937State;
+  readonly numpy: Mt19937State;
+}
+
 /**
  * CPython `random` + numpy legacy `np.random` replay (LABYRINTH.md "Maze generation", step 5).
  * `python` follows `random.seed(seed)`, `numpy` follows `np.random.seed(seed)`.
@@ -55,6 +61,19 @@ export class ReferenceMazeRandom implements MazeRandom {
   /** A pair seeded the way `MazeEnv.reset(seed=seed)` seeds the process-wide generators. */
   static fromSeed(seed: number): ReferenceMazeRandom {
     return new ReferenceMazeRandom(Mt19937.fromPythonSeed(seed), Mt19937.fromNumpyLegacySeed(seed));
+  }
+
+  /** Both generators' states, for checkpoints. */
+  getState(): ReferenceRandomState {
+    return { python: this.python.getState(), numpy: this.numpy.getState() };
+  }
+
+  /** A pair restored from {@link getState}. */
+  static fromState(state: ReferenceRandomState): ReferenceMazeRandom {
+    const r = new ReferenceMazeRandom(new Mt19937(), new Mt19937());
+    r.python.setState(state.python);
+    r.numpy.setState(state.numpy);
+    return r;
   }
 
   /** Re-seeds both generators in place, as `MazeEnv.reset(seed=seed)` does (no allocation). */

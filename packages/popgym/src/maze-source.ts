@@ -1,7 +1,7 @@
 import type { Rng } from "@sgprop/gym";
 import type { LabyrinthState } from "./labyrinth-state.js";
 import type { InjectedMaze } from "./maze.js";
-import { ReferenceMazeRandom, RngMazeRandom } from "./maze-random.js";
+import { ReferenceMazeRandom, type ReferenceRandomState, RngMazeRandom } from "./maze-random.js";
 import type { MazeGenerator } from "./vector.js";
 
 export function validateGenerator(generator: unknown): MazeGenerator {
@@ -16,6 +16,15 @@ export class MazeSource {
   private reference: ReferenceMazeRandom | undefined;
 
   constructor(readonly generator: MazeGenerator) {}
+
+  /** The reference replay's generator states (null when it has not started), for checkpoints. */
+  getState(): ReferenceRandomState | null {
+    return this.reference === undefined ? null : this.reference.getState();
+  }
+
+  setState(state: ReferenceRandomState | null): void {
+    this.reference = state === null ? undefined : ReferenceMazeRandom.fromState(state);
+  }
 
   /** Starts an episode in `state`; `rng` is the env's generator, already re-seeded by `seed` if one was given. */
   reset(

@@ -14,6 +14,12 @@ export class ReferenceSeedError extends RangeError {
   }
 }
 
+/** A Mersenne Twister checkpoint: the 624 state words and the position in them. */
+export interface Mt19937State {
+  readonly mt: Int32Array;
+  readonly index: number;
+}
+
 /**
  * The 32-bit Mersenne Twister (Matsumoto and Nishimura's MT19937), with the two seeding routines
  * the reference relies on: `init_genrand` (numpy's legacy `np.random.seed(int)`) and
@@ -109,6 +115,20 @@ export class Mt19937 {
     const y = ((mt[N - 1] as number) & UPPER_MASK) | ((mt[0] as number) & LOWER_MASK);
     mt[N - 1] = (mt[M - 1] as number) ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
     this.index = 0;
+  }
+
+  /** The generator's full state (a checkpoint); independent of later draws. */
+  getState(): Mt19937State {
+    return { mt: this.mt.slice(), index: this.index };
+  }
+
+  /** Restores a state from {@link getState}. */
+  setState(state: Mt19937State): void {
+    if (state.mt.length !== N || !Number.isInteger(state.index) || state.index < 0 || state.index > N + 1) {
+      throw new RangeError(`Mt19937 state needs ${N} words and an index in 0..${N + 1}`);
+    }
+    this.mt.set(state.mt);
+    this.index = state.index;
   }
 
   /** Next tempered 32-bit output (genrand_int32). */
