@@ -231,7 +231,9 @@ describe("envProperties catches broken envs", () => {
       seed: 1,
     });
     const e = errorOf(report);
-    expect(e.detail).toMatch(/^reset, sub-env 0: observation row differs/);
+    // Seeds s and s + 1 start in the same cell one time in five, so the first difference is at the
+    // reset or at a later step, depending on the seed drawn.
+    expect(e.detail).toMatch(/^(reset|step \d+), sub-env \d+: observation row differs/);
     expect(e.replay).toMatch(/, options\);$/); // a custom vector is part of the options
   });
 
