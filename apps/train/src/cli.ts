@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { expertSimCliCommand } from "./cli/expert-sim-flags.js";
 import { type Output, processOutput } from "./cli/output.js";
@@ -7,8 +8,15 @@ import { reproduceCommand } from "./commands/reproduce.js";
 import { sweepCommand } from "./commands/sweep.js";
 import { trainCommand } from "./commands/train.js";
 import { ExitCode, UsageError } from "./errors.js";
+import { BACKEND_CHOICES, type BackendChoice } from "./options/shared-params.js";
 import { RunFailedError } from "./run/train-run.js";
 import { validateCommand } from "./validate/command.js";
+
+/** The version of @sgprop/train (its package.json sits two folders above src/ and dist/ files). */
+export function sgpropVersion(): string {
+  const url = new URL("../package.json", import.meta.url);
+  return (JSON.parse(readFileSync(url, "utf8")) as { version: string }).version;
+}
 
 /** Builds the `sgprop` command tree; `setExit` receives each action's exit code. */
 export function buildProgram(out: Output, setExit: (code: number) => void): Command {
@@ -16,6 +24,7 @@ export function buildProgram(out: Output, setExit: (code: number) => void): Comm
     .description(
       'Train, sweep and report the experiments of "Is Backpropagation Optimal? When Synthetic Gradients Improve Sample Efficiency"',
     )
+    .version(sgpropVersion(), "-V, --version", "print the version of @sgprop/train")
     .showSuggestionAfterError(true)
     .configureOutput({ writeOut: (s) => out.stream.write(s), writeErr: (s) => process.stderr.write(s) })
     .exitOverride();
@@ -29,15 +38,13 @@ export function buildProgram(out: Output, setExit: (code: number) => void): Comm
   program
     .command("conformance")
     .description("check the implementation against the golden files (default: every bundled file)")
-    .argument("[files...]", "golden JSON files")
+    .argument("[files...]", "golden JSON files (default: those shipped in @sgprop/conformance)")
     .addOption(
-      new Option("--backend <name>", "TensorFlow.js backend (default: automatic)").choices([
-        "wasm",
-        "cpu",
-        "tensorflow",
-      ]),
+      new Option("--backend <name>", "TensorFlow.js backend (default: wasm, falling back to cpu)").choices(
+        BACKEND_CHOICES,
+      ),
     )
-    .action(async (files: string[], flags: { backend?: "wasm" | "cpu" | "tensorflow" }) => {
+    .action(async (files: string[], flags: { backend?: BackendChoice }) => {
       // Loaded on demand: the checkers pull in TensorFlow.js, which other commands need not load.
       const { conformanceCommand } = await import("./commands/conformance.js");
       setExit((await conformanceCommand(files, out.info, flags.backend)).exitCode);

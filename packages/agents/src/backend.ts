@@ -2,14 +2,38 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
-import "./gradients.js";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { registerAllGradients } from "./gradients.js";
 
-/** Backends a user can name (SPEC 7). "tensorflow" means tfjs-node-gpu or tfjs-node. */
-export type BackendName = "tensorflow" | "wasm" | "cpu";
+/**
+ * Backends a user can name (SPEC 7). `tensorflow-gpu` is TensorFlow's native backend through
+ * @tensorflow/tfjs-node-gpu (CUDA), `tensorflow-cpu` the same through @tensorflow/tfjs-node;
+ * `tensorflow` takes the first of the two that loads. Only `wasm` and `cpu` run our own
+ * WebAssembly kernels; the native backends run every model on TensorFlow's own kernels.
+ */
+export type BackendName = "wasm" | "cpu" | "tensorflow-gpu" | "tensorflow-cpu" | "tensorflow";
 
-/** The backends in the order tried when none is named. */
-export const BACKEND_NAMES: readonly BackendName[] = ["tensorflow", "wasm", "cpu"];
+/** Every name {@link selectBackend} accepts. */
+export const BACKEND_NAMES: readonly BackendName[] = [
+  "wasm",
+  "cpu",
+  "tensorflow-gpu",
+  "tensorflow-cpu",
+  "tensorflow",
+];
+
+/**
+ * The backends tried, in order, when none is named: wasm, then cpu. The native backends are never
+ * chosen implicitly (a machine may have tfjs-node-gpu installed and no CUDA); name one to use it.
+ */
+export const DEFAULT_BACKEND_ORDER: readonly BackendName[] = ["wasm", "cpu"];
+
+/** The npm package behind each native backend name. */
+const NATIVE_PACKAGES = {
+  "tensorflow-gpu": ["@tensorflow/tfjs-node-gpu"],
+  "tensorflow-cpu": ["@tensorflow/tfjs-node"],
+  tensorflow: ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"],
+} as const;
 
 /** A backend was named (argument or SGPROP_BACKEND) but cannot be used on this machine. */
 export class BackendUnavailableError extends Error {
@@ -38,11 +62,11 @@ function errorText(e: unknown): string {
 }
 
 /**
- * Loads @tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node. Both are optionalDependencies whose
- * install scripts (which download libtensorflow) pnpm skips by default, so importing them normally
- * fails with a missing native addon; that failure is caught and reported as the reason.
+ * Loads the given native packages in order (@tensorflow/tfjs-node-gpu, @tensorflow/tfjs-node). Both
+ * are optional peer dependencies whose install scripts download libtensorflow; when they are absent
+ * or their native addon is missing, the import fails and that failure is reported as the reason.
  */
-async function tryTensorflow(): Promise<string | undefined> {
+async function tryTensorflow(packages: readonly string[]): Promise<string | undefined> {
   const reasons: string[] = [];
   // A failed first attempt leaves its kernels registered, and the second package registers the
   // same names again; tfjs warns once per kernel (about a hundred lines), which we drop.
@@ -52,7 +76,7 @@ async function tryTensorflow(): Promise<string | undefined> {
     warn(...args);
   };
   try {
-    for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
+    for (const pkg of packages) {
       try {
         // A variable specifier keeps TypeScript from requiring the optional packages' types.
         const specifier: string = pkg;
@@ -89,10 +113,12 @@ async function tryWasm(): Promise<boolean> {
  * Chooses and initialises the TensorFlow.js backend for this process and returns its name as
  * TensorFlow.js reports it ("tensorflow", "wasm" or "cpu").
  *
- * Unless a backend is named (argument, else the `SGPROP_BACKEND` environment variable), it tries in
- * order: tfjs-node-gpu, tfjs-node (both register as "tensorflow"), wasm, cpu. A named backend that
- * cannot start throws {@link BackendUnavailableError} instead of silently falling back. The choice
- * is logged once per process (to stderr).
+ * Unless a backend is named (argument, else the `SGPROP_BACKEND` environment variable), it tries
+ * wasm, then cpu. The native backends run only when named: `tensorflow-gpu` (tfjs-node-gpu, CUDA),
+ * `tensorflow-cpu` (tfjs-node) or `tensorflow` (the first of the two that loads); TensorFlow.js
+ * reports both as "tensorflow". A named backend that cannot start throws
+ * {@link BackendUnavailableError} instead of silently falling back. The choice is logged once per
+ * process (to stderr). It also registers TensorFlow.js's gradient functions (see gradients.ts).
  *
  * The wasm backend runs single-threaded under Node: tfjs 4.22 disables wasm threads in Node
  * (WASM_HAS_MULTITHREAD_SUPPORT is false there), so it uses the SIMD binary on one core.
@@ -100,25 +126,23 @@ async function tryWasm(): Promise<boolean> {
 export async function selectBackend(name?: BackendName): Promise<string> {
   const envName = process.env.SGPROP_BACKEND;
   const requested = name ?? (envName !== undefined && envName !== "" ? parseBackendName(envName) : undefined);
+  await registerAllGradients();
   let chosen: string | undefined;
   let detail = "";
   if (requested === undefined) {
-    const pkg = await tryTensorflow();
-    if (pkg !== undefined) {
-      chosen = "tensorflow";
-      detail = pkg;
-    } else if (await tryWasm()) {
+    if (await tryWasm()) {
       chosen = "wasm";
     } else if (await tf.setBackend("cpu")) {
       chosen = "cpu";
     }
     if (chosen === undefined) throw new BackendUnavailableError("any", "no backend could be initialised");
-  } else if (requested === "tensorflow") {
-    const pkg = await tryTensorflow();
+  } else if (requested === "tensorflow" || requested === "tensorflow-gpu" || requested === "tensorflow-cpu") {
+    const packages = NATIVE_PACKAGES[requested];
+    const pkg = await tryTensorflow(packages);
     if (pkg === undefined) {
       throw new BackendUnavailableError(
-        "tensorflow",
-        `${lastTensorflowFailure}. Install @tensorflow/tfjs-node or -node-gpu with its install script allowed (see the @sgprop/agents README).`,
+        requested,
+        `${lastTensorflowFailure}. Install ${packages.join(" or ")} 4.x with its install script allowed (see "GPU and native TensorFlow" in the sgprop-ts README).`,
       );
     }
     chosen = "tensorflow";

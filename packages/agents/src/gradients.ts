@@ -24,7 +24,13 @@ export async function resolve(specifier, context, next) {
 
 let registered = false;
 
-/** Makes tf.grad, tf.grads and tf.variableGrads work for every built-in kernel (idempotent). */
+/**
+ * Makes tf.grad, tf.grads and tf.variableGrads work for every built-in kernel (idempotent).
+ * `selectBackend()` and `ensureBackend()` call it, so every trainer has the gradients; call it
+ * yourself before using TensorFlow.js's autodiff without selecting a backend through this package.
+ * It is not run on import: a top-level await would make `require("@sgprop/agents")` fail with
+ * ERR_REQUIRE_ASYNC_MODULE.
+ */
 export async function registerAllGradients(): Promise<void> {
   if (registered) return;
   if (tf.getGradient("Sum") === undefined) {
@@ -35,5 +41,3 @@ export async function registerAllGradients(): Promise<void> {
   if (tf.getGradient("Sum") === undefined) throw new Error("tfjs gradient registration failed");
   registered = true;
 }
-
-await registerAllGradients();

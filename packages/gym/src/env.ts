@@ -1,5 +1,6 @@
+import { crossCopyClass } from "./cross-copy.js";
 import { ActionOutOfSpaceError, ResetNeededError } from "./errors.js";
-import { assertSeed, Rng } from "./random.js";
+import { assertSeed, InvalidSeedError, Rng } from "./random.js";
 import { nextDefaultSeed, type Space } from "./spaces/space.js";
 
 export type Info = Record<string, unknown>;
@@ -181,3 +182,7 @@ export abstract class Env<Obs, Act, ResetOpts = Record<string, unknown>> {
     return this.spec ? `<${this.constructor.name}<${this.spec.id}>>` : `<${this.constructor.name}>`;
   }
 }
+
+crossCopyClass(Env, "Env");
+// InvalidSeedError is defined in random.ts; it is branded here with the other contract errors.
+crossCopyClass(InvalidSeedError, "InvalidSeedError");

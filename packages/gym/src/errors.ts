@@ -1,3 +1,4 @@
+import { crossCopyClass } from "./cross-copy.js";
 import { describeValue } from "./describe.js";
 import type { Space } from "./spaces/space.js";
 
@@ -91,3 +92,12 @@ export class EnvCheckError extends Error {
     this.name = "EnvCheckError";
   }
 }
+
+crossCopyClass(InvalidSpaceError, "InvalidSpaceError");
+crossCopyClass(UnsupportedSpaceError, "UnsupportedSpaceError");
+crossCopyClass(ActionOutOfSpaceError, "ActionOutOfSpaceError");
+crossCopyClass(ResetNeededError, "ResetNeededError");
+crossCopyClass(InvalidEnvIdError, "InvalidEnvIdError");
+crossCopyClass(UnknownEnvError, "UnknownEnvError");
+crossCopyClass(DuplicateEnvError, "DuplicateEnvError");
+crossCopyClass(EnvCheckError, "EnvCheckError");

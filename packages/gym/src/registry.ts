@@ -1,3 +1,4 @@
+import { sharedGlobal } from "./cross-copy.js";
 import { Env, type EnvSpec } from "./env.js";
 import { DuplicateEnvError, InvalidEnvIdError, UnknownEnvError } from "./errors.js";
 import { TimeLimit } from "./wrappers/time-limit.js";
@@ -54,7 +55,9 @@ interface Entry {
   entryPoint: (kwargs: Record<string, unknown>) => AnyEnv;
 }
 
-const entries = new Map<string, Entry>();
+// One registry per program, shared by every copy of @sgprop/gym (see cross-copy.ts): envs that
+// @sgprop/popgym registers through its copy are visible to make() of the user's copy.
+const entries = sharedGlobal("registry", () => new Map<string, Entry>());
 
 /** Registers a factory under `id`. Throws DuplicateEnvError if the id is taken. */
 export function register<K extends object, E extends AnyEnv>(registration: EnvRegistration<K, E>): void {

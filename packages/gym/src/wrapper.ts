@@ -1,3 +1,4 @@
+import { crossCopyClass } from "./cross-copy.js";
 import { Env, type Info, type ResetArgs, RNG_OF, type StepResult } from "./env.js";
 import type { Rng } from "./random.js";
 import type { Space } from "./spaces/space.js";
@@ -84,3 +85,8 @@ export abstract class RewardWrapper<Obs, Act> extends Wrapper<Obs, Act> {
     return [obs, this.reward(reward), terminated, truncated, info];
   }
 }
+
+crossCopyClass(Wrapper, "Wrapper");
+crossCopyClass(ObservationWrapper, "ObservationWrapper");
+crossCopyClass(ActionWrapper, "ActionWrapper");
+crossCopyClass(RewardWrapper, "RewardWrapper");

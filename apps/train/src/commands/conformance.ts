@@ -1,20 +1,17 @@
-import { readdirSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { relative } from "node:path";
 import { agentCheckers, type BackendName, selectBackend } from "@sgprop/agents";
-import { type CaseChecker, type RunSummary, runConformance } from "@sgprop/conformance";
+import { type CaseChecker, goldenFiles, type RunSummary, runConformance } from "@sgprop/conformance";
 import { labyrinthCheckers } from "@sgprop/popgym";
 
 /** Every registered case; each package owns the checkers of its own cases. */
 export const allCheckers: readonly CaseChecker[] = [...labyrinthCheckers, ...agentCheckers];
 
-/** The golden files shipped with the repository (`test/golden/*.json`). */
+/**
+ * The golden files shipped in @sgprop/conformance (`golden/*.json`, copied from the repository's
+ * `test/golden/` when that package is built), relative to the working directory.
+ */
 export function bundledGoldenFiles(): string[] {
-  const dir = resolve(dirname(fileURLToPath(import.meta.url)), "../../../../test/golden");
-  return readdirSync(dir)
-    .filter((f) => f.endsWith(".json"))
-    .sort()
-    .map((f) => relative(process.cwd(), join(dir, f)));
+  return goldenFiles().map((f) => relative(process.cwd(), f));
 }
 
 /**
@@ -26,8 +23,14 @@ export async function conformanceCommand(
   print?: (line: string) => void,
   backend?: BackendName,
 ): Promise<{ exitCode: number; summary: RunSummary }> {
-  await selectBackend(backend);
   const paths = files.length > 0 ? files : bundledGoldenFiles();
+  if (paths.length === 0) {
+    print?.(
+      "no golden files given, and none found in @sgprop/conformance's golden/ folder (build it with `pnpm build`, or pass files)",
+    );
+    return { exitCode: 1, summary: { passed: 0, failed: 0, results: [] } };
+  }
+  await selectBackend(backend);
   const summary = await runConformance(paths, allCheckers, print);
   return { exitCode: summary.failed === 0 && summary.passed > 0 ? 0 : 1, summary };
 }

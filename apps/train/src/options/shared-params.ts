@@ -76,10 +76,19 @@ export const sgModeParam: ParamSpec = {
   default: "prediction",
 };
 
+/**
+ * The names `--backend` accepts (those of @sgprop/agents' selectBackend, listed here so that option
+ * parsing does not load TensorFlow.js): tensorflow-gpu needs @tensorflow/tfjs-node-gpu and CUDA,
+ * tensorflow-cpu @tensorflow/tfjs-node, tensorflow the first of the two that loads.
+ */
+export const BACKEND_CHOICES = ["wasm", "cpu", "tensorflow-gpu", "tensorflow-cpu", "tensorflow"] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+
 export const backendParam: ParamSpec = {
   key: "backend",
-  description: "TensorFlow.js backend (default: wasm, falling back to cpu)",
-  type: { type: "enum", values: ["wasm", "cpu", "tensorflow"] },
+  description:
+    "TensorFlow.js backend (default: wasm, falling back to cpu; tensorflow-gpu / tensorflow-cpu need @tensorflow/tfjs-node-gpu / @tensorflow/tfjs-node)",
+  type: { type: "enum", values: [...BACKEND_CHOICES] },
   default: undefined,
   optional: true,
 };

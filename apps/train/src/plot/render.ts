@@ -1,8 +1,8 @@
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { Resvg } from "@resvg/resvg-js";
-import * as vega from "vega";
-import { compile, type TopLevelSpec } from "vega-lite";
+import type * as Vega from "vega";
+import type { TopLevelSpec } from "vega-lite";
 
 /** A Vega-Lite specification (any top-level spec: single view, layer, concat, facet). */
 export type VegaLiteSpec = TopLevelSpec;
@@ -20,7 +20,11 @@ export class FigureRenderError extends Error {
 
 /** Renders a Vega-Lite spec to an SVG string, headless (vega's SVG renderer needs no canvas). */
 export async function renderSvg(spec: VegaLiteSpec, options: RenderOptions = {}): Promise<string> {
-  let vgSpec: vega.Spec;
+  // Loaded on first use: vega's graph (vega-lite imports it too) has a top-level await (vega-canvas
+  // probes for node-canvas), which would make require("@sgprop/train") fail with
+  // ERR_REQUIRE_ASYNC_MODULE.
+  const [vega, { compile }] = await Promise.all([import("vega"), import("vega-lite")]);
+  let vgSpec: Vega.Spec;
   try {
     vgSpec = compile(spec).spec;
   } catch (error) {

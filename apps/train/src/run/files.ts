@@ -8,6 +8,7 @@ import {
   writeFileSync,
   writeSync,
 } from "node:fs";
+import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
 import type { MetricsRow } from "../trainers/types.js";
 
@@ -73,6 +74,13 @@ export class CsvAppender {
   }
 }
 
+/** The complete records of a CSV text: what precedes its last newline (a partial row is dropped). */
+function completeRecords(text: string): string[][] {
+  const end = text.lastIndexOf("\n");
+  if (end < 0) return [];
+  return parse(text.slice(0, end + 1), { relax_column_count: true }) as string[][];
+}
+
 /** Reads a metrics CSV (header + numeric rows); a trailing line without a newline is dropped. */
 export function readMetricsCsv(path: string): { columns: string[]; rows: number[][] } {
   let text: string;
@@ -81,13 +89,10 @@ export function readMetricsCsv(path: string): { columns: string[]; rows: number[
   } catch {
     return { columns: [], rows: [] };
   }
-  const lines = text.split("\n");
-  lines.pop(); // the piece after the last newline: empty, or a partial row
-  const [header, ...body] = lines;
+  const [header, ...body] = completeRecords(text);
   if (header === undefined) return { columns: [], rows: [] };
-  const columns = header.split(",");
-  const rows = body.map((l) => l.split(",").map((v) => (v === "" ? Number.NaN : Number(v))));
-  return { columns, rows };
+  const rows = body.map((r) => r.map((v) => (v === "" ? Number.NaN : Number(v))));
+  return { columns: header, rows };
 }
 
 /** Keeps the header and the first `keep` complete rows (atomic rewrite); returns the header. */
@@ -98,19 +103,17 @@ export function truncateMetricsCsv(path: string, keep: number): string[] | undef
   } catch {
     return undefined;
   }
-  const lines = text.split("\n");
-  lines.pop();
-  const header = lines[0];
+  const [header, ...body] = completeRecords(text);
   if (header === undefined) return undefined;
-  if (lines.length - 1 < keep) {
+  if (body.length < keep) {
     throw new Error(
-      `${path} has ${lines.length - 1} complete rows, fewer than the ${keep} the checkpoint recorded`,
+      `${path} has ${body.length} complete rows, fewer than the ${keep} the checkpoint recorded`,
     );
   }
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${lines.slice(0, keep + 1).join("\n")}\n`);
+  writeFileSync(tmp, stringify([header, ...body.slice(0, keep)]));
   renameSync(tmp, path);
-  return header.split(",");
+  return header;
 }
 
 /** Rows as objects keyed by column. */

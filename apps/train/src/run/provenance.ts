@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { cpus, hostname } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -43,14 +43,24 @@ export function collectVersions(): Record<string, string> {
   return out;
 }
 
-/** The git commit of the source tree (and whether it had uncommitted changes), if it is a checkout. */
+/**
+ * The git commit of sgprop-ts (and whether it had uncommitted changes), when this code runs from a
+ * checkout of the sgprop-ts repository. Installed from npm (the package sits in some project's
+ * node_modules), git would report that project's commit, so nothing is recorded then.
+ */
 export function gitState(): { commit: string; dirty: boolean } | undefined {
   try {
+    const packageDir = realpathSync(join(here, "../.."));
+    if (packageDir.split(sep).includes("node_modules")) return undefined;
     const opts = {
       cwd: here,
       encoding: "utf8" as const,
       stdio: ["ignore", "pipe", "ignore"] as ["ignore", "pipe", "ignore"],
     };
+    // The repository's own apps/train must be this package, not a checkout that merely contains it.
+    const top = execFileSync("git", ["rev-parse", "--show-toplevel"], opts).trim();
+    const ours = join(top, "apps", "train");
+    if (!existsSync(ours) || realpathSync(ours) !== packageDir) return undefined;
     const commit = execFileSync("git", ["rev-parse", "HEAD"], opts).trim();
     const status = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], opts).trim();
     return { commit, dirty: status !== "" };

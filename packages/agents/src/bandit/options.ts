@@ -61,7 +61,7 @@ export interface BanditTrainOptions {
   readonly mixActionLayerGradient: boolean;
   /** Initial theta of the action layer when it is mixed. */
   readonly thetaActionInit: number;
-  /** TensorFlow.js backend; default: tfjs-node-gpu, tfjs-node, wasm, cpu (first that works). */
+  /** TensorFlow.js backend; default: wasm, falling back to cpu (native backends only when named). */
   readonly backend?: BackendName;
   /**
    * The bandit, or a factory called with { seed, pFlip, classes, dataDir }. Required: agents does

@@ -71,7 +71,7 @@ export interface PopgymTrainOptions {
   thetaRho: number;
   /** Synthetic signal: the prediction, or its projection onto the true gradient's half-space. */
   sgMode: SgMode;
-  /** TensorFlow.js backend; undefined = automatic (tfjs-node when installed, else wasm, else cpu). */
+  /** TensorFlow.js backend; undefined = wasm, falling back to cpu (native backends only when named). */
   backend?: BackendName;
   /**
    * Builds the batched labyrinth. Required: @sgprop/agents does not depend on the environment

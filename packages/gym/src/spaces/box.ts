@@ -1,3 +1,4 @@
+import { crossCopyClass } from "../cross-copy.js";
 import { formatFloat, formatShape } from "../describe.js";
 import { InvalidSpaceError } from "../errors.js";
 import { describeKind, sameInts } from "./multi-discrete.js";
@@ -154,3 +155,5 @@ export class Box<D extends Dtype = "float32"> extends Space<ArrayOf<D>> {
     return `Box(${bound(this.low)}, ${bound(this.high)}, ${formatShape(this.shape)}, ${this.dtype})`;
   }
 }
+
+crossCopyClass(Box, "Box");

@@ -1,3 +1,4 @@
+import { crossCopyClass } from "../cross-copy.js";
 import { InvalidSpaceError } from "../errors.js";
 import { describeKind } from "./multi-discrete.js";
 import { Space, type SpaceValue } from "./space.js";
@@ -69,3 +70,5 @@ export class Dict<S extends Record<string, Space<unknown>>> extends Space<DictVa
     return `Dict(${this.keys.map((k) => `'${k}': ${this.sub(k).toString()}`).join(", ")})`;
   }
 }
+
+crossCopyClass(Dict, "Dict");

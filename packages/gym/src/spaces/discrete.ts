@@ -1,3 +1,4 @@
+import { crossCopyClass } from "../cross-copy.js";
 import { InvalidSpaceError } from "../errors.js";
 import { isPositiveInt, Space } from "./space.js";
 
@@ -39,3 +40,5 @@ export class Discrete extends Space<number> {
     return this.start === 0 ? `Discrete(${this.n})` : `Discrete(${this.n}, start=${this.start})`;
   }
 }
+
+crossCopyClass(Discrete, "Discrete");

@@ -1,3 +1,4 @@
+import { crossCopyClass } from "../cross-copy.js";
 import { formatShape } from "../describe.js";
 import { InvalidSpaceError } from "../errors.js";
 import { describeKind, sameInts } from "./multi-discrete.js";
@@ -41,3 +42,5 @@ export class MultiBinary extends Space<Uint8Array> {
     return typeof this.n === "number" ? `MultiBinary(${this.n})` : `MultiBinary([${this.shape.join(", ")}])`;
   }
 }
+
+crossCopyClass(MultiBinary, "MultiBinary");

@@ -1,3 +1,4 @@
+import { crossCopyClass } from "../cross-copy.js";
 import { InvalidSpaceError } from "../errors.js";
 import { isPositiveInt, Space } from "./space.js";
 
@@ -79,3 +80,5 @@ export function sameInts(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+crossCopyClass(MultiDiscrete, "MultiDiscrete");

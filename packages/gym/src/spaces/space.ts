@@ -1,3 +1,4 @@
+import { crossCopyClass } from "../cross-copy.js";
 import { assertSeed, Rng } from "../random.js";
 
 /** Element types of space values. Composite spaces (Tuple, Dict) have none. */
@@ -83,3 +84,5 @@ export function product(shape: readonly number[]): number {
 export function isPositiveInt(n: unknown): n is number {
   return typeof n === "number" && Number.isSafeInteger(n) && n > 0;
 }
+
+crossCopyClass(Space, "Space");

@@ -1,3 +1,4 @@
+import { crossCopyClass } from "../cross-copy.js";
 import { InvalidSpaceError } from "../errors.js";
 import { describeKind } from "./multi-discrete.js";
 import { Space, type SpaceValue } from "./space.js";
@@ -49,3 +50,5 @@ export class Tuple<const S extends readonly Space<unknown>[]> extends Space<Tupl
     return `Tuple(${this.spaces.map((s) => s.toString()).join(", ")})`;
   }
 }
+
+crossCopyClass(Tuple, "Tuple");
