@@ -179,7 +179,8 @@ describe("the random streams of a run", () => {
   it("runs of neighbouring seeds do not share streams either", async () => {
     const all: Record<string, Rng> = {};
     for (const seed of [0, 1, 2]) {
-      for (const [name, rng] of Object.entries(await banditRunStreams(seed))) all[`bandit ${seed} ${name}`] = rng;
+      for (const [name, rng] of Object.entries(await banditRunStreams(seed)))
+        all[`bandit ${seed} ${name}`] = rng;
       for (const [name, rng] of Object.entries(await popgymRunStreams(seed))) {
         // Maze seeds of neighbouring runs coincide by design (the reference's EnvBatch seeding).
         if (!name.startsWith("maze/")) all[`popgym ${seed} ${name}`] = rng;
