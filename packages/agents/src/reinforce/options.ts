@@ -138,6 +138,8 @@ export function resolvePopgymOptions(partial: Partial<PopgymTrainOptions>): Popg
 } {
   const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
   const o = { ...defaultPopgymOptions, ...defined } as PopgymTrainOptions;
+  // As in the paper and the CLI, the default algorithm follows the model: sgprop needs SparseNet.
+  if (defined.algorithm === undefined) o.algorithm = o.model === "sparsenet" ? "sgprop" : "backprop";
   const episodeLength = o.episodeLength ?? (o.env === "explore" ? 40 : 80);
   const rolloutLength = o.rolloutLength ?? episodeLength;
   const fail = (msg: string): never => {
