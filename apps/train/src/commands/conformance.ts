@@ -1,9 +1,10 @@
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { agentCheckers, type BackendName, selectBackend } from "@sgprop/agents";
 import { type CaseChecker, type RunSummary, runConformance } from "@sgprop/conformance";
 import { labyrinthCheckers } from "@sgprop/popgym";
+import { UsageError } from "../errors.js";
 
 /** Every registered case; each package owns the checkers of its own cases. */
 export const allCheckers: readonly CaseChecker[] = [...labyrinthCheckers, ...agentCheckers];
@@ -26,6 +27,10 @@ export async function conformanceCommand(
   print?: (line: string) => void,
   backend?: BackendName,
 ): Promise<{ exitCode: number; summary: RunSummary }> {
+  for (const f of files) {
+    if (!existsSync(f) || !statSync(f).isFile())
+      throw new UsageError(`golden file ${f} does not exist or is not a file`);
+  }
   await selectBackend(backend);
   const paths = files.length > 0 ? files : bundledGoldenFiles();
   const summary = await runConformance(paths, allCheckers, print);

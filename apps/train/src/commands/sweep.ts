@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { Command, Option } from "commander";
 import type { Output } from "../cli/output.js";
 import { onStopRequest } from "../cli/stop-signals.js";
@@ -8,7 +8,7 @@ import { checkBanditData } from "../options/data-dir.js";
 import { writeJsonAtomic } from "../run/files.js";
 import { FolderLock } from "../run/lock.js";
 import { formatNumber, textTable } from "../run/metrics.js";
-import { checkWritableFolder } from "../run/out-dir.js";
+import { checkWritableFolder, makeFolder } from "../run/out-dir.js";
 import { readBookkeeping } from "../run/prepare.js";
 import type { ProgressMode } from "../run/progress.js";
 import { type RunStatus, runSweep, SWEEP_FILES } from "../sweep/run-sweep.js";
@@ -113,7 +113,7 @@ export function sweepCommand(out: Output, setExit: (code: number) => void): Comm
         return;
       }
       const previous = existsSync(join(dir, SWEEP_FILES.spec));
-      mkdirSync(dir, { recursive: true });
+      makeFolder(dir);
       const lock = FolderLock.acquire(dir, { warn: (m) => out.error(`warning: ${m}`) });
       const stop = new AbortController();
       const removeHandlers = onStopRequest((reason) => {

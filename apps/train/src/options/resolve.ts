@@ -70,8 +70,8 @@ export function resolveOptions(kind: TrainKind, layers: readonly SettingsLayer[]
   const explicit: Record<string, ParamValue> = {};
   for (const layer of layers) Object.assign(explicit, validateLayer(kind, layer));
   const resolved = fillDefaults(kind, explicit);
-  checkCrossConstraints(kind, resolved);
   checkMemory(kind, resolved, fillDefaults(kind, {}));
+  checkCrossConstraints(kind, resolved);
   return resolved;
 }
 
@@ -107,6 +107,13 @@ function checkCrossConstraints(kind: TrainKind, r: Record<string, ParamValue>): 
   if (kind === "popgym") {
     const lastSeed = (r.seed as number) + (r.numEnvs as number) * ((r.batches as number) + 1);
     if (lastSeed > MAX_REFERENCE_SEED) {
+      if ((r.numEnvs as number) * ((r.batches as number) + 1) > MAX_REFERENCE_SEED) {
+        throw new InvalidOptionError(
+          "--num-envs",
+          r.numEnvs,
+          `an integer with --num-envs * (--batches + 1) below 2^32 (env reset seeds count up by --num-envs per batch)`,
+        );
+      }
       throw new InvalidOptionError(
         "--seed",
         r.seed,

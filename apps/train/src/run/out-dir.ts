@@ -1,4 +1,13 @@
-import { accessSync, constants, existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { ResultsFolderError } from "../errors.js";
@@ -51,6 +60,31 @@ export function checkWritableFolder(flag: string, given: string): string {
     );
   }
   return dir;
+}
+
+/**
+ * mkdir -p one level at a time: Node's recursive mkdir loops forever under some pseudo
+ * filesystems (a path below /proc), and a failure must name the level that could not be made.
+ */
+export function makeFolder(dir: string): void {
+  const missing: string[] = [];
+  let p = resolve(dir);
+  while (!existsSync(p)) {
+    missing.unshift(p);
+    const up = dirname(p);
+    if (up === p) break;
+    p = up;
+  }
+  for (const level of missing) {
+    try {
+      mkdirSync(level);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST")
+        throw new ResultsFolderError(
+          `cannot create ${level}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        );
+    }
+  }
 }
 
 /** Names in `dir` that the harness did not write (empty for a run folder, or no folder). */

@@ -15,7 +15,7 @@ import { CsvAppender, truncateMetricsCsv, writeJsonAtomic } from "./files.js";
 import { RUN_FILES } from "./layout.js";
 import { FolderLock } from "./lock.js";
 import { type MetricSummary, unitColumn } from "./metrics.js";
-import { checkNewRunFolder, clearRunFolder, removeLeftovers } from "./out-dir.js";
+import { checkNewRunFolder, clearRunFolder, makeFolder, removeLeftovers } from "./out-dir.js";
 import { collectVersions, gitState, machine } from "./provenance.js";
 
 export { RUN_FILES } from "./layout.js";
@@ -148,7 +148,7 @@ export async function prepareNewRun(
     previousSessions: 0,
     previousSeconds: 0,
     commit() {
-      mkdirSync(dir, { recursive: true });
+      makeFolder(dir);
       const lock = FolderLock.acquire(dir);
       try {
         clearRunFolder(dir);
