@@ -347,6 +347,25 @@ describe("9. sweeps write only into their own folders and keep a run's error.jso
   });
 });
 
+describe("9b. a failed sweep run keeps its own error.json", () => {
+  it("completed and lastCheckpoint survive the sweep's record of the failure", async () => {
+    const file = join(tmp, "fail-sweep.yaml");
+    writeFileSync(file, "name: fail\nkind: popgym\npreset: tiny\ncheckpointEvery: 2\ngrid:\n  seed: [0]\n");
+    const dir = join(tmp, "fail-sweep");
+    process.env.SGPROP_FAKE_FAIL_AT = "3";
+    try {
+      const { code } = await run(["sweep", file, "--out", dir, "--progress", "none", "--workers", "1"]);
+      expect(code).toBe(1);
+    } finally {
+      delete process.env.SGPROP_FAKE_FAIL_AT;
+    }
+    const error = json(join(dir, "runs/default__seed-0/error.json"));
+    expect(error).toMatchObject({ completed: 2, lastCheckpoint: 2 });
+    expect(error.error).toMatch(/simulated failure at unit 3/);
+    expect(json(join(dir, "status.json")).runs["default__seed-0"].status).toBe("failed");
+  });
+});
+
 describe("10. checkpoints carry sha256; damaged ones fall back; leftovers are removed", () => {
   it("a flipped bit in the newest checkpoint falls back to the previous one, naming the file", async () => {
     const dir = join(tmp, "flip");
