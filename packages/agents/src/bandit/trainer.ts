@@ -287,7 +287,6 @@ class BanditTrainer implements Trainer {
       });
       const data = probs.dataSync();
       probs.dispose();
-      // Named here: the evaluator would only report a bad probability, without step or tensor.
       if (!data.every(Number.isFinite)) throw new NonFiniteError(step, "evaluation action probabilities");
       return { probabilities: data };
     };
