@@ -163,6 +163,16 @@ describe("4. bad values: exit 2, a message naming the value, nothing written", (
     expect(existsSync(dir)).toBe(false);
   });
 
+  it("a sweep naming a missing --data-dir is refused before its first run", async () => {
+    const file = join(tmp, "bad-data-sweep.yaml");
+    writeFileSync(file, "name: badd\nkind: bandit\npreset: tiny\nbase: { dataDir: /nonexistent/mnist }\n");
+    const dir = join(tmp, "bad-data-sweep");
+    const { code, text } = await run(["sweep", file, "--out", dir, "--progress", "none"]);
+    expect(code).toBe(2);
+    expect(text).toMatch(/\/nonexistent\/mnist.*--data-dir/);
+    expect(existsSync(dir)).toBe(false);
+  });
+
   it("the memory estimate scales with the settings and refuses above half the RAM", () => {
     const paper = resolveOptions("popgym", []);
     const total = (o: typeof paper) => estimateMemory("popgym", o).reduce((s, t) => s + t.bytes, 0);
