@@ -171,7 +171,8 @@ export function assertFiniteTensors(tensors: Readonly<Record<string, NamedTensor
     if (t.dtype === "I32") continue;
     const data = t.data;
     for (let i = 0; i < data.length; i++) {
-      if (!Number.isFinite(data[i] as number)) throw new NonFiniteError(step, `${name}[${i}] (checkpoint refused)`);
+      if (!Number.isFinite(data[i] as number))
+        throw new NonFiniteError(step, `${name}[${i}] (checkpoint refused)`);
     }
   }
 }
