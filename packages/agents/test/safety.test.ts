@@ -2,7 +2,9 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { resolveBanditOptions } from "../src/bandit/options.js";
 import { writeCheckpointDir } from "../src/checkpoint.js";
+import { memoryBudgetProblem } from "../src/memoryBudget.js";
 import { resolvePopgymOptions } from "../src/reinforce/options.js";
 import { NonFiniteError } from "../src/trainer.js";
 
@@ -37,5 +39,24 @@ describe("createPopgymTrainer's default algorithm follows the model, as the CLI'
   it("an explicit algorithm still wins (and sgprop with a GRU is still refused)", () => {
     expect(resolvePopgymOptions({ model: "sparsenet", algorithm: "backprop" }).algorithm).toBe("backprop");
     expect(() => resolvePopgymOptions({ model: "gru", algorithm: "sgprop" })).toThrow(/sgprop/);
+  });
+});
+
+describe("the library refuses runs too large for the machine before allocating", () => {
+  it("POPGym numEnvs 1e9 and width 200000 name the option", () => {
+    expect(() => resolvePopgymOptions({ numEnvs: 1e9 })).toThrow(/numEnvs = 1000000000 needs about .* GB/);
+    expect(() => resolvePopgymOptions({ width: 200_000 })).toThrow(/needs about/);
+    expect(() => resolvePopgymOptions({})).not.toThrow();
+  });
+
+  it("bandit evalBatchSize 1e8 names the option", () => {
+    expect(() => resolveBanditOptions({ evalBatchSize: 1e8 })).toThrow(/invalid evalBatchSize: 100000000/);
+    expect(() => resolveBanditOptions({})).not.toThrow();
+  });
+
+  it("the budget is half of the memory given", () => {
+    const parts = [{ what: "x", bytes: 600, option: "o", value: 1 }];
+    expect(memoryBudgetProblem(parts, 2000)).toBeUndefined();
+    expect(memoryBudgetProblem(parts, 1000)).toMatch(/^o = 1 needs about/);
   });
 });

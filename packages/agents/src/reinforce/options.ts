@@ -1,4 +1,5 @@
 import type { BackendName } from "../backend.js";
+import { memoryBudgetProblem, popgymMemoryParts } from "../memoryBudget.js";
 import { RecurrentConfigError } from "../recurrent/params.js";
 import type { SgMode } from "../sgprop/mixing.js";
 import type { VectorLabyrinth } from "./rollout.js";
@@ -188,5 +189,7 @@ export function resolvePopgymOptions(partial: Partial<PopgymTrainOptions>): Popg
   ) {
     fail(`mazeDims must be two even integers >= 6, got [${o.mazeDims}]`);
   }
+  const tooLarge = memoryBudgetProblem(popgymMemoryParts({ ...o, rolloutLength }));
+  if (tooLarge !== undefined) fail(tooLarge);
   return { ...o, mazeDims: [h, w], episodeLength, rolloutLength };
 }
