@@ -6,7 +6,7 @@ import { reportCommand } from "./commands/report.js";
 import { reproduceCommand } from "./commands/reproduce.js";
 import { sweepCommand } from "./commands/sweep.js";
 import { trainCommand } from "./commands/train.js";
-import { ExitCode, UsageError } from "./errors.js";
+import { conciseError, ExitCode, UsageError } from "./errors.js";
 import { RunFailedError } from "./run/train-run.js";
 
 /** Builds the `sgprop` command tree; `setExit` receives each action's exit code. */
@@ -99,24 +99,7 @@ export async function main(argv: readonly string[], out: Output = processOutput)
       out.error(`sgprop: ${error.message}`);
       return ExitCode.failure;
     }
-    out.error(`sgprop: ${describeUnexpected(error)}`);
+    out.error(`sgprop: ${conciseError(error)}`);
     return ExitCode.failure;
   }
-}
-
-/**
- * An unexpected error with a readable stack: frames inside bundled dependencies can be one line
- * holding a whole minified source (tfjs-backend-wasm), so each line is cut and the frames capped.
- */
-export function describeUnexpected(error: unknown): string {
-  if (!(error instanceof Error)) return String(error).slice(0, 2000);
-  const cut = (line: string) =>
-    line.length > 300 ? `${line.slice(0, 300)}... (${line.length} characters)` : line;
-  const head = cut(`${error.name}: ${error.message}`.split("\n")[0] ?? error.name);
-  const frames = (error.stack ?? "")
-    .split("\n")
-    .filter((l) => /^\s+at /.test(l))
-    .slice(0, 12)
-    .map(cut);
-  return [head, ...frames].join("\n");
 }

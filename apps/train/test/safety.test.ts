@@ -4,7 +4,8 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeIdx } from "@sgprop/mnist-bandit";
 import { beforeAll, describe, expect, it } from "vitest";
-import { describeUnexpected, main } from "../src/cli.js";
+import { main } from "../src/cli.js";
+import { conciseError } from "../src/errors.js";
 import { checkMemory, estimateMemory } from "../src/options/memory.js";
 import { resolveOptions } from "../src/options/resolve.js";
 import { FolderLock } from "../src/run/lock.js";
@@ -184,7 +185,7 @@ describe("4. bad values: exit 2, a message naming the value, nothing written", (
   it("an unexpected error prints a capped stack, not a minified source", () => {
     const e = new Error("boom");
     e.stack = `Error: boom\n    at ${"x".repeat(100_000)}\n${"    at f (a.js:1:1)\n".repeat(50)}`;
-    const text = describeUnexpected(e);
+    const text = conciseError(e);
     expect(text.length).toBeLessThan(5000);
     expect(text.split("\n")).toHaveLength(13);
   });

@@ -1,5 +1,6 @@
 import { rmSync } from "node:fs";
 import { basename, join } from "node:path";
+import { conciseError } from "../errors.js";
 import type { TrainKind } from "../options/presets.js";
 import { renderFigure } from "../plot/index.js";
 import { type CheckpointEntry, checkpointName, sealCheckpoint } from "./checkpoints.js";
@@ -121,7 +122,7 @@ export async function executeRun(run: PreparedRun, opts: ExecuteOptions = {}): P
     writeJsonAtomic(join(dir, RUN_FILES.error), {
       error: `${e.name}: ${e.message}`,
       ...nonFiniteDetails(e),
-      stack: e.stack,
+      stack: conciseError(e),
       completed: good,
       lastCheckpoint,
       lastCheckpointDir: lastCheckpoint === 0 ? null : checkpointName(lastCheckpoint),
