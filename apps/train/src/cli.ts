@@ -92,7 +92,8 @@ export async function main(argv: readonly string[], out: Output = processOutput)
       return ExitCode.usage;
     }
     if (error instanceof UsageError) {
-      out.error(`sgprop: ${error.message}`);
+      // One line, whatever a quoted file or library message held.
+      out.error(`sgprop: ${error.message.replace(/\s*\n\s*/g, " ")}`);
       return ExitCode.usage;
     }
     if (error instanceof RunFailedError) {
