@@ -1,5 +1,13 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeIdx } from "@sgprop/mnist-bandit";
@@ -96,6 +104,8 @@ describe("2. biome does not lint git-ignored results folders", () => {
       expect(`${r.stdout}${r.stderr}`).not.toContain(name);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+      // runs/ itself only if this test made it (it is empty then).
+      if (readdirSync(join(ROOT, "runs")).length === 0) rmSync(join(ROOT, "runs"), { recursive: true });
     }
   });
 });
