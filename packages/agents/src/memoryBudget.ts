@@ -53,6 +53,7 @@ export function popgymMemoryParts(o: {
     params = 4 * H * (o.embedDim + H + 2);
     row = 3 * (6 * H) + 64;
   }
+  const manyEnvs = o.numEnvs / 20 >= o.rolloutLength / 80;
   const sizeOption = o.model === "sparsenet" ? "width" : "hiddenSize";
   const sizeValue = o.model === "sparsenet" ? o.width : o.hiddenSize;
   return [
@@ -65,8 +66,9 @@ export function popgymMemoryParts(o: {
     {
       what: "rollout buffers",
       bytes: rows * row * F32,
-      option: o.numEnvs >= o.rolloutLength ? "numEnvs" : "rolloutLength",
-      value: o.numEnvs >= o.rolloutLength ? o.numEnvs : o.rolloutLength,
+      // Whichever is further above the paper's 20 envs and 80 steps.
+      option: manyEnvs ? "numEnvs" : "rolloutLength",
+      value: manyEnvs ? o.numEnvs : o.rolloutLength,
     },
   ];
 }
