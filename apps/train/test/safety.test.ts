@@ -434,6 +434,12 @@ describe("11. smaller cases", () => {
     expect(existsSync(join(tmp, "es"))).toBe(false);
   });
 
+  it("bench refuses a bad --data-dir like train", async () => {
+    const { code, text } = await run(["bench", "bandit", "--data-dir", "/nonexistent", "--units", "1"]);
+    expect(code).toBe(2);
+    expect(text).toMatch(/nonexistent.*--data-dir/);
+  });
+
   it("bench extrapolates to a paper run only with the paper's settings", async () => {
     const { code, text } = await run(["bench", "popgym", "--preset", "tiny", "--units", "2"]);
     expect(code).toBe(0);

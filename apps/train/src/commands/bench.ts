@@ -3,9 +3,11 @@ import type { Output } from "../cli/output.js";
 import { addParamFlags, addPresetFlags, explicitParams } from "../cli/param-flags.js";
 import { resolveSettings } from "../cli/settings.js";
 import { ExitCode } from "../errors.js";
+import { checkBanditData } from "../options/data-dir.js";
 import type { TrainKind } from "../options/presets.js";
 import { resolveOptions } from "../options/resolve.js";
 import { formatNumber, textTable, unitName, unitsName } from "../run/metrics.js";
+import { createTrainer } from "../run/prepare.js";
 import { trainerFactory } from "../trainers/registry.js";
 import { positiveInt } from "./train.js";
 
@@ -48,7 +50,8 @@ function benchKind(kind: TrainKind, out: Output, setExit: (code: number) => void
       ...(kind === "popgym" ? { batches: total } : { steps: total, numEvals: 0 }),
     };
     const factory = await trainerFactory(kind);
-    const trainer = await factory.create(options);
+    if (kind === "bandit") checkBanditData(options);
+    const trainer = await createTrainer(factory, options);
     const times: number[] = [];
     try {
       for (let i = 0; i < total; i++) {

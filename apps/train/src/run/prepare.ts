@@ -105,7 +105,8 @@ const CONFIG_ERRORS = new Set([
   "ReferenceSeedError",
 ]);
 
-async function createTrainer(factory: TrainerFactory, options: ResolvedOptions): Promise<Trainer> {
+/** Creates a trainer; bad settings or data it detects become usage errors (exit code 2). */
+export async function createTrainer(factory: TrainerFactory, options: ResolvedOptions): Promise<Trainer> {
   try {
     return await factory.create({ ...options });
   } catch (error) {
