@@ -75,11 +75,33 @@ describe("1. --overwrite deletes only what sgprop wrote", () => {
   });
 
   it("refuses the working folder and its parents, even when empty of runs", async () => {
-    for (const out of [".", "..", process.cwd()]) {
-      const { code, text } = await run(["train", "popgym", "--preset", "tiny", "--out", out, "--overwrite"]);
-      expect(code, out).toBe(2);
-      expect(text).toMatch(/is the working folder, one of its parents/);
+    // In a throwaway working folder: where this guard is missing (today's main), `--out .
+    // --overwrite` deletes the working folder, which must never be the repository.
+    const parent = join(tmp, "cwd-parent");
+    const cwd = join(parent, "cwd");
+    mkdirSync(cwd, { recursive: true });
+    writeFileSync(join(parent, "keep.txt"), "keep");
+    const before = snapshot(parent);
+    const home = process.cwd();
+    process.chdir(cwd);
+    try {
+      for (const out of [".", "..", cwd]) {
+        const { code, text } = await run([
+          "train",
+          "popgym",
+          "--preset",
+          "tiny",
+          "--out",
+          out,
+          "--overwrite",
+        ]);
+        expect(code, out).toBe(2);
+        expect(text).toMatch(/is the working folder, one of its parents/);
+      }
+    } finally {
+      process.chdir(home);
     }
+    expect(snapshot(parent)).toEqual(before);
   });
 
   it("replaces a run folder it wrote", async () => {
