@@ -435,6 +435,18 @@ describe("10. checkpoints carry sha256; damaged ones fall back; leftovers are re
 });
 
 describe("11. smaller cases", () => {
+  it("a finished run without its curves (killed after summary.json) gets them on resume", async () => {
+    const dir = join(tmp, "nocurves");
+    await tinyRun(dir);
+    const summary = readFileSync(join(dir, "summary.json"), "utf8");
+    expect(existsSync(join(dir, "curves.svg"))).toBe(false);
+    const { code, text } = await run(["train", "popgym", "--resume", dir, "--progress", "none"]);
+    expect(code).toBe(0);
+    expect(text).toMatch(/drew its missing curves/);
+    expect(existsSync(join(dir, "curves.svg"))).toBe(true);
+    expect(readFileSync(join(dir, "summary.json"), "utf8")).toBe(summary);
+  });
+
   it("a run killed between its curves and summary.json completes on resume", async () => {
     const dir = join(tmp, "nosummary");
     await tinyRun(dir);

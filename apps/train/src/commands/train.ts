@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { Output } from "../cli/output.js";
@@ -18,6 +19,7 @@ import {
   RUN_FILES,
   type RunSummary,
   readRunConfig,
+  writeRunCurves,
 } from "../run/train-run.js";
 import { trainerFactory } from "../trainers/registry.js";
 
@@ -118,9 +120,16 @@ async function runTrainCommand(
     }
     run = await prepareResume(flags.resume, kind, cli, factory, (m) => out.error(`warning: ${m}`));
     if (run.alreadyComplete) {
-      run.abandon();
+      // A run killed between summary.json and its curves (older versions wrote them in that
+      // order) would otherwise never get them.
+      const missing = flags.plots && !existsSync(join(run.dir, `${RUN_FILES.curves}.svg`));
+      try {
+        if (missing) await writeRunCurves(run.dir, run.config);
+      } finally {
+        run.abandon();
+      }
       out.info(
-        `${flags.resume} is already complete (${run.trainer.total} ${unitsName(kind)}); nothing to do.`,
+        `${flags.resume} is already complete (${run.trainer.total} ${unitsName(kind)}); ${missing ? "drew its missing curves" : "nothing to do"}.`,
       );
       return ExitCode.ok;
     }
