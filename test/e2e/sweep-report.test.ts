@@ -6,9 +6,10 @@ import { hasRealTrainer, readCsv, runCli, svgLines } from "./cli.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "sgprop-e2e-sweep-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-const FAKE = { SGPROP_TRAINER: "fake" };
+const FAKE = { SGPROP_TRAINER: "fake", SGPROP_FAKE_FAIL_SEED: "7" };
 
-// Two methods x two learning rates x two seeds, plus a method whose data folder does not exist.
+// Two methods x two learning rates x two seeds, plus a method whose run fails to start (the fake
+// trainer fails seed 7 on purpose).
 const sweepFile = join(tmp, "tiny.yaml");
 writeFileSync(
   sweepFile,
@@ -19,7 +20,7 @@ base: { steps: 8, numEvals: 4 }
 methods:
   sparse-sgprop: { algorithm: sgprop }
   sparse-backprop: { algorithm: backprop }
-  broken: { algorithm: sgprop, dataDir: /nonexistent/mnist, grid: { learningRate: [0.005], seed: [0] } }
+  broken: { algorithm: sgprop, grid: { learningRate: [0.005], seed: [7] } }
 grid:
   learningRate: [0.001, 0.005]
   seed: [0, 1]
@@ -37,13 +38,13 @@ describe("sgprop sweep and report", () => {
     const status = JSON.parse(readFileSync(join(dir, "status.json"), "utf8"));
     const states = Object.values(status.runs as Record<string, { status: string }>).map((s) => s.status);
     expect(states.filter((s) => s === "complete")).toHaveLength(8);
-    const failed = status.runs["broken__learningRate-0.005__seed-0"];
+    const failed = status.runs["broken__learningRate-0.005__seed-7"];
     expect(failed.status).toBe("failed");
-    expect(failed.error).toContain("/nonexistent/mnist");
+    expect(failed.error).toContain("simulated start-up failure");
     const error = JSON.parse(
-      readFileSync(join(dir, "runs/broken__learningRate-0.005__seed-0/error.json"), "utf8"),
+      readFileSync(join(dir, "runs/broken__learningRate-0.005__seed-7/error.json"), "utf8"),
     );
-    expect(error.error).toContain("does not exist");
+    expect(error.error).toContain("seed 7");
     const run = join(dir, "runs/sparse-sgprop__learningRate-0.001__seed-1");
     const config = JSON.parse(readFileSync(join(run, "config.json"), "utf8"));
     expect(config.sweep).toMatchObject({
@@ -100,7 +101,7 @@ describe("sgprop sweep and report", () => {
     expect(md).toMatch(/\| setting \| method \| best lr \| seeds \| final \(last 10%\) \| AUC \|/);
     expect(md).toMatch(/\| all \| sparse-sgprop \| 0\.\d+ \| 2 \| [-\d.]+ ± [\d.]+ \| [-\d.]+ ± [\d.]+ \|/);
     expect(md).toMatch(/\| setting \| method \| lr 0\.001 \| lr 0\.005 \|/);
-    expect(md).toMatch(/\| broken__learningRate-0\.005__seed-0 \| Error: MNIST data folder/);
+    expect(md).toMatch(/\| broken__learningRate-0\.005__seed-7 \| Error: simulated start-up failure/);
     const json = JSON.parse(readFileSync(join(dir, "report/report.json"), "utf8"));
     const groups = json.sweeps[0].metrics["eval/reward"] as {
       method: string;

@@ -7,7 +7,7 @@ import { reportCommand } from "./commands/report.js";
 import { reproduceCommand } from "./commands/reproduce.js";
 import { sweepCommand } from "./commands/sweep.js";
 import { trainCommand } from "./commands/train.js";
-import { ExitCode, UsageError } from "./errors.js";
+import { conciseError, ExitCode, UsageError } from "./errors.js";
 import { BACKEND_CHOICES, type BackendChoice } from "./options/shared-params.js";
 import { RunFailedError } from "./run/train-run.js";
 import { validateCommand } from "./validate/command.js";
@@ -101,14 +101,15 @@ export async function main(argv: readonly string[], out: Output = processOutput)
       return ExitCode.usage;
     }
     if (error instanceof UsageError) {
-      out.error(`sgprop: ${error.message}`);
+      // One line, whatever a quoted file or library message held.
+      out.error(`sgprop: ${error.message.replace(/\s*\n\s*/g, " ")}`);
       return ExitCode.usage;
     }
     if (error instanceof RunFailedError) {
       out.error(`sgprop: ${error.message}`);
       return ExitCode.failure;
     }
-    out.error(`sgprop: ${(error as Error).stack ?? String(error)}`);
+    out.error(`sgprop: ${conciseError(error)}`);
     return ExitCode.failure;
   }
 }

@@ -35,3 +35,20 @@ export class ResultsFolderError extends UsageError {
 export class IncompatibleCheckpointError extends UsageError {
   override readonly name = "IncompatibleCheckpointError";
 }
+
+/**
+ * An error with a readable stack: frames inside bundled dependencies can be one line holding a
+ * whole minified source (tfjs-backend-wasm), so each line is cut and the frames capped.
+ */
+export function conciseError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error).slice(0, 2000);
+  const cut = (line: string) =>
+    line.length > 300 ? `${line.slice(0, 300)}... (${line.length} characters)` : line;
+  const head = cut(`${error.name}: ${error.message}`.split("\n")[0] ?? error.name);
+  const frames = (error.stack ?? "")
+    .split("\n")
+    .filter((l) => /^\s+at /.test(l))
+    .slice(0, 12)
+    .map(cut);
+  return [head, ...frames].join("\n");
+}

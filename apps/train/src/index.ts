@@ -23,6 +23,7 @@ export {
   type VegaLiteSpec,
 } from "./plot/index.js";
 export { writeReport } from "./report/write-report.js";
+export { FolderLock, FolderLockedError, type LockInfo, type LockOptions } from "./run/lock.js";
 export {
   executeRun,
   type PreparedRun,

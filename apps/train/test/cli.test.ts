@@ -207,7 +207,7 @@ describe("bad input: exit code 2 and nothing written", () => {
     expect(snapshot(existing)).toEqual(before);
   });
 
-  it("a corrupt checkpoint is an incompatible checkpoint", async () => {
+  it("a corrupt last checkpoint (the only one kept) is named and the run refused", async () => {
     const dir = join(tmp, "corrupt");
     expect(
       (await run(["train", "popgym", "--preset", "tiny", "--out", dir, "--progress", "none", "--no-plots"]))
@@ -219,7 +219,8 @@ describe("bad input: exit code 2 and nothing written", () => {
     writeFileSync(join(dir, "summary.json"), JSON.stringify({ status: "interrupted" }));
     const before = snapshot(dir);
     const { code, text } = await run(["train", "popgym", "--resume", dir]);
-    expect(text).toMatch(/cannot restore checkpoint unit-000004/);
+    expect(text).toMatch(/unit-000004\/trainer\.json is damaged \(sha256/);
+    expect(text).toMatch(/no intact checkpoint is left/);
     expect(code).toBe(2);
     expect(snapshot(dir)).toEqual(before);
   });

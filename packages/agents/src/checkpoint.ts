@@ -1,5 +1,6 @@
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { NonFiniteError } from "./trainer.js";
 
 /** Element types stored in our safetensors files. */
 export type SafetensorsDtype = "F32" | "F64" | "I32";
@@ -140,6 +141,9 @@ export async function writeCheckpointDir(
   tensors: Readonly<Record<string, NamedTensorData>>,
   meta: unknown,
 ): Promise<void> {
+  // A checkpoint is the state a run resumes from: one holding NaN or Inf would fail forever.
+  const step = (meta as { completed?: unknown } | null)?.completed;
+  assertFiniteTensors(tensors, typeof step === "number" ? step : -1);
   const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
   const old = `${dir}.old-${process.pid}-${Date.now()}`;
   await rm(tmp, { recursive: true, force: true });
@@ -158,6 +162,19 @@ export async function writeCheckpointDir(
   }
   await rename(tmp, dir);
   if (hadOld) await rm(old, { recursive: true, force: true });
+}
+
+/** Throws {@link NonFiniteError} naming the first tensor (sorted by name) with a NaN or Inf. */
+export function assertFiniteTensors(tensors: Readonly<Record<string, NamedTensorData>>, step: number): void {
+  for (const name of Object.keys(tensors).sort()) {
+    const t = tensors[name] as NamedTensorData;
+    if (t.dtype === "I32") continue;
+    const data = t.data;
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i] as number))
+        throw new NonFiniteError(step, `${name}[${i}] (checkpoint refused)`);
+    }
+  }
 }
 
 /** Reads a folder written by {@link writeCheckpointDir}. */

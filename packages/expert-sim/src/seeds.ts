@@ -16,7 +16,7 @@ export function deriveSeed(seed: number, ...parts: readonly number[]): number {
   return (b >>> 11) * 2 ** 32 + (a >>> 0);
 }
 
-// murmur3's 32-bit finaliser, the same function as the private fmix32 in gym's random.ts: @sgprop/gym
+// murmur3's 32-bit finaliser. @sgprop/gym
 // does not export it (nor any seed-combining helper), and deriveSeed's values must stay as they are.
 function fmix(h: number): number {
   let x = h;

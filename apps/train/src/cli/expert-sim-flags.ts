@@ -98,7 +98,8 @@ export function expertSimCliCommand(out: Output, setExit: (code: number) => void
     .option(
       "--bootstrap-resamples <n>",
       `bootstrap resamples of the ratio (default: ${d.bootstrapResamples})`,
-      integerAtLeast(0),
+      // No resample gives no interval at all: every "theory inside the interval" would be vacuous.
+      integerAtLeast(1),
     )
     .option(
       "--confidence-level <x>",

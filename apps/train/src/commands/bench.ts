@@ -3,8 +3,11 @@ import type { Output } from "../cli/output.js";
 import { addParamFlags, addPresetFlags, explicitParams } from "../cli/param-flags.js";
 import { resolveSettings } from "../cli/settings.js";
 import { ExitCode } from "../errors.js";
+import { checkBanditData } from "../options/data-dir.js";
 import type { TrainKind } from "../options/presets.js";
+import { resolveOptions } from "../options/resolve.js";
 import { formatNumber, textTable, unitName, unitsName } from "../run/metrics.js";
+import { createTrainer } from "../run/prepare.js";
 import { trainerFactory } from "../trainers/registry.js";
 import { positiveInt } from "./train.js";
 
@@ -47,7 +50,8 @@ function benchKind(kind: TrainKind, out: Output, setExit: (code: number) => void
       ...(kind === "popgym" ? { batches: total } : { steps: total, numEvals: 0 }),
     };
     const factory = await trainerFactory(kind);
-    const trainer = await factory.create(options);
+    if (kind === "bandit") checkBanditData(options);
+    const trainer = await createTrainer(factory, options);
     const times: number[] = [];
     try {
       for (let i = 0; i < total; i++) {
@@ -77,13 +81,19 @@ function benchKind(kind: TrainKind, out: Output, setExit: (code: number) => void
         ],
       ),
     );
-    if (kind === "popgym") {
-      out.info(`full paper run (${300} batches) at the median: ~${((r.median * 300) / 60).toFixed(1)} min`);
-    } else {
-      out.info(
-        `full paper run (1500 steps, without evaluations) at the median: ~${((r.median * 1500) / 60).toFixed(1)} min`,
-      );
-    }
+    // Extrapolate to "a paper run" only when the settings are the paper's; otherwise say what it is.
+    const paper = resolveOptions(kind, []);
+    const differs = Object.keys({ ...paper, ...o }).filter(
+      (k) =>
+        !["batches", "steps", "numEvals", "backend"].includes(k) &&
+        JSON.stringify(paper[k]) !== JSON.stringify(o[k]),
+    );
+    const length = kind === "popgym" ? 300 : 1500;
+    const what =
+      differs.length === 0
+        ? `full paper run (${length} ${unitsName(kind)}${kind === "bandit" ? ", without evaluations" : ""})`
+        : `${length} ${unitsName(kind)} at these settings (not the paper's: ${differs.join(", ")} differ)`;
+    out.info(`${what} at the median: ~${((r.median * length) / 60).toFixed(1)} min`);
     setExit(ExitCode.ok);
   });
   return cmd;

@@ -1,7 +1,10 @@
-import { relative } from "node:path";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { agentCheckers, type BackendName, selectBackend } from "@sgprop/agents";
 import { type CaseChecker, goldenFiles, type RunSummary, runConformance } from "@sgprop/conformance";
 import { labyrinthCheckers } from "@sgprop/popgym";
+import { UsageError } from "../errors.js";
 
 /** Every registered case; each package owns the checkers of its own cases. */
 export const allCheckers: readonly CaseChecker[] = [...labyrinthCheckers, ...agentCheckers];
@@ -23,6 +26,10 @@ export async function conformanceCommand(
   print?: (line: string) => void,
   backend?: BackendName,
 ): Promise<{ exitCode: number; summary: RunSummary }> {
+  for (const f of files) {
+    if (!existsSync(f) || !statSync(f).isFile())
+      throw new UsageError(`golden file ${f} does not exist or is not a file`);
+  }
   const paths = files.length > 0 ? files : bundledGoldenFiles();
   if (paths.length === 0) {
     print?.(

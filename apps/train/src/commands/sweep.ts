@@ -1,10 +1,15 @@
-import { existsSync, mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { Command, Option } from "commander";
 import type { Output } from "../cli/output.js";
+import { onStopRequest } from "../cli/stop-signals.js";
 import { ExitCode, InvalidOptionError, ResultsFolderError, UsageError } from "../errors.js";
-import { readJson, writeJsonAtomic } from "../run/files.js";
+import { checkBanditData } from "../options/data-dir.js";
+import { writeJsonAtomic } from "../run/files.js";
+import { FolderLock } from "../run/lock.js";
 import { formatNumber, textTable } from "../run/metrics.js";
+import { checkWritableFolder, makeFolder } from "../run/out-dir.js";
+import { readBookkeeping } from "../run/prepare.js";
 import type { ProgressMode } from "../run/progress.js";
 import { type RunStatus, runSweep, SWEEP_FILES } from "../sweep/run-sweep.js";
 import { type ExpandedSweep, expandSweep, readSweepFile } from "../sweep/spec.js";
@@ -30,21 +35,53 @@ export function planSweep(
     const specPath = join(flags.resume, SWEEP_FILES.spec);
     if (!existsSync(specPath))
       throw new ResultsFolderError(`${flags.resume} is not a sweep folder: ${SWEEP_FILES.spec} is missing`);
-    return { sweep: readJson<ExpandedSweep>(specPath), dir: resolve(flags.resume) };
+    const sweep = readSweepSpec(specPath);
+    checkSweepData(sweep);
+    return { sweep, dir: checkWritableFolder("--resume", flags.resume) };
   }
   if (file === undefined)
     throw new UsageError("sweep: name a sweep file (YAML or JSON), or --resume <sweep-dir>");
   const sweep = expandSweep(readSweepFile(file), file);
-  const dir = resolve(flags.out ?? join("results", "sweeps", sweep.name));
+  const given = flags.out ?? join("results", "sweeps", sweep.name);
+  const dir = checkWritableFolder("--out", given);
+  if (existsSync(dir) && readdirSync(dir).length > 0 && !existsSync(join(dir, SWEEP_FILES.spec))) {
+    throw new ResultsFolderError(
+      `${given} is not empty and holds no sweep (${SWEEP_FILES.spec} is missing); choose an empty or new --out`,
+    );
+  }
   assertSameSweep(sweep, dir);
+  checkSweepData(sweep);
   return { sweep, dir };
+}
+
+function readSweepSpec(path: string): ExpandedSweep {
+  return readBookkeeping<ExpandedSweep>(
+    path,
+    (v) => {
+      const r = v as Partial<ExpandedSweep> | null;
+      return typeof r === "object" && r !== null && typeof r.name === "string" && Array.isArray(r.runs);
+    },
+    "an expanded sweep ({name, kind, runs, ...})",
+  );
+}
+
+/** The --data-dir checks of `train bandit`, once per distinct folder and class list. */
+function checkSweepData(sweep: ExpandedSweep): void {
+  if (sweep.kind !== "bandit") return;
+  const seen = new Set<string>();
+  for (const r of sweep.runs) {
+    const key = JSON.stringify([r.options.dataDir, r.options.classes]);
+    if (r.options.dataDir === undefined || seen.has(key)) continue;
+    seen.add(key);
+    checkBanditData(r.options);
+  }
 }
 
 /** A sweep folder continues only the sweep it was started with. */
 export function assertSameSweep(sweep: ExpandedSweep, dir: string): void {
   const specPath = join(dir, SWEEP_FILES.spec);
   if (!existsSync(specPath)) return;
-  const previous = readJson<ExpandedSweep>(specPath);
+  const previous = readSweepSpec(specPath);
   if (JSON.stringify(previous) !== JSON.stringify(sweep)) {
     throw new ResultsFolderError(
       `${dir} holds a different sweep (${previous.name}); choose another --out or remove the folder`,
@@ -76,22 +113,45 @@ export function sweepCommand(out: Output, setExit: (code: number) => void): Comm
         return;
       }
       const previous = existsSync(join(dir, SWEEP_FILES.spec));
-      mkdirSync(dir, { recursive: true });
-      writeJsonAtomic(join(dir, SWEEP_FILES.spec), sweep);
-      out.info(
-        `${previous ? "continuing" : "starting"} sweep ${sweep.name}: ${sweep.runs.length} ${sweep.kind} runs in ${dir}`,
-      );
-      const outcome = await runSweep(sweep, dir, {
-        progress: flags.progress,
-        out,
-        ...(flags.workers === undefined ? {} : { workers: flags.workers }),
+      makeFolder(dir);
+      const lock = FolderLock.acquire(dir, { warn: (m) => out.error(`warning: ${m}`) });
+      const stop = new AbortController();
+      const removeHandlers = onStopRequest((reason) => {
+        if (stop.signal.aborted) process.exit(ExitCode.interrupted);
+        stop.abort();
+        out.error(
+          `\n${reason}: stopping every run after its current unit, with a checkpoint (again to quit at once)`,
+        );
       });
+      let outcome: Awaited<ReturnType<typeof runSweep>>;
+      try {
+        writeJsonAtomic(join(dir, SWEEP_FILES.spec), sweep);
+        out.info(
+          `${previous ? "continuing" : "starting"} sweep ${sweep.name}: ${sweep.runs.length} ${sweep.kind} runs in ${dir}`,
+        );
+        outcome = await runSweep(sweep, dir, {
+          progress: flags.progress,
+          out,
+          stop: stop.signal,
+          ...(flags.workers === undefined ? {} : { workers: flags.workers }),
+        });
+      } finally {
+        removeHandlers();
+        lock.release();
+      }
       out.info("");
       out.info(statusTable(outcome.statuses));
       out.info("");
       out.info(
         `${outcome.complete} complete (${outcome.skipped} already done before), ${outcome.failed} failed; status in ${join(dir, SWEEP_FILES.status)}`,
       );
+      if (outcome.interrupted > 0 || stop.signal.aborted) {
+        out.info(
+          `interrupted: ${outcome.interrupted} runs stopped with a checkpoint; continue with --resume ${dir}`,
+        );
+        setExit(ExitCode.interrupted);
+        return;
+      }
       if (outcome.failed > 0)
         out.info(
           `failed runs keep their error in runs/<id>/error.json; re-run with --resume ${dir} to retry them`,

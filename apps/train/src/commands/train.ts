@@ -1,9 +1,12 @@
-import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { Output } from "../cli/output.js";
 import { addParamFlags, addPresetFlags, explicitParams } from "../cli/param-flags.js";
 import { resolveSettings } from "../cli/settings.js";
+import { onStopRequest } from "../cli/stop-signals.js";
 import { ExitCode, InvalidOptionError } from "../errors.js";
+import { checkBanditData } from "../options/data-dir.js";
 import type { TrainKind } from "../options/presets.js";
 import type { ResolvedOptions } from "../options/resolve.js";
 import { formatNumber, headlineMetrics, textTable, unitName, unitsName } from "../run/metrics.js";
@@ -15,6 +18,8 @@ import {
   prepareResume,
   RUN_FILES,
   type RunSummary,
+  readRunConfig,
+  writeRunCurves,
 } from "../run/train-run.js";
 import { trainerFactory } from "../trainers/registry.js";
 
@@ -97,6 +102,9 @@ async function runTrainCommand(
       ["--preset", flags.preset],
       ["--config", flags.config],
       ["--out", flags.out],
+      ["--overwrite", flags.overwrite],
+      ["--checkpoint-every", flags.checkpointEvery],
+      ["--keep-checkpoints", flags.keepCheckpoints],
     ] as const) {
       if (given !== undefined)
         throw new InvalidOptionError(
@@ -105,11 +113,23 @@ async function runTrainCommand(
           `nothing together with --resume (the run's config.json is used)`,
         );
     }
-    run = await prepareResume(flags.resume, kind, cli, factory);
+    if (flags.printConfig) {
+      const config = readRunConfig(resolve(flags.resume));
+      out.info(JSON.stringify({ ...config.options, ...cli }, null, 2));
+      return ExitCode.ok;
+    }
+    run = await prepareResume(flags.resume, kind, cli, factory, (m) => out.error(`warning: ${m}`));
     if (run.alreadyComplete) {
-      run.trainer.dispose();
+      // A run killed between summary.json and its curves (older versions wrote them in that
+      // order) would otherwise never get them.
+      const missing = flags.plots && !existsSync(join(run.dir, `${RUN_FILES.curves}.svg`));
+      try {
+        if (missing) await writeRunCurves(run.dir, run.config);
+      } finally {
+        run.abandon();
+      }
       out.info(
-        `${flags.resume} is already complete (${run.trainer.total} ${unitsName(kind)}); nothing to do.`,
+        `${flags.resume} is already complete (${run.trainer.total} ${unitsName(kind)}); ${missing ? "drew its missing curves" : "nothing to do"}.`,
       );
       return ExitCode.ok;
     }
@@ -125,7 +145,8 @@ async function runTrainCommand(
       return ExitCode.ok;
     }
     const harness = settings.harness;
-    const outDir = flags.out ?? (harness.out as string | undefined) ?? defaultRunDir(kind, settings.options);
+    const outDir = flags.out ?? harnessPath(harness.out) ?? defaultRunDir(kind, settings.options);
+    if (kind === "bandit") checkBanditData(settings.options);
     run = await prepareNewRun(
       {
         kind,
@@ -144,8 +165,15 @@ async function runTrainCommand(
     );
   }
   const summary = await trainWithProgress(run, flags.progress, flags.plots, out);
-  printRunReport(run, summary, out);
+  printRunReport(run, summary, out, flags.plots);
   return summary.status === "complete" ? ExitCode.ok : ExitCode.interrupted;
+}
+
+function harnessPath(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || value === "")
+    throw new InvalidOptionError("out in the config file", value, "a folder path");
+  return value;
 }
 
 function numberOr(value: unknown, key: string, fallback: number): number {
@@ -173,14 +201,12 @@ export async function trainWithProgress(
   const live = headlineMetrics(kind).live;
   const latest: Record<string, number | undefined> = Object.fromEntries(live.map((m) => [m, undefined]));
   const controller = new AbortController();
-  const onSigint = () => {
+  // SIGTERM (schedulers, `kill`) and the end of a parent pnpm stop the same way as Ctrl-C.
+  const removeHandlers = onStopRequest((reason) => {
     if (controller.signal.aborted) process.exit(ExitCode.interrupted);
     controller.abort();
-    out.error("\ninterrupt: stopping after this unit with a checkpoint (interrupt again to quit at once)");
-  };
-  // SIGTERM (schedulers, `kill`) stops the same way as Ctrl-C.
-  process.on("SIGINT", onSigint);
-  process.on("SIGTERM", onSigint);
+    out.error(`\n${reason}: stopping after this unit with a checkpoint (interrupt again to quit at once)`);
+  });
   out.info(
     run.resumedFrom === undefined
       ? `results: ${run.dir}`
@@ -201,13 +227,12 @@ export async function trainWithProgress(
     });
   } finally {
     progress.stop();
-    process.off("SIGINT", onSigint);
-    process.off("SIGTERM", onSigint);
+    removeHandlers();
     run.trainer.dispose();
   }
 }
 
-export function printRunReport(run: PreparedRun, summary: RunSummary, out: Output): void {
+export function printRunReport(run: PreparedRun, summary: RunSummary, out: Output, plots = true): void {
   const kind = run.config.kind;
   const rows = Object.entries(summary.metrics)
     .filter(([name]) => !name.startsWith("perf/"))
@@ -232,8 +257,7 @@ export function printRunReport(run: PreparedRun, summary: RunSummary, out: Outpu
     ...(kind === "bandit" ? [RUN_FILES.eval] : []),
     RUN_FILES.summary,
     "checkpoints/",
-    "curves.svg",
-    "curves.png",
+    ...(plots ? [`${RUN_FILES.curves}.svg`, `${RUN_FILES.curves}.png`] : []),
   ]) {
     out.info(`  ${join(run.dir, f)}`);
   }

@@ -92,7 +92,8 @@ export const banditParams: readonly ParamSpec[] = [
   {
     key: "sgStepsPerPolicyStep",
     description: "SG-phase Adam steps before each policy step",
-    type: { type: "integer", min: 0 },
+    type: { type: "integer", min: 1 },
+    hint: "to train without synthetic gradients, use --algorithm backprop",
     default: 1,
   },
   {

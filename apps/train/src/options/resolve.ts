@@ -1,5 +1,6 @@
 import { InvalidOptionError, UsageError } from "../errors.js";
 import { banditParams } from "./bandit.js";
+import { checkMemory } from "./memory.js";
 import { popgymParams } from "./popgym.js";
 import { presets, type TrainKind } from "./presets.js";
 import {
@@ -68,6 +69,16 @@ export function validateLayer(kind: TrainKind, layer: SettingsLayer): Record<str
 export function resolveOptions(kind: TrainKind, layers: readonly SettingsLayer[]): ResolvedOptions {
   const explicit: Record<string, ParamValue> = {};
   for (const layer of layers) Object.assign(explicit, validateLayer(kind, layer));
+  const resolved = fillDefaults(kind, explicit);
+  checkMemory(kind, resolved, fillDefaults(kind, {}));
+  checkCrossConstraints(kind, resolved);
+  return resolved;
+}
+
+function fillDefaults(
+  kind: TrainKind,
+  explicit: Readonly<Record<string, ParamValue>>,
+): Record<string, ParamValue> {
   const resolved: Record<string, ParamValue> = {};
   for (const spec of paramsOf(kind)) {
     const given = explicit[spec.key];
@@ -79,9 +90,11 @@ export function resolveOptions(kind: TrainKind, layers: readonly SettingsLayer[]
     const value = isDerived(d) ? d.derive(resolved) : d;
     if (value !== undefined) resolved[spec.key] = value;
   }
-  checkCrossConstraints(kind, resolved);
   return resolved;
 }
+
+/** POPGym env k's t-th reset uses seed + k + t * numEnvs, which numpy's seeding needs below 2^32. */
+const MAX_REFERENCE_SEED = 2 ** 32 - 1;
 
 function checkCrossConstraints(kind: TrainKind, r: Record<string, ParamValue>): void {
   if (r.algorithm === "sgprop" && r.model !== "sparsenet") {
@@ -92,6 +105,21 @@ function checkCrossConstraints(kind: TrainKind, r: Record<string, ParamValue>): 
     );
   }
   if (kind === "popgym") {
+    const lastSeed = (r.seed as number) + (r.numEnvs as number) * ((r.batches as number) + 1);
+    if (lastSeed > MAX_REFERENCE_SEED) {
+      if ((r.numEnvs as number) * ((r.batches as number) + 1) > MAX_REFERENCE_SEED) {
+        throw new InvalidOptionError(
+          "--num-envs",
+          r.numEnvs,
+          `an integer with --num-envs * (--batches + 1) below 2^32 (env reset seeds count up by --num-envs per batch)`,
+        );
+      }
+      throw new InvalidOptionError(
+        "--seed",
+        r.seed,
+        `an integer <= ${MAX_REFERENCE_SEED - (r.numEnvs as number) * ((r.batches as number) + 1)} (env resets use seed + env + batch * --num-envs, which must stay below 2^32)`,
+      );
+    }
     if ((r.rolloutLength as number) > (r.episodeLength as number)) {
       throw new InvalidOptionError(
         "--rollout-length",
@@ -114,8 +142,23 @@ function checkCrossConstraints(kind: TrainKind, r: Record<string, ParamValue>): 
       throw new InvalidOptionError("--num-parents", r.numParents, `an integer <= --width (${r.width})`);
     }
   } else {
-    if ((r.classes as readonly number[]).some((c) => c > 9)) {
-      throw new InvalidOptionError("--classes", (r.classes as number[]).join(","), "MNIST digits 0..9");
+    const classes = r.classes as readonly number[];
+    if (classes.some((c) => c > 9)) {
+      throw new InvalidOptionError("--classes", classes.join(","), "MNIST digits 0..9");
+    }
+    if (new Set(classes).size !== classes.length) {
+      throw new InvalidOptionError(
+        "--classes",
+        classes.join(","),
+        "distinct MNIST digits (a class appears twice)",
+      );
+    }
+    if (classes.length < 2) {
+      throw new InvalidOptionError(
+        "--classes",
+        classes.join(","),
+        "at least two MNIST digits (one action is no choice)",
+      );
     }
     if (r.model === "sparsenet" && (r.numParents as number) > (r.width as number)) {
       throw new InvalidOptionError("--num-parents", r.numParents, `an integer <= --width (${r.width})`);

@@ -27,6 +27,8 @@ export interface ParamSpec {
   readonly default: ParamValue | DerivedDefault | undefined;
   /** Optional settings may stay unset; they are then omitted from the trainer options. */
   readonly optional?: boolean;
+  /** Said after the allowed values when a value is refused, e.g. which flag to use instead. */
+  readonly hint?: string;
 }
 
 export function isDerived(d: ParamSpec["default"]): d is DerivedDefault {
@@ -53,6 +55,7 @@ export function describeAllowed(type: ParamType): string {
     case "integer": {
       const lo = type.min === undefined ? "" : ` >= ${type.min}`;
       const hi = type.max === undefined ? "" : ` <= ${type.max}`;
+      if (type.min === undefined && type.max === undefined) return "an integer below 2^53";
       return `an integer${lo}${lo && hi ? " and" : ""}${hi}`;
     }
     case "enum":
@@ -101,7 +104,11 @@ function parseNumber(raw: unknown): number | undefined {
 export function parseParamValue(spec: ParamSpec, raw: unknown, where: string): ParamValue {
   const t = spec.type;
   const fail = (): never => {
-    throw new InvalidOptionError(where, raw, describeAllowed(t));
+    throw new InvalidOptionError(
+      where,
+      raw,
+      `${describeAllowed(t)}${spec.hint === undefined ? "" : ` (${spec.hint})`}`,
+    );
   };
   switch (t.type) {
     case "number": {
@@ -113,7 +120,8 @@ export function parseParamValue(spec: ParamSpec, raw: unknown, where: string): P
     }
     case "integer": {
       const n = parseNumber(raw);
-      if (n === undefined || !Number.isInteger(n)) return fail();
+      // Above 2^53 neighbouring integers collapse (9007199254740993 reads as ...992).
+      if (n === undefined || !Number.isSafeInteger(n)) return fail();
       if (t.min !== undefined && n < t.min) return fail();
       if (t.max !== undefined && n > t.max) return fail();
       return n;
@@ -141,7 +149,8 @@ export function parseParamValue(spec: ParamSpec, raw: unknown, where: string): P
             ? [raw]
             : [];
       const values = items.map(parseNumber);
-      if (values.length === 0 || values.some((v) => v === undefined || !Number.isInteger(v))) return fail();
+      if (values.length === 0 || values.some((v) => v === undefined || !Number.isSafeInteger(v)))
+        return fail();
       const ints = values as number[];
       if (t.length !== undefined && ints.length !== t.length) return fail();
       if (t.min !== undefined && ints.some((v) => v < (t.min as number))) return fail();

@@ -19,7 +19,7 @@ export function algorithmParam(derive: (r: Resolved) => ParamValue, doc: string)
 export const seedParam: ParamSpec = {
   key: "seed",
   description: "seed of every random stream of the run",
-  type: { type: "integer", min: 0 },
+  type: { type: "integer", min: 0, max: Number.MAX_SAFE_INTEGER },
   default: 0,
 };
 

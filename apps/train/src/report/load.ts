@@ -1,7 +1,8 @@
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ResultsFolderError } from "../errors.js";
-import { readJson, readMetricsCsv, rowsAsRecords } from "../run/files.js";
+import { readMetricsCsv, rowsAsRecords } from "../run/files.js";
+import { readBookkeeping } from "../run/prepare.js";
 import { RUN_FILES, type RunSummary } from "../run/train-run.js";
 import { SWEEP_FILES } from "../sweep/run-sweep.js";
 import type { ExpandedSweep, SweepRun } from "../sweep/spec.js";
@@ -43,7 +44,11 @@ export function loadSweep(dir: string): LoadedSweep {
   const specPath = join(dir, SWEEP_FILES.spec);
   if (!existsSync(specPath))
     throw new ResultsFolderError(`${dir} is not a sweep folder: ${SWEEP_FILES.spec} is missing`);
-  const sweep = readJson<ExpandedSweep>(specPath);
+  const sweep = readBookkeeping<ExpandedSweep>(
+    specPath,
+    (v) => typeof v === "object" && v !== null && Array.isArray((v as { runs?: unknown }).runs),
+    "an expanded sweep ({name, kind, runs, ...})",
+  );
   const varying = varyingKeys(sweep);
   const runs = sweep.runs.map((run): LoadedRun => {
     const runDir = join(dir, SWEEP_FILES.runs, run.id);
@@ -56,13 +61,22 @@ export function loadSweep(dir: string): LoadedSweep {
       return {
         run,
         status: "failed",
-        error: readJson<{ error: string }>(errorPath).error,
+        error: String(
+          readBookkeeping<{ error?: unknown }>(
+            errorPath,
+            (v) => typeof v === "object" && v !== null,
+            "a run error record",
+          ).error,
+        ),
         train,
         evalRows,
         setting,
       };
     }
-    const complete = existsSync(summaryPath) && readJson<RunSummary>(summaryPath).status === "complete";
+    const complete =
+      existsSync(summaryPath) &&
+      readBookkeeping<RunSummary>(summaryPath, (v) => typeof v === "object" && v !== null, "a run summary")
+        .status === "complete";
     return { run, status: complete ? "complete" : "incomplete", train, evalRows, setting };
   });
   return { dir, sweep, runs };
@@ -72,6 +86,10 @@ export function loadSweep(dir: string): LoadedSweep {
 export function findSweeps(dir: string): string[] {
   if (existsSync(join(dir, SWEEP_FILES.spec))) return [dir];
   if (!existsSync(dir)) throw new ResultsFolderError(`${dir} does not exist`);
+  if (!statSync(dir).isDirectory())
+    throw new ResultsFolderError(
+      `${dir} is a file; report takes sweep folders (holding ${SWEEP_FILES.spec})`,
+    );
   const found = readdirSync(dir, { withFileTypes: true })
     .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, SWEEP_FILES.spec)))
     .map((e) => join(dir, e.name))

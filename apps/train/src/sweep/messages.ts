@@ -25,6 +25,11 @@ export type WorkerMessage =
       readonly metrics: Record<string, number>;
     }
   | { readonly type: "done"; readonly runId: string; readonly seconds: number; readonly skipped: boolean }
+  | { readonly type: "interrupted"; readonly runId: string; readonly completed: number }
   | { readonly type: "failed"; readonly runId: string; readonly error: string; readonly stack?: string };
 
-export type MainMessage = { readonly type: "run"; readonly task: RunTask } | { readonly type: "exit" };
+/** `stop`: finish the current unit, checkpoint, report `interrupted` (SIGINT/SIGTERM of the sweep). */
+export type MainMessage =
+  | { readonly type: "run"; readonly task: RunTask }
+  | { readonly type: "stop" }
+  | { readonly type: "exit" };

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
@@ -13,7 +13,7 @@ import type { ExpandedSweep, SweepRun } from "./spec.js";
 export const SWEEP_FILES = { spec: "sweep.json", status: "status.json", runs: "runs" } as const;
 
 export interface RunStatus {
-  status: "pending" | "running" | "complete" | "failed";
+  status: "pending" | "running" | "complete" | "failed" | "interrupted";
   completed?: number;
   total?: number;
   seconds?: number;
@@ -23,6 +23,8 @@ export interface RunStatus {
 export interface SweepOutcome {
   readonly complete: number;
   readonly failed: number;
+  /** Runs stopped by SIGINT/SIGTERM after a checkpoint (continue with --resume). */
+  readonly interrupted: number;
   readonly skipped: number;
   readonly statuses: Record<string, RunStatus>;
 }
@@ -137,7 +139,7 @@ function createDisplay(mode: ProgressMode, workers: number, out: Output): Displa
 export async function runSweep(
   sweep: ExpandedSweep,
   outDir: string,
-  opts: { workers?: number; progress: ProgressMode; out: Output },
+  opts: { workers?: number; progress: ProgressMode; out: Output; stop?: AbortSignal },
 ): Promise<SweepOutcome> {
   const runsDir = join(outDir, SWEEP_FILES.runs);
   mkdirSync(runsDir, { recursive: true });
@@ -167,6 +169,7 @@ export async function runSweep(
   let complete = 0;
   let failed = 0;
   let skipped = 0;
+  let interrupted = 0;
   const refresh = () => {
     const done = Object.values(statuses).reduce((s, r) => s + (r.completed ?? 0), 0);
     display.overall(done, unitsTotal, complete + failed, failed, sweep.runs.length);
@@ -178,15 +181,25 @@ export async function runSweep(
     status.error = error;
     const dir = join(runsDir, runId);
     mkdirSync(dir, { recursive: true });
-    writeJsonAtomic(join(dir, RUN_FILES.error), { runId, error, stack, at: new Date().toISOString() });
+    // A run that failed while training wrote its own error.json (units completed, last
+    // checkpoint, step and tensor of a divergence): the sweep's shorter copy must not replace it.
+    const own = join(dir, RUN_FILES.error);
+    if (!existsSync(own)) writeJsonAtomic(own, { runId, error, stack, at: new Date().toISOString() });
     saveStatus();
   };
 
   let startupError: Error | undefined;
+  const workers = new Set<Worker>();
+  const onStop = () => {
+    queue.length = 0;
+    for (const w of workers) w.postMessage({ type: "stop" });
+  };
+  opts.stop?.addEventListener("abort", onStop);
   await new Promise<void>((resolveAll) => {
     let alive = 0;
     const spawn = (slot: number) => {
       const worker = createWorker(workerCount);
+      workers.add(worker);
       let current: RunTask | undefined;
       let everReady = false;
       alive += 1;
@@ -236,6 +249,16 @@ export async function runSweep(
             current = undefined;
             break;
           }
+          case "interrupted": {
+            const s = statuses[m.runId] as RunStatus;
+            s.status = "interrupted";
+            s.completed = m.completed;
+            interrupted += 1;
+            saveStatus();
+            display.runEnded(slot, m.runId, `interrupted at ${m.completed}/${s.total} (checkpoint written)`);
+            current = undefined;
+            break;
+          }
           case "failed":
             recordFailure(m.runId, m.error, m.stack);
             display.runEnded(slot, m.runId, `failed: ${m.error}`);
@@ -254,6 +277,7 @@ export async function runSweep(
       });
       worker.on("exit", (code) => {
         alive -= 1;
+        workers.delete(worker);
         if (current !== undefined) {
           recordFailure(current.runId, `worker exited with code ${code}`);
           current = undefined;
@@ -265,8 +289,11 @@ export async function runSweep(
     };
     for (let slot = 0; slot < workerCount; slot++) spawn(slot);
   });
+  opts.stop?.removeEventListener("abort", onStop);
   display.stop();
+  // Runs never started keep "pending"; none stays "running" once its worker is gone.
+  for (const s of Object.values(statuses)) if (s.status === "running") s.status = "interrupted";
   saveStatus();
   if (startupError !== undefined) throw new Error(`sweep worker failed to start: ${startupError.message}`);
-  return { complete, failed, skipped, statuses };
+  return { complete, failed, skipped, interrupted, statuses };
 }

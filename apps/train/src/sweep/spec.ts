@@ -1,4 +1,4 @@
-import { ConfigFileError, InvalidOptionError } from "../errors.js";
+import { ConfigFileError, InvalidOptionError, UsageError } from "../errors.js";
 import { readSettingsFile } from "../options/config-file.js";
 import type { TrainKind } from "../options/presets.js";
 import { presetLayer, type ResolvedOptions, resolveOptions, type SettingsLayer } from "../options/resolve.js";
@@ -129,7 +129,17 @@ export function expandSweep(file: SweepFile, where: string): ExpandedSweep {
       layers.push({ source: `base in ${where}`, values: file.base ?? {} });
       layers.push({ source: `methods.${method} in ${where}`, values: settings });
       layers.push({ source: `grid in ${where}`, values: point });
-      const options = resolveOptions(file.kind, layers);
+      let options: ResolvedOptions;
+      try {
+        options = resolveOptions(file.kind, layers);
+      } catch (error) {
+        // Name the run of the sweep file, since a flag name alone does not locate it.
+        if (error instanceof UsageError)
+          throw new UsageError(
+            `sweep ${where}, method ${method}, grid point ${JSON.stringify(point)}: ${error.message}`,
+          );
+        throw error;
+      }
       const params = Object.fromEntries(
         Object.entries(point).map(([k, v]) => [keyOf(k), options[keyOf(k)] ?? v]),
       );

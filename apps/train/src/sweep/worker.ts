@@ -11,6 +11,8 @@ const port = parentPort;
 if (port === null) throw new Error("sweep/worker.ts must run in a worker thread");
 
 const post = (m: WorkerMessage) => port.postMessage(m);
+// Aborted by the main thread's `stop`: the current run ends after its unit, with a checkpoint.
+const stop = new AbortController();
 
 async function runTask(task: RunTask): Promise<void> {
   const started = Date.now();
@@ -33,15 +35,17 @@ async function runTask(task: RunTask): Promise<void> {
           true,
         );
     if (run.alreadyComplete) {
-      run.trainer.dispose();
+      run.abandon();
       post({ type: "done", runId: task.runId, seconds: 0, skipped: true });
       return;
     }
     const live = headlineMetrics(task.kind).live;
     const latest: Record<string, number> = {};
     let lastPost = 0;
+    let summary: Awaited<ReturnType<typeof executeRun>>;
     try {
-      await executeRun(run, {
+      summary = await executeRun(run, {
+        signal: stop.signal,
         onStart: (completed, total) => post({ type: "started", runId: task.runId, completed, total }),
         onRow: (completed, total, train, evalRow) => {
           for (const m of live) {
@@ -58,6 +62,10 @@ async function runTask(task: RunTask): Promise<void> {
     } finally {
       run.trainer.dispose();
     }
+    if (summary.status === "interrupted") {
+      post({ type: "interrupted", runId: task.runId, completed: summary.completed });
+      return;
+    }
     post({ type: "done", runId: task.runId, seconds: (Date.now() - started) / 1000, skipped: false });
   } catch (error) {
     const e = error as Error;
@@ -73,6 +81,10 @@ async function runTask(task: RunTask): Promise<void> {
 port.on("message", (m: MainMessage) => {
   if (m.type === "exit") {
     port.close();
+    return;
+  }
+  if (m.type === "stop") {
+    stop.abort();
     return;
   }
   void runTask(m.task).then(() => post({ type: "ready" }));

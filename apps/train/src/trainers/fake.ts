@@ -10,7 +10,8 @@ import type { MetricsRow, Trainer, TrainerFactory, TrainerOptions, TrainerRows }
  * Trainer contract (same metric names, evaluation schedule, checkpoint/restore continuing the same
  * random stream) with cheap synthetic learning curves, so the harness can be tested in milliseconds.
  * `SGPROP_FAKE_UNIT_MS` slows each unit down (crash tests need time to kill a run mid-way);
- * `SGPROP_FAKE_FAIL_AT=n` makes unit n throw (failure handling tests).
+ * `SGPROP_FAKE_FAIL_AT=n` makes unit n throw, `SGPROP_FAKE_FAIL_SEED=s` makes the creation of a
+ * run with seed s throw (failure handling tests).
  */
 export class FakeTrainer implements Trainer {
   private constructor(
@@ -22,6 +23,10 @@ export class FakeTrainer implements Trainer {
   ) {}
 
   static create(kind: TrainKind, options: TrainerOptions): FakeTrainer {
+    const failSeed = process.env.SGPROP_FAKE_FAIL_SEED;
+    if (failSeed !== undefined && Number(failSeed) === Number(options.seed)) {
+      throw new Error(`simulated start-up failure of the run with seed ${failSeed}`);
+    }
     if (kind === "bandit" && typeof options.dataDir === "string" && !existsSync(options.dataDir)) {
       throw new Error(`MNIST data folder ${JSON.stringify(options.dataDir)} does not exist`);
     }

@@ -1,4 +1,5 @@
 import type { BackendName } from "../backend.js";
+import { banditMemoryParts, memoryBudgetProblem } from "../memoryBudget.js";
 import { InvalidConfigError, requireInt, requireUnit } from "../models/errors.js";
 import type { SgMode } from "../sgprop/mixing.js";
 import type { BanditFactory, ContextualBandit } from "./types.js";
@@ -159,6 +160,12 @@ export function resolveBanditOptions(opts: Partial<BanditTrainOptions>): Resolve
   }
   if (resolved.numParents > resolved.width && resolved.model === "sparsenet") {
     throw new InvalidConfigError("numParents", resolved.numParents, `<= width (${resolved.width})`);
+  }
+  const parts = banditMemoryParts(resolved);
+  const tooLarge = memoryBudgetProblem(parts);
+  if (tooLarge !== undefined) {
+    const big = parts.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+    throw new InvalidConfigError(big.option, big.value, `a smaller value: ${tooLarge}`);
   }
   return resolved;
 }

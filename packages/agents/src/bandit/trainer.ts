@@ -288,6 +288,7 @@ class BanditTrainer implements Trainer {
       });
       const data = probs.dataSync();
       probs.dispose();
+      if (!data.every(Number.isFinite)) throw new NonFiniteError(step, "evaluation action probabilities");
       return { probabilities: data };
     };
     const r = await this.bandit.evaluate(policy, { n: this.options.evalBatchSize });

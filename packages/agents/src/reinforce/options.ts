@@ -1,4 +1,5 @@
 import type { BackendName } from "../backend.js";
+import { memoryBudgetProblem, popgymMemoryParts } from "../memoryBudget.js";
 import { RecurrentConfigError } from "../recurrent/params.js";
 import type { SgMode } from "../sgprop/mixing.js";
 import type { VectorLabyrinth } from "./rollout.js";
@@ -146,6 +147,8 @@ export function resolvePopgymOptions(partial: Partial<PopgymTrainOptions>): Popg
 } {
   const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
   const o = { ...defaultPopgymOptions, ...defined } as PopgymTrainOptions;
+  // As in the paper and the CLI, the default algorithm follows the model: sgprop needs SparseNet.
+  if (defined.algorithm === undefined) o.algorithm = o.model === "sparsenet" ? "sgprop" : "backprop";
   const episodeLength = o.episodeLength ?? (o.env === "explore" ? 40 : 80);
   const rolloutLength = o.rolloutLength ?? episodeLength;
   const fail = (msg: string): never => {
@@ -203,5 +206,7 @@ export function resolvePopgymOptions(partial: Partial<PopgymTrainOptions>): Popg
   ) {
     fail(`mazeDims must be two even integers >= 6, got [${o.mazeDims}]`);
   }
+  const tooLarge = memoryBudgetProblem(popgymMemoryParts({ ...o, rolloutLength }));
+  if (tooLarge !== undefined) fail(tooLarge);
   return { ...o, mazeDims: [h, w], episodeLength, rolloutLength };
 }
