@@ -1,6 +1,5 @@
-import { existsSync, readdirSync, statSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { existsSync, statSync } from "node:fs";
+import { relative } from "node:path";
 import { agentCheckers, type BackendName, selectBackend } from "@sgprop/agents";
 import { type CaseChecker, goldenFiles, type RunSummary, runConformance } from "@sgprop/conformance";
 import { labyrinthCheckers } from "@sgprop/popgym";
