@@ -112,18 +112,23 @@ export class Rng {
     return items;
   }
 
-  /** k distinct integers drawn uniformly from [0, n), in draw order. */
+  /**
+   * k distinct integers drawn uniformly from [0, n), in draw order: a partial Fisher-Yates shuffle
+   * of 0..n-1 that stores only the displaced entries, so it costs O(k) however large n is (wide
+   * networks draw a few parents from many neurons).
+   */
   sampleWithoutReplacement(n: number, k: number): number[] {
     if (!Number.isSafeInteger(k) || k < 0 || k > n) {
       throw new RangeError(`cannot draw ${k} distinct values from ${n}`);
     }
-    const pool = Array.from({ length: n }, (_, i) => i);
+    const displaced = new Map<number, number>();
+    const out: number[] = [];
     for (let i = 0; i < k; i++) {
       const j = this.integer(i, n - 1);
-      const tmp = pool[i] as number;
-      pool[i] = pool[j] as number;
-      pool[j] = tmp;
+      const atJ = displaced.get(j) ?? j;
+      displaced.set(j, displaced.get(i) ?? i);
+      out.push(atJ);
     }
-    return pool.slice(0, k);
+    return out;
   }
 }

@@ -121,6 +121,27 @@ describe("Rng", () => {
     );
   });
 
+  it("sampleWithoutReplacement equals a dense partial Fisher-Yates and costs O(k)", () => {
+    const dense = (rng: Rng, n: number, k: number): number[] => {
+      const pool = Array.from({ length: n }, (_, i) => i);
+      for (let i = 0; i < k; i++) {
+        const j = rng.integer(i, n - 1);
+        [pool[i], pool[j]] = [pool[j] as number, pool[i] as number];
+      }
+      return pool.slice(0, k);
+    };
+    fc.assert(
+      fc.property(fc.nat(), fc.integer({ min: 0, max: 60 }), fc.nat(60), (seed, n, k) => {
+        const kk = Math.min(k, n);
+        expect(Rng.fromSeed(seed).sampleWithoutReplacement(n, kk)).toEqual(dense(Rng.fromSeed(seed), n, kk));
+      }),
+      { numRuns: 300 },
+    );
+    // A pool of 2^40 entries could not be allocated.
+    const big = Rng.fromSeed(1).sampleWithoutReplacement(2 ** 40, 3);
+    expect(new Set(big).size).toBe(3);
+  });
+
   it("normal draws have roughly unit variance", () => {
     const r = Rng.fromSeed(7);
     let s = 0;
