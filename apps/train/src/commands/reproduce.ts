@@ -14,7 +14,7 @@ import {
 } from "../reproduce/experiments.js";
 import { writeJsonAtomic } from "../run/files.js";
 import type { ProgressMode } from "../run/progress.js";
-import { runSweep, SWEEP_FILES } from "../sweep/run-sweep.js";
+import { runLockedSweep } from "../sweep/run-locked.js";
 import { expandSweep, readSweepFile } from "../sweep/spec.js";
 import { expertSimCommand } from "./expert-sim.js";
 import { assertSameSweep } from "./sweep.js";
@@ -63,12 +63,10 @@ export function reproduceCommand(out: Output, setExit: (code: number) => void): 
         return { sweep, dir };
       });
       for (const { sweep, dir } of plans) {
-        mkdirSync(dir, { recursive: true });
-        writeJsonAtomic(join(dir, SWEEP_FILES.spec), sweep);
         out.info(
           `== ${sweep.name}: ${sweep.runs.length} ${sweep.kind} runs -> ${relative(process.cwd(), dir)}`,
         );
-        const outcome = await runSweep(sweep, dir, {
+        const outcome = await runLockedSweep(sweep, dir, {
           progress: flags.progress,
           out,
           ...(flags.workers === undefined ? {} : { workers: flags.workers }),
@@ -78,6 +76,11 @@ export function reproduceCommand(out: Output, setExit: (code: number) => void): 
         );
         failures += outcome.failed;
         sweepDirs.push(dir);
+        if (outcome.stopped) {
+          out.info(`interrupted: runs stopped with a checkpoint; run the same command again to continue`);
+          setExit(ExitCode.interrupted);
+          return;
+        }
       }
       mkdirSync(root, { recursive: true });
       let expertDir: string | undefined;

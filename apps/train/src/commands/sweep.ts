@@ -11,7 +11,8 @@ import { formatNumber, textTable } from "../run/metrics.js";
 import { checkWritableFolder, makeFolder } from "../run/out-dir.js";
 import { readBookkeeping } from "../run/prepare.js";
 import type { ProgressMode } from "../run/progress.js";
-import { type RunStatus, runSweep, SWEEP_FILES } from "../sweep/run-sweep.js";
+import { runLockedSweep } from "../sweep/run-locked.js";
+import { type RunStatus, SWEEP_FILES } from "../sweep/run-sweep.js";
 import { type ExpandedSweep, expandSweep, readSweepFile } from "../sweep/spec.js";
 import { positiveInt } from "./train.js";
 
@@ -113,39 +114,21 @@ export function sweepCommand(out: Output, setExit: (code: number) => void): Comm
         return;
       }
       const previous = existsSync(join(dir, SWEEP_FILES.spec));
-      makeFolder(dir);
-      const lock = FolderLock.acquire(dir, { warn: (m) => out.error(`warning: ${m}`) });
-      const stop = new AbortController();
-      const removeHandlers = onStopRequest((reason) => {
-        if (stop.signal.aborted) process.exit(ExitCode.interrupted);
-        stop.abort();
-        out.error(
-          `\n${reason}: stopping every run after its current unit, with a checkpoint (again to quit at once)`,
-        );
+      out.info(
+        `${previous ? "continuing" : "starting"} sweep ${sweep.name}: ${sweep.runs.length} ${sweep.kind} runs in ${dir}`,
+      );
+      const outcome = await runLockedSweep(sweep, dir, {
+        progress: flags.progress,
+        out,
+        ...(flags.workers === undefined ? {} : { workers: flags.workers }),
       });
-      let outcome: Awaited<ReturnType<typeof runSweep>>;
-      try {
-        writeJsonAtomic(join(dir, SWEEP_FILES.spec), sweep);
-        out.info(
-          `${previous ? "continuing" : "starting"} sweep ${sweep.name}: ${sweep.runs.length} ${sweep.kind} runs in ${dir}`,
-        );
-        outcome = await runSweep(sweep, dir, {
-          progress: flags.progress,
-          out,
-          stop: stop.signal,
-          ...(flags.workers === undefined ? {} : { workers: flags.workers }),
-        });
-      } finally {
-        removeHandlers();
-        lock.release();
-      }
       out.info("");
       out.info(statusTable(outcome.statuses));
       out.info("");
       out.info(
         `${outcome.complete} complete (${outcome.skipped} already done before), ${outcome.failed} failed; status in ${join(dir, SWEEP_FILES.status)}`,
       );
-      if (outcome.interrupted > 0 || stop.signal.aborted) {
+      if (outcome.stopped) {
         out.info(
           `interrupted: ${outcome.interrupted} runs stopped with a checkpoint; continue with --resume ${dir}`,
         );

@@ -1,19 +1,21 @@
-import { mkdirSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
 import type { Output } from "../cli/output.js";
 import { assertSameSweep } from "../commands/sweep.js";
 import { positiveInt } from "../commands/train.js";
-import { ExitCode, InvalidOptionError } from "../errors.js";
+import { ExitCode, InvalidOptionError, ResultsFolderError } from "../errors.js";
 import type { TrainKind } from "../options/presets.js";
-import { loadSweep } from "../report/load.js";
+import { type LoadedSweep, loadSweep } from "../report/load.js";
 import { writeJsonAtomic } from "../run/files.js";
+import { checkWritableFolder } from "../run/out-dir.js";
 import type { ProgressMode } from "../run/progress.js";
-import { runSweep, SWEEP_FILES } from "../sweep/run-sweep.js";
-import { expandSweep, readSweepFile } from "../sweep/spec.js";
-import { compareMethod, type MethodVerdict, runMetrics } from "./compare.js";
-import { defaultReferenceDir, loadReferenceRuns } from "./reference.js";
+import { runLockedSweep } from "../sweep/run-locked.js";
+import { SWEEP_FILES } from "../sweep/run-sweep.js";
+import { type ExpandedSweep, expandSweep, readSweepFile } from "../sweep/spec.js";
+import { compareMethod, type MethodVerdict, type RunMetrics, runMetrics } from "./compare.js";
+import { defaultReferenceDir, loadReferenceRuns, type ReferenceRun } from "./reference.js";
 import { type CurvePoint, type KindResult, kindPasses, writeKindResult } from "./report.js";
 
 interface ValidateFlags {
@@ -26,95 +28,104 @@ interface ValidateFlags {
   progress: ProgressMode;
 }
 
+/** POPGym SparseNet backprop is bimodal (seeds find the exit or stay near 0.29): reported, not gating. */
+const NOT_GATING = new Set(["sparsenet_backprop"]);
+
 /** The sweep file of each half of the validation; its method labels are the reference's names. */
 function validateSweepPath(kind: TrainKind): string {
   return fileURLToPath(new URL(`../../sweeps/validate-${kind}.yaml`, import.meta.url));
 }
 
-/** POPGym SparseNet backprop is bimodal (seeds find the exit or stay near 0.29): reported, not gating. */
-const NOT_GATING = new Set(["sparsenet_backprop"]);
+interface Plan {
+  readonly kind: TrainKind;
+  readonly sweep: ExpandedSweep;
+  readonly dir: string;
+  readonly reference: readonly ReferenceRun[];
+}
 
-/** Method labels of both validate sweeps (the reference's own names). */
-const VALIDATE_METHODS = [
-  "sgprop_adaptive",
-  "sparse_backprop",
-  "mlp",
-  "gru",
-  "sparsenet_backprop",
-  "sparsenet_sgprop_adaptive",
-];
-
-async function validateKind(
-  kind: TrainKind,
-  flags: ValidateFlags,
-  out: Output,
-): Promise<KindResult | undefined> {
-  const path = validateSweepPath(kind);
-  const full = expandSweep(readSweepFile(path), path);
-  const unknown = (flags.methods ?? []).filter((m) => !VALIDATE_METHODS.includes(m));
+/** Everything that can be refused is checked here, for both halves, before any run starts. */
+function planValidation(flags: ValidateFlags): Plan[] {
+  const kinds: TrainKind[] = flags.only !== undefined ? [flags.only] : ["bandit", "popgym"];
+  const full = kinds.map((kind) => {
+    const path = validateSweepPath(kind);
+    return { kind, sweep: expandSweep(readSweepFile(path), path) };
+  });
+  const known = full.flatMap((f) => [...new Set(f.sweep.runs.map((r) => r.method))]);
+  const unknown = (flags.methods ?? []).filter((m) => !known.includes(m));
   if (unknown.length > 0)
-    throw new InvalidOptionError("--methods", unknown.join(","), `names from ${VALIDATE_METHODS.join(", ")}`);
-  const wanted = (flags.methods ?? []).filter((m) => full.runs.some((r) => r.method === m));
-  if (flags.methods !== undefined && wanted.length === 0) return undefined;
-  const sweep =
-    flags.methods === undefined
-      ? full
-      : { ...full, runs: full.runs.filter((r) => wanted.includes(r.method)) };
-  const dir = resolve(flags.out, kind);
-  assertSameSweep(sweep, dir);
-  const reference = loadReferenceRuns(kind, flags.reference ?? defaultReferenceDir());
-  if (flags.train) {
-    mkdirSync(dir, { recursive: true });
-    writeJsonAtomic(join(dir, SWEEP_FILES.spec), sweep);
-    out.info(
-      `== ${kind}: ${sweep.runs.length} runs -> ${relative(process.cwd(), dir)} (re-running continues)`,
+    throw new InvalidOptionError("--methods", unknown.join(","), `names from ${known.join(", ")}`);
+  const root = checkWritableFolder("--out", flags.out);
+  return full.flatMap(({ kind, sweep: all }) => {
+    const runs =
+      flags.methods === undefined
+        ? all.runs
+        : all.runs.filter((r) => (flags.methods as string[]).includes(r.method));
+    if (runs.length === 0) return [];
+    const sweep = { ...all, runs };
+    const dir = join(root, kind);
+    if (existsSync(dir) && readdirSync(dir).length > 0 && !existsSync(join(dir, SWEEP_FILES.spec)))
+      throw new ResultsFolderError(`${dir} is not empty and holds no sweep; choose another --out`);
+    assertSameSweep(sweep, dir);
+    if (!flags.train && !existsSync(join(dir, SWEEP_FILES.spec)))
+      throw new ResultsFolderError(`--no-train: ${dir} holds no validation runs yet; run without --no-train`);
+    return [
+      { kind, sweep, dir, reference: loadReferenceRuns(kind, flags.reference ?? defaultReferenceDir()) },
+    ];
+  });
+}
+
+/** Our runs of one method: their headline numbers and curves, and the ids of unfinished ones. */
+function oursOf(loaded: LoadedSweep, kind: TrainKind, method: string) {
+  const metrics: RunMetrics[] = [];
+  const curves: CurvePoint[] = [];
+  const incomplete: string[] = [];
+  const unitKey = kind === "bandit" ? "charts/step" : "charts/batch";
+  const valueKey = kind === "bandit" ? "eval/reward" : "charts/success_rate";
+  for (const r of loaded.runs.filter((x) => x.run.method === method)) {
+    if (r.status !== "complete") {
+      incomplete.push(r.run.id);
+      continue;
+    }
+    const seed = Number(r.run.options.seed);
+    const rows = kind === "bandit" ? r.evalRows : r.train;
+    for (const row of rows)
+      curves.push({
+        source: "ours",
+        method,
+        seed,
+        unit: row[unitKey] as number,
+        value: row[valueKey] as number,
+      });
+    metrics.push(
+      runMetrics(
+        kind,
+        seed,
+        rows.map((row) => row[valueKey] as number),
+      ),
     );
-    await runSweep(sweep, dir, {
-      progress: flags.progress,
-      out,
-      ...(flags.workers === undefined ? {} : { workers: flags.workers }),
-    });
   }
-  const loaded = loadSweep(dir);
+  return { metrics, curves, incomplete };
+}
+
+function compareKind(plan: Plan): KindResult {
+  const loaded = loadSweep(plan.dir);
   const curves: CurvePoint[] = [];
   const incomplete: string[] = [];
   const verdicts: MethodVerdict[] = [];
-  const methods = [...new Set(sweep.runs.map((r) => r.method))];
-  for (const method of methods) {
-    const ours = loaded.runs
-      .filter((r) => r.run.method === method)
-      .flatMap((r) => {
-        const seed = Number(r.run.options.seed);
-        if (r.status !== "complete") {
-          incomplete.push(r.run.id);
-          return [];
-        }
-        const rows = kind === "bandit" ? r.evalRows : r.train;
-        const unitKey = kind === "bandit" ? "charts/step" : "charts/batch";
-        const valueKey = kind === "bandit" ? "eval/reward" : "charts/success_rate";
-        const values = rows.map((row) => row[valueKey] as number);
-        rows.forEach((row, i) => {
-          curves.push({
-            source: "ours",
-            method,
-            seed,
-            unit: row[unitKey] as number,
-            value: values[i] as number,
-          });
-        });
-        return [runMetrics(kind, seed, values)];
-      });
-    const refRuns = reference.filter((r) => r.method === method);
+  for (const method of [...new Set(plan.sweep.runs.map((r) => r.method))]) {
+    const ours = oursOf(loaded, plan.kind, method);
+    curves.push(...ours.curves);
+    incomplete.push(...ours.incomplete);
+    const refRuns = plan.reference.filter((r) => r.method === method);
     for (const r of refRuns)
       r.units.forEach((unit, i) => {
         curves.push({ source: "reference", method, seed: r.seed, unit, value: r.values[i] as number });
       });
-    const refMetrics = refRuns.map((r) => runMetrics(kind, r.seed, r.values));
-    verdicts.push(
-      compareMethod(kind, method, ours, refMetrics, !(kind === "popgym" && NOT_GATING.has(method))),
-    );
+    const refMetrics = refRuns.map((r) => runMetrics(plan.kind, r.seed, r.values));
+    const gating = !(plan.kind === "popgym" && NOT_GATING.has(method));
+    verdicts.push(compareMethod(plan.kind, method, ours.metrics, refMetrics, gating));
   }
-  return { kind, verdicts, curves, incomplete };
+  return { kind: plan.kind, verdicts, curves, incomplete };
 }
 
 /**
@@ -124,11 +135,11 @@ async function validateKind(
 export function validateCommand(out: Output, setExit: (code: number) => void): Command {
   return new Command("validate")
     .description(
-      "train the paper's settings on several seeds and check the learning curves against the paper's own code (tens of minutes on 2 cores; re-running continues)",
+      "train the paper's settings on several seeds and check the learning curves against the paper's own code (about an hour on 2 cores; re-running continues)",
     )
     .option("--out <dir>", "results folder", join("results", "validate"))
     .addOption(new Option("--only <kind>", "validate one half only").choices(["bandit", "popgym"]))
-    .option("--methods <names...>", "validate these methods only (a subset run needs its own --out folder)")
+    .option("--methods <names...>", "validate these methods only (a subset needs its own --out folder)")
     .option("--workers <n>", "parallel worker threads (default: one per core)", positiveInt())
     .option("--no-train", "compare the runs already in --out without training")
     .option("--reference <dir>", "folder of reference curves (default: the bundled reference-curves/)")
@@ -138,24 +149,39 @@ export function validateCommand(out: Output, setExit: (code: number) => void): C
         .default("auto"),
     )
     .action(async (flags: ValidateFlags) => {
-      const kinds: TrainKind[] = flags.only !== undefined ? [flags.only] : ["bandit", "popgym"];
-      const results: KindResult[] = [];
-      for (const kind of kinds) {
-        const result = await validateKind(kind, flags, out);
-        if (result !== undefined) results.push(result);
+      const plans = planValidation(flags);
+      if (flags.train) {
+        for (const plan of plans) {
+          out.info(`== ${plan.kind}: ${plan.sweep.runs.length} runs -> ${relative(process.cwd(), plan.dir)}`);
+          const outcome = await runLockedSweep(plan.sweep, plan.dir, {
+            progress: flags.progress,
+            out,
+            ...(flags.workers === undefined ? {} : { workers: flags.workers }),
+          });
+          if (outcome.stopped) {
+            out.info("interrupted: runs stopped with a checkpoint; run the same command again to continue");
+            setExit(ExitCode.interrupted);
+            return;
+          }
+        }
       }
-      const root = resolve(flags.out);
+      const results = plans.map(compareKind);
+      const root = checkWritableFolder("--out", flags.out);
       mkdirSync(root, { recursive: true });
       for (const result of results) out.info(`\n${await writeKindResult(result, root)}`);
-      const pass = results.every(kindPasses);
+      const pass = results.length > 0 && results.every(kindPasses);
       writeJsonAtomic(join(root, "validate.json"), {
         pass,
-        results: results.map(({ curves: _curves, ...rest }) => ({
-          ...rest,
-          pass: kindPasses(rest as KindResult),
+        results: results.map((r) => ({
+          kind: r.kind,
+          pass: kindPasses(r),
+          incomplete: r.incomplete,
+          verdicts: r.verdicts,
         })),
       });
-      out.info(`\nvalidate: ${pass ? "PASS" : "FAIL"} (tables, curves: ${relative(process.cwd(), root)})`);
+      out.info(
+        `\nvalidate: ${pass ? "PASS" : "FAIL"} (tables and curves in ${relative(process.cwd(), root)})`,
+      );
       setExit(pass ? ExitCode.ok : ExitCode.failure);
     });
 }
