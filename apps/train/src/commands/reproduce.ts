@@ -12,7 +12,6 @@ import {
   paperSweepPath,
   QUICK_OVERRIDES,
 } from "../reproduce/experiments.js";
-import { writeJsonAtomic } from "../run/files.js";
 import type { ProgressMode } from "../run/progress.js";
 import { runLockedSweep } from "../sweep/run-locked.js";
 import { expandSweep, readSweepFile } from "../sweep/spec.js";
