@@ -3,29 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { main } from "../src/cli.js";
-import { captureOutput, snapshot } from "./helpers.js";
+import { captureOutput, runCli, snapshot } from "./helpers.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "sgprop-cli-"));
 beforeAll(() => {
   process.env.SGPROP_TRAINER = "fake";
 });
 
-async function run(args: string[]) {
-  const out = captureOutput();
-  const stderr: string[] = [];
-  const write = process.stderr.write.bind(process.stderr);
-  // commander prints its own usage errors straight to stderr.
-  process.stderr.write = ((chunk: string) => {
-    stderr.push(String(chunk));
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    const code = await main(args, out);
-    return { code, text: [...out.lines, ...out.errors, ...stderr].join("\n") };
-  } finally {
-    process.stderr.write = write;
-  }
-}
+const run = runCli;
 
 describe("sgprop train (in-process, fake trainer)", () => {
   it("writes a complete results folder", async () => {

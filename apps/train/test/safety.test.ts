@@ -12,12 +12,11 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeIdx } from "@sgprop/mnist-bandit";
 import { beforeAll, describe, expect, it } from "vitest";
-import { main } from "../src/cli.js";
 import { conciseError } from "../src/errors.js";
 import { checkMemory, estimateMemory } from "../src/options/memory.js";
 import { resolveOptions } from "../src/options/resolve.js";
 import { FolderLock } from "../src/run/lock.js";
-import { captureOutput, snapshot } from "./helpers.js";
+import { runCli, snapshot } from "./helpers.js";
 
 // Issue 14: nothing lost, nothing half-done. One block per numbered case of the issue.
 const tmp = mkdtempSync(join(tmpdir(), "sgprop-safety-"));
@@ -26,21 +25,7 @@ beforeAll(() => {
   process.env.SGPROP_TRAINER = "fake";
 });
 
-async function run(args: string[]) {
-  const out = captureOutput();
-  const stderr: string[] = [];
-  const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string) => {
-    stderr.push(String(chunk));
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    const code = await main(args, out);
-    return { code, text: [...out.lines, ...out.errors, ...stderr].join("\n"), lines: out.lines };
-  } finally {
-    process.stderr.write = write;
-  }
-}
+const run = runCli;
 
 const quiet = ["--progress", "none", "--no-plots"];
 

@@ -3,11 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { main } from "../src/cli.js";
 import { expandSweep, readSweepFile } from "../src/sweep/spec.js";
 import { compareMethod, MARGIN, runMetrics } from "../src/validate/compare.js";
 import { loadReferenceRuns } from "../src/validate/reference.js";
-import { captureOutput } from "./helpers.js";
+import { runCli } from "./helpers.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "sgprop-validate-"));
 
@@ -48,11 +47,7 @@ describe("the verdict", () => {
   });
 });
 
-async function run(args: string[]) {
-  const out = captureOutput();
-  const code = await main(args, out);
-  return { code, text: [...out.lines, ...out.errors].join("\n") };
-}
+const run = runCli;
 
 /** A finished validate folder for the MLP whose four runs have the eval curve `curve(seed)`. */
 function fakeValidateFolder(name: string, curve: (seed: number) => number[]): string {
