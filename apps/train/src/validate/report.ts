@@ -102,7 +102,7 @@ function curvesSpec(result: KindResult): VegaLiteSpec {
           title: popgym ? "success rate (10-batch mean)" : "eval reward",
           scale: { domain: [0, 1] },
         },
-        color: { field: "source", type: "nominal", title: null },
+        color: { field: "source", type: "nominal", title: null, legend: { orient: "top" } },
         strokeDash: { field: "source", type: "nominal", legend: null },
         detail: { field: "seed", type: "nominal" },
         opacity: { value: 0.75 },
