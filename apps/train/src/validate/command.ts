@@ -129,7 +129,7 @@ function compareKind(plan: Plan): KindResult {
 }
 
 /**
- * `sgprop validate`: trains the paper's settings (bandit: three methods x 6 seeds; POPGym escape:
+ * `sgprop validate`: trains the paper's settings (bandit: three methods x 4 seeds; POPGym escape:
  * three models x 6 seeds), then compares our final and mean metrics with the paper's own runs.
  */
 export function validateCommand(out: Output, setExit: (code: number) => void): Command {
