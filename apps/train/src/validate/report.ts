@@ -103,7 +103,7 @@ function curvesSpec(result: KindResult): VegaLiteSpec {
           scale: { domain: [0, 1] },
         },
         color: { field: "source", type: "nominal", title: null, legend: { orient: "top" } },
-        strokeDash: { field: "source", type: "nominal", legend: null },
+        strokeDash: { field: "source", type: "nominal", title: null, legend: { orient: "top" } },
         detail: { field: "seed", type: "nominal" },
         opacity: { value: 0.75 },
       },
