@@ -121,9 +121,11 @@ export function writeProject(
       writeFileSync(join(project, "src", `${id}.${ext}`), example.code);
       programs.push({ id, pkg: p.name, source: `${p.name} README.md, first example` });
     }
+    // A package's examples keep one folder, so that they can import each other by relative path.
+    mkdirSync(join(project, "src", `examples-${slug(p.name)}`), { recursive: true });
     for (const file of exampleFiles(p)) {
       const name = basename(file).replace(/\.(ts|mts|js|mjs)$/, "");
-      const id = `example-${slug(p.name)}-${name}`;
+      const id = `examples-${slug(p.name)}/${name}`;
       const ext = /\.m?js$/.test(file) ? "mjs" : "ts";
       cpSync(file, join(project, "src", `${id}.${ext}`));
       programs.push({ id, pkg: p.name, source: `${p.name} examples/${basename(file)}` });

@@ -175,13 +175,6 @@ export function resolvePopgymOptions(partial: Partial<PopgymTrainOptions>): Popg
   }
   if (!Number.isSafeInteger(o.seed) || o.seed < 0)
     fail(`seed must be a non-negative integer, got ${String(o.seed)}`);
-  // The replayed CPython generator takes 32-bit seeds; env k's t-th reset uses seed + k + t * numEnvs.
-  const lastResetSeed = o.seed + o.numEnvs * (o.batches + 1);
-  if (o.mazeGenerator === "reference" && lastResetSeed >= 2 ** 32) {
-    fail(
-      `seed ${o.seed} is too large for the reference maze generator: reset seeds reach ${lastResetSeed} >= 2^32 (use a seed below ${2 ** 32 - o.numEnvs * (o.batches + 1)} or mazeGenerator "default")`,
-    );
-  }
   if (!Number.isSafeInteger(episodeLength) || episodeLength < 1)
     fail(`episodeLength must be a positive integer, got ${episodeLength}`);
   if (!Number.isSafeInteger(rolloutLength) || rolloutLength < 1)
@@ -208,5 +201,14 @@ export function resolvePopgymOptions(partial: Partial<PopgymTrainOptions>): Popg
   }
   const tooLarge = memoryBudgetProblem(popgymMemoryParts({ ...o, rolloutLength }));
   if (tooLarge !== undefined) fail(tooLarge);
+  // The replayed CPython generator takes 32-bit seeds; env k's t-th reset uses seed + k + t * numEnvs.
+  const resetSeeds = o.numEnvs * (o.batches + 1);
+  if (o.mazeGenerator === "reference" && o.seed + resetSeeds >= 2 ** 32) {
+    fail(
+      resetSeeds >= 2 ** 32
+        ? `numEnvs ${o.numEnvs} x batches ${o.batches} needs more than 2^32 maze seeds, the reference maze generator's range; use mazeGenerator "default"`
+        : `seed ${o.seed} is too large for the reference maze generator: reset seeds reach ${o.seed + resetSeeds} >= 2^32 (use a seed below ${2 ** 32 - resetSeeds} or mazeGenerator "default")`,
+    );
+  }
   return { ...o, mazeDims: [h, w], episodeLength, rolloutLength };
 }
