@@ -84,6 +84,16 @@ export class ContextSampler {
     if (rows.length === 0) {
       throw new ClassSubsetError(subset.classes, `the ${splitName} split has no example of these classes`);
     }
+    // An action whose class never appears could never be rewarded: refuse it rather than train a
+    // bandit with fewer classes than asked for.
+    const seen = new Set(actions);
+    const missing = subset.classes.filter((_, a) => !seen.has(a));
+    if (missing.length > 0) {
+      throw new ClassSubsetError(
+        subset.classes,
+        `the ${splitName} split has no example of class ${missing.join(", ")}`,
+      );
+    }
     this.pool = Int32Array.from(rows);
     this.floats = precompute ? standardizedImages(split) : undefined;
     this.poolActions = Int32Array.from(actions);
