@@ -21,6 +21,7 @@ import {
   type ResolvedBanditOptions,
   resolveBanditOptions,
 } from "./options.js";
+import { sampleActions } from "./sampling.js";
 import type { BanditFactory, ContextBatchLike, ContextualBandit } from "./types.js";
 
 const CHECKPOINT_FORMAT = "sgprop-bandit-trainer/1";
@@ -54,25 +55,6 @@ function resolveBandit(o: ResolvedBanditOptions): ContextualBandit {
     });
   }
   return b;
-}
-
-/** Samples one action per row of a [B, A] probability table by inverting the cumulative sum. */
-function sampleActions(probs: Float32Array, b: number, a: number, rng: Rng): Int32Array {
-  const out = new Int32Array(b);
-  for (let i = 0; i < b; i++) {
-    const u = rng.float();
-    let acc = 0;
-    let chosen = a - 1;
-    for (let j = 0; j < a; j++) {
-      acc += probs[i * a + j] as number;
-      if (u < acc) {
-        chosen = j;
-        break;
-      }
-    }
-    out[i] = chosen;
-  }
-  return out;
 }
 
 /** Finds the first gradient (by name) with a non-finite entry, with one device read. */
