@@ -82,6 +82,16 @@ describe("Rng", () => {
     );
   });
 
+  it("the 32-bit seeding arithmetic equals SplitMix64 written with BigInt", () => {
+    fc.assert(
+      fc.property(fc.maxSafeNat(), fc.string(), (seed, purpose) => {
+        expect(Rng.derive(seed, purpose).state()).toEqual(bigIntState(seed, purpose));
+      }),
+      { numRuns: 500 },
+    );
+    expect(Rng.fromSeed(0).state()).toEqual(bigIntState(0, ""));
+  });
+
   it("no named stream's first 100,000 outputs contain a 16-output window of another's", () => {
     const purposes = ["a/contexts", "a/reward-noise", "a/evaluation", "b/init", "b/actions", ""];
     const streams = [0, 1, 2, 2 ** 32 - 1, 2 ** 40 + 3].flatMap((seed) =>
@@ -208,4 +218,22 @@ function erfc(x: number): number {
     t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
   const y = poly * Math.exp(-x * x);
   return x >= 0 ? y : 2 - y;
+}
+
+/** The seeding of `seeding.ts`, spelled with BigInt: FNV-1a of the purpose, SplitMix64 of the seed. */
+function bigIntState(seed: number, purpose: string): number[] {
+  const mask = (1n << 64n) - 1n;
+  const gamma = 0x9e3779b97f4a7c15n;
+  const mix = (x: bigint): bigint => {
+    let z = x & mask;
+    z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & mask;
+    z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & mask;
+    return z ^ (z >> 31n);
+  };
+  let h = 0xcbf29ce484222325n;
+  for (const byte of new TextEncoder().encode(purpose)) h = ((h ^ BigInt(byte)) * 0x100000001b3n) & mask;
+  const key = mix(mix(BigInt(seed) + gamma) ^ h);
+  const a = mix(key + gamma);
+  const b = mix(key + 2n * gamma);
+  return [a >> 32n, a & 0xffffffffn, b >> 32n, b & 0xffffffffn].map((w) => Number(w) | 0);
 }
