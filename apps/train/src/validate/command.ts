@@ -44,7 +44,7 @@ interface Plan {
 }
 
 /** Everything that can be refused is checked here, for both halves, before any run starts. */
-function planValidation(flags: ValidateFlags): Plan[] {
+function planValidation(flags: ValidateFlags): { root: string; plans: Plan[] } {
   const kinds: TrainKind[] = flags.only !== undefined ? [flags.only] : ["bandit", "popgym"];
   const full = kinds.map((kind) => {
     const path = validateSweepPath(kind);
@@ -55,7 +55,7 @@ function planValidation(flags: ValidateFlags): Plan[] {
   if (unknown.length > 0)
     throw new InvalidOptionError("--methods", unknown.join(","), `names from ${known.join(", ")}`);
   const root = checkWritableFolder("--out", flags.out);
-  return full.flatMap(({ kind, sweep: all }) => {
+  const plans = full.flatMap(({ kind, sweep: all }) => {
     const runs =
       flags.methods === undefined
         ? all.runs
@@ -72,6 +72,7 @@ function planValidation(flags: ValidateFlags): Plan[] {
       { kind, sweep, dir, reference: loadReferenceRuns(kind, flags.reference ?? defaultReferenceDir()) },
     ];
   });
+  return { root, plans };
 }
 
 /** Our runs of one method: their headline numbers and curves, and the ids of unfinished ones. */
@@ -149,7 +150,7 @@ export function validateCommand(out: Output, setExit: (code: number) => void): C
         .default("auto"),
     )
     .action(async (flags: ValidateFlags) => {
-      const plans = planValidation(flags);
+      const { root, plans } = planValidation(flags);
       if (flags.train) {
         for (const plan of plans) {
           out.info(`== ${plan.kind}: ${plan.sweep.runs.length} runs -> ${relative(process.cwd(), plan.dir)}`);
@@ -166,7 +167,6 @@ export function validateCommand(out: Output, setExit: (code: number) => void): C
         }
       }
       const results = plans.map(compareKind);
-      const root = checkWritableFolder("--out", flags.out);
       mkdirSync(root, { recursive: true });
       for (const result of results) out.info(`\n${await writeKindResult(result, root)}`);
       const pass = results.length > 0 && results.every(kindPasses);

@@ -1,4 +1,5 @@
 import type { TrainKind } from "../options/presets.js";
+import { mean } from "../run/metrics.js";
 
 /**
  * The verdict of `sgprop validate` (issue 13): ours lands on the reference when, for every method
@@ -25,9 +26,8 @@ export const METRIC_LABELS: Readonly<Record<TrainKind, { final: string; mean: st
 
 /** The two headline numbers of one curve (eval rewards or per-batch success rates, in order). */
 export function runMetrics(kind: TrainKind, seed: number, values: readonly number[]): RunMetrics {
-  const avg = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const final = kind === "bandit" ? (values.at(-1) as number) : avg(values.slice(-50));
-  return { seed, final, mean: avg(values) };
+  const final = kind === "bandit" ? (values.at(-1) as number) : mean(values.slice(-50));
+  return { seed, final, mean: mean(values) };
 }
 
 export interface MetricVerdict {
@@ -62,17 +62,17 @@ export function compareMethod(
   const metrics = (["final", "mean"] as const).map((metric): MetricVerdict => {
     const refValues = reference.map((r) => r[metric]);
     const oursPerSeed = ours.map((r) => r[metric]);
-    const mean = oursPerSeed.reduce((a, b) => a + b, 0) / oursPerSeed.length;
+    const ourMean = mean(oursPerSeed);
     const low = Math.min(...refValues) - MARGIN;
     const high = Math.max(...refValues) + MARGIN;
     return {
       metric,
-      ours: mean,
+      ours: ourMean,
       oursPerSeed,
       reference: refValues,
       low,
       high,
-      pass: ours.length > 0 && mean >= low && mean <= high,
+      pass: ours.length > 0 && ourMean >= low && ourMean <= high,
     };
   });
   const solvedCount = (runs: readonly RunMetrics[]) => runs.filter((r) => r.final > 0.5).length;
