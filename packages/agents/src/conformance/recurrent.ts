@@ -17,7 +17,7 @@ import { toVariables } from "../recurrent/params.js";
 import { RNN_PARAMS, type RnnCell, RnnPolicy, type RnnState } from "../recurrent/rnn.js";
 import { SPARSENET_POLICY_PARAMS, SPARSENET_SG_PARAMS, SparseNetPolicy } from "../recurrent/sparsenet.js";
 import { sparseNetBptt } from "../recurrent/sparsenetBptt.js";
-import { temporalThetaSchedule } from "../recurrent/thetaSchedule.js";
+import { temporalThetaSchedule } from "../sgprop/thetaSchedule.js";
 
 /*
  * Tolerances for our float32 tensors against the float64 golden numbers (golden README section 9).

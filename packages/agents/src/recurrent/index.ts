@@ -12,5 +12,4 @@ export * from "./sparseCore.js";
 export * from "./sparseMaps.js";
 export * from "./sparsenet.js";
 export * from "./sparsenetBptt.js";
-export * from "./thetaEstimator.js";
-export * from "./thetaSchedule.js";
+export * from "./sparsenetTheta.js";

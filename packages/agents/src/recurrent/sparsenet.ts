@@ -1,5 +1,6 @@
 import type { Rng } from "@sgprop/gym";
 import * as tf from "@tensorflow/tfjs-core";
+import { type ChildrenGraph, childrenGraph } from "../sgprop/thetaSchedule.js";
 import { slotActorLogits } from "./actor.js";
 import { type RolloutHandle, rolloutHandle, rolloutStepParallel } from "./corePool.js";
 import { EMBEDDING_PARAMS, embedObservations, LAYER_NORM_EPS, LEAKY_RELU_SLOPE } from "./embedding.js";
@@ -16,7 +17,6 @@ import {
 import type { RolloutWeights } from "./rolloutCore.js";
 import type { CoreMaps, CoreTrace } from "./sparseCore.js";
 import { coreSizes, jsCoreMaps } from "./sparseMaps.js";
-import { type ChildrenGraph, childrenGraph } from "./thetaSchedule.js";
 
 /** What a rollout needs from the policy for a batch (plain arrays, read once per batch). */
 export interface RolloutMaps {

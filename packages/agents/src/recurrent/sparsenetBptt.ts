@@ -17,7 +17,7 @@ import {
 } from "./sparseCore.js";
 import { canonicalSlotGrads, coreSizes, jsCoreMaps } from "./sparseMaps.js";
 import { coreKernels, disposeKernels, type SparseNetPolicy } from "./sparsenet.js";
-import { RECURRENT_THETA_EPS, startRecurrentThetaBatch } from "./thetaEstimator.js";
+import { RECURRENT_THETA_EPS, startRecurrentThetaBatch } from "./sparsenetTheta.js";
 
 export type { SgMode };
 

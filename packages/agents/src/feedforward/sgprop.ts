@@ -1,12 +1,12 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { BanditTensors } from "../bandit/loss.js";
 import { banditLoss } from "../bandit/loss.js";
-import type { FeedforwardForward, FeedforwardLayerCache, FeedforwardSparseNet } from "../models/sparseNet.js";
 import { perNeuronOuter } from "../ops/perNeuron.js";
-import { nativeBackpropGradients, nativePolicyGradients, nativeSgPhase } from "./feedforwardNative.js";
-import type { SgMode } from "./mixing.js";
-import { mixWithSubstitute, sgSubstitute } from "./mixing.js";
-import { estimateThetaBatch } from "./thetaEstimator.js";
+import type { SgMode } from "../sgprop/mixing.js";
+import { mixWithSubstitute, sgSubstitute } from "../sgprop/mixing.js";
+import { estimateThetaBatch } from "../sgprop/thetaEstimator.js";
+import { nativeBackpropGradients, nativePolicyGradients, nativeSgPhase } from "./sgpropKernels.js";
+import type { FeedforwardForward, FeedforwardLayerCache, FeedforwardSparseNet } from "./sparsenet.js";
 
 /**
  * sgprop on the feed-forward FeedforwardSparseNet of the bandit (SPEC 4.4, 4.5; golden README section 5).

@@ -2,7 +2,6 @@ import type { Rng } from "@sgprop/gym";
 import * as tf from "@tensorflow/tfjs-core";
 import { hostData } from "../kernels/hostMirror.js";
 import { type SimdForwardNet, simdForwardHidden } from "../kernels/perNeuronSimd.js";
-import { gatherNeuronMajor, HostGather } from "../ops/hostGather.js";
 import {
   fastTanh,
   perNeuronKernel,
@@ -11,7 +10,8 @@ import {
   perNeuronOuter,
 } from "../ops/perNeuron.js";
 import { InvalidConfigError, InvalidInputError, requireInt } from "./errors.js";
-import { type HostParams, NativeFeedforward } from "./sparseNetNative.js";
+import { gatherNeuronMajor, HostGather } from "./hostGather.js";
+import { type HostParams, NativeFeedforward } from "./sparsenetKernels.js";
 
 /** Sizes of the feed-forward FeedforwardSparseNet of the bandit (SPEC 4.2). */
 export interface FeedforwardSparseNetConfig {

@@ -3,11 +3,11 @@
  * (kernels/feedforward.c): every per-layer array of a batch (neuron inputs, routing weights, slot
  * outputs, hidden states, SG predictions, gradients) lives in the kernels' memory for the whole
  * step, so a training step crosses into TensorFlow.js only for the action head and the optimiser.
- * The tfjs implementation in sparseNet.ts and sgprop/feedforward.ts stays the reference and the
+ * The tfjs implementation in sparsenet.ts and sgprop.ts stays the reference and the
  * path for other backends; both are checked against the golden files.
  */
 import { type KernelName, kernelRuntime } from "../kernels/runtime.js";
-import type { FeedforwardSparseNetConfig } from "./sparseNet.js";
+import type { FeedforwardSparseNetConfig } from "./sparsenet.js";
 
 // Word indices of the kernels' parameter block (enum FB_* in kernels/feedforward.h).
 const FB = {
