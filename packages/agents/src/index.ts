@@ -8,7 +8,24 @@ export * from "./conformance/index.js";
 export * from "./feedforward/errors.js";
 export * from "./feedforward/mlp.js";
 export * from "./feedforward/sgprop.js";
+export * from "./feedforward/sgpropShared.js";
 export * from "./feedforward/sparsenet.js";
+export {
+  checkFeedforwardConfig,
+  drawFeedforwardConnectivity,
+  type FeedforwardConnectivity,
+  type FeedforwardSparseNetConfig,
+  feedforwardPolicyNames,
+  feedforwardSgNames,
+  feedforwardShapes,
+  initFeedforwardParams,
+} from "./feedforward/sparsenetConfig.js";
+export {
+  type FeedforwardForward,
+  type FeedforwardLayerCache,
+  liveTrace,
+  type NativeTraceRef,
+} from "./feedforward/sparsenetTrace.js";
 export * from "./gradients.js";
 export { disposeKernelThreads, kernelHelperCalls, prewarmKernelThreads } from "./kernels/runtime.js";
 export * from "./neuron/slotNeuron.js";

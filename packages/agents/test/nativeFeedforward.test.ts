@@ -8,7 +8,8 @@ import {
   sgPhaseGradients,
   sgpropPolicyGradients,
 } from "../src/feedforward/sgprop.js";
-import { FeedforwardSparseNet, type FeedforwardSparseNetConfig } from "../src/feedforward/sparsenet.js";
+import { FeedforwardSparseNet } from "../src/feedforward/sparsenet.js";
+import type { FeedforwardSparseNetConfig } from "../src/feedforward/sparsenetConfig.js";
 import { simdDenseMatVec, simdDenseOuter, simdDenseTanh } from "../src/kernels/perNeuronSimd.js";
 import { kernelRuntime } from "../src/kernels/runtime.js";
 import { setPerNeuronKernel } from "../src/ops/perNeuron.js";

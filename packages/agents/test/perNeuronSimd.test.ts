@@ -7,7 +7,8 @@ import { Rng } from "@sgprop/gym";
 import * as tf from "@tensorflow/tfjs-core";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { FeedforwardSparseNet, type FeedforwardSparseNetConfig } from "../src/feedforward/sparsenet.js";
+import { FeedforwardSparseNet } from "../src/feedforward/sparsenet.js";
+import type { FeedforwardSparseNetConfig } from "../src/feedforward/sparsenetConfig.js";
 import { simdForwardHidden, simdMatVecs, simdOuter } from "../src/kernels/perNeuronSimd.js";
 import {
   disposeKernelThreads,

@@ -5,11 +5,11 @@ import { banditLoss } from "../src/bandit/loss.js";
 import { InvalidConfigError, InvalidInputError } from "../src/feedforward/errors.js";
 import { Mlp } from "../src/feedforward/mlp.js";
 import { backpropPolicyGradients, sgpropPolicyGradients } from "../src/feedforward/sgprop.js";
+import { FeedforwardSparseNet } from "../src/feedforward/sparsenet.js";
 import {
-  FeedforwardSparseNet,
   type FeedforwardSparseNetConfig,
   feedforwardPolicyNames,
-} from "../src/feedforward/sparsenet.js";
+} from "../src/feedforward/sparsenetConfig.js";
 import { slotLayerForward } from "../src/neuron/slotNeuron.js";
 import { IndexGather } from "../src/ops/gather.js";
 import { setPerNeuronKernel } from "../src/ops/perNeuron.js";

@@ -5,12 +5,9 @@ import { type NamedTensorData, readCheckpointDir, writeCheckpointDir } from "../
 import { InvalidConfigError } from "../feedforward/errors.js";
 import { Mlp, type MlpForward, mlpShapes } from "../feedforward/mlp.js";
 import { backpropPolicyGradients, sgPhaseGradients, sgpropPolicyGradients } from "../feedforward/sgprop.js";
-import {
-  type FeedforwardForward,
-  FeedforwardSparseNet,
-  type FeedforwardSparseNetConfig,
-  feedforwardShapes,
-} from "../feedforward/sparsenet.js";
+import { FeedforwardSparseNet } from "../feedforward/sparsenet.js";
+import { type FeedforwardSparseNetConfig, feedforwardShapes } from "../feedforward/sparsenetConfig.js";
+import type { FeedforwardForward } from "../feedforward/sparsenetTrace.js";
 import { Adam, type AdamState } from "../optim/adam.js";
 import { BANDIT_TRAINER_STREAMS, trainerStreams } from "../streams.js";
 import { type MetricsRow, NonFiniteError, type Trainer, type TrainerRows } from "../trainer.js";

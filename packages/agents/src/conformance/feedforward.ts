@@ -11,12 +11,12 @@ import { ensureBackend } from "../backend.js";
 import { banditLoss } from "../bandit/loss.js";
 import { Mlp, mlpShapes } from "../feedforward/mlp.js";
 import { backpropPolicyGradients, sgPhaseGradients, sgpropPolicyGradients } from "../feedforward/sgprop.js";
+import { FeedforwardSparseNet } from "../feedforward/sparsenet.js";
 import {
-  FeedforwardSparseNet,
   feedforwardPolicyNames,
   feedforwardSgNames,
   feedforwardShapes,
-} from "../feedforward/sparsenet.js";
+} from "../feedforward/sparsenetConfig.js";
 import { Adam } from "../optim/adam.js";
 
 /**

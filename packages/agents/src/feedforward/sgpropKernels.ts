@@ -2,11 +2,12 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { BanditTensors } from "../bandit/loss.js";
 import { banditLoss } from "../bandit/loss.js";
 import { mirroredTensor } from "../kernels/hostMirror.js";
-import type { PolicyGradResult, PolicyStepOptions, SgPhaseOptions, SgPhaseResult } from "./sgprop.js";
-import { backpropActionHead, policyActionGradient, sgActionHead } from "./sgprop.js";
-import type { FeedforwardForward, FeedforwardSparseNet } from "./sparsenet.js";
-import { liveTrace } from "./sparsenet.js";
+import type { PolicyGradResult, PolicyStepOptions, SgPhaseOptions, SgPhaseResult } from "./sgpropShared.js";
+import { backpropActionHead, policyActionGradient, sgActionHead } from "./sgpropShared.js";
+import type { FeedforwardSparseNet } from "./sparsenet.js";
 import type { NativeLayerGrads } from "./sparsenetKernels.js";
+import type { FeedforwardForward } from "./sparsenetTrace.js";
+import { liveTrace } from "./sparsenetTrace.js";
 
 /**
  * The three gradient computations of feedforward/sgprop.ts for a forward pass that ran on the

@@ -1,7 +1,7 @@
 import type { Rng } from "@sgprop/gym";
 import * as tf from "@tensorflow/tfjs-core";
 import { hostData } from "../kernels/hostMirror.js";
-import { type SimdForwardNet, simdForwardHidden } from "../kernels/perNeuronSimd.js";
+import { simdForwardHidden } from "../kernels/perNeuronSimd.js";
 import {
   fastTanh,
   perNeuronKernel,
@@ -9,245 +9,29 @@ import {
   perNeuronMatVecs,
   perNeuronOuter,
 } from "../ops/perNeuron.js";
-import { InvalidConfigError, InvalidInputError, requireInt } from "./errors.js";
-import { gatherNeuronMajor, HostGather } from "./hostGather.js";
+import { InvalidConfigError, InvalidInputError } from "./errors.js";
+import { HostGather } from "./hostGather.js";
+import {
+  checkFeedforwardConfig,
+  checkFeedforwardConnectivity,
+  drawFeedforwardConnectivity,
+  type FeedforwardConnectivity,
+  type FeedforwardSparseNetConfig,
+  feedforwardPolicyNames,
+  feedforwardSgNames,
+  feedforwardShapes,
+  initFeedforwardParams,
+  pickParams,
+} from "./sparsenetConfig.js";
+import { logitsNeuronMajor, neuronMajorWeights, simdHiddenWeights } from "./sparsenetEval.js";
 import { type HostParams, NativeFeedforward } from "./sparsenetKernels.js";
-
-/** Sizes of the feed-forward FeedforwardSparseNet of the bandit (SPEC 4.2). */
-export interface FeedforwardSparseNetConfig {
-  /** Context length X (784 for MNIST). */
-  readonly inputDim: number;
-  /** Hidden layers L. */
-  readonly numLayers: number;
-  /** Neurons per layer W. */
-  readonly width: number;
-  /** Neuron state size q. */
-  readonly neuronDim: number;
-  /** Slots per neuron M. */
-  readonly numSlots: number;
-  /** Parents per neuron P (layer 0 reads P*q pixels). */
-  readonly numParents: number;
-  /** Actions A. */
-  readonly numActions: number;
-  /** Layers l > 0 output tanh(out) + h_{l-1} (the paper's setting). */
-  readonly residual: boolean;
-}
-
-/** Validates a configuration and returns it; impossible sizes throw {@link InvalidConfigError}. */
-export function checkFeedforwardConfig(c: FeedforwardSparseNetConfig): FeedforwardSparseNetConfig {
-  requireInt("inputDim", c.inputDim, 1);
-  requireInt("numLayers", c.numLayers, 1);
-  requireInt("width", c.width, 1);
-  requireInt("neuronDim", c.neuronDim, 1);
-  requireInt("numSlots", c.numSlots, 1);
-  requireInt("numParents", c.numParents, 1);
-  requireInt("numActions", c.numActions, 2);
-  if (c.numParents > c.width) {
-    throw new InvalidConfigError("numParents", c.numParents, `<= width (${c.width}): parents are distinct`);
-  }
-  if (c.numParents * c.neuronDim > c.inputDim) {
-    throw new InvalidConfigError(
-      "numParents * neuronDim",
-      c.numParents * c.neuronDim,
-      `<= inputDim (${c.inputDim}): layer-0 neurons read distinct pixels`,
-    );
-  }
-  return c;
-}
-
-/** Canonical names of the policy parameters of a FeedforwardSparseNet with L layers. */
-export function feedforwardPolicyNames(numLayers: number): string[] {
-  const names: string[] = [];
-  for (let l = 0; l < numLayers; l++) names.push(`hiddenKeys.${l}`, `hiddenA.${l}`, `hiddenB.${l}`);
-  names.push("actionKeys");
-  return names;
-}
-
-/** Canonical names of the SG-predictor parameters. */
-export function feedforwardSgNames(numLayers: number): string[] {
-  const names: string[] = [];
-  for (let l = 0; l < numLayers; l++) names.push(`sg.hiddenA.${l}`, `sg.hiddenB.${l}`);
-  names.push("sg.actionA", "sg.actionB");
-  return names;
-}
-
-/** Canonical shapes of every parameter. */
-export function feedforwardShapes(c: FeedforwardSparseNetConfig): Record<string, number[]> {
-  const { width: w, numSlots: m, neuronDim: q, numActions: a } = c;
-  const nd = c.numParents * q;
-  const shapes: Record<string, number[]> = {};
-  for (let l = 0; l < c.numLayers; l++) {
-    shapes[`hiddenKeys.${l}`] = [w, m, nd];
-    shapes[`hiddenA.${l}`] = [w, m, q, nd];
-    shapes[`hiddenB.${l}`] = [w, m, q];
-    shapes[`sg.hiddenA.${l}`] = [w, m, q, nd];
-    shapes[`sg.hiddenB.${l}`] = [w, m, q];
-  }
-  shapes.actionKeys = [a, w * q];
-  shapes["sg.actionA"] = [a, w * q, a];
-  shapes["sg.actionB"] = [a, a];
-  return shapes;
-}
-
-/** Fixed random connectivity: row-major int arrays. */
-export interface FeedforwardConnectivity {
-  /** [W, nd] pixel indices read by layer-0 neurons. */
-  readonly firstLayerInputIdx: Int32Array;
-  /** [L-1, W, P] parents (in layer l-1) of neuron i of layer l. */
-  readonly parentIdx: Int32Array;
-}
-
-/** Draws the connectivity uniformly without replacement per neuron (SPEC 4.2). */
-export function drawFeedforwardConnectivity(
-  c: FeedforwardSparseNetConfig,
-  rng: Rng,
-): FeedforwardConnectivity {
-  const nd = c.numParents * c.neuronDim;
-  const first = new Int32Array(c.width * nd);
-  for (let i = 0; i < c.width; i++) first.set(rng.sampleWithoutReplacement(c.inputDim, nd), i * nd);
-  const parents = new Int32Array((c.numLayers - 1) * c.width * c.numParents);
-  for (let k = 0; k < (c.numLayers - 1) * c.width; k++) {
-    parents.set(rng.sampleWithoutReplacement(c.width, c.numParents), k * c.numParents);
-  }
-  return { firstLayerInputIdx: first, parentIdx: parents };
-}
-
-function checkConnectivity(c: FeedforwardSparseNetConfig, conn: FeedforwardConnectivity): void {
-  const nd = c.numParents * c.neuronDim;
-  if (conn.firstLayerInputIdx.length !== c.width * nd) {
-    throw new InvalidConfigError(
-      "firstLayerInputIdx length",
-      conn.firstLayerInputIdx.length,
-      `${c.width * nd}`,
-    );
-  }
-  if (conn.parentIdx.length !== (c.numLayers - 1) * c.width * c.numParents) {
-    throw new InvalidConfigError(
-      "parentIdx length",
-      conn.parentIdx.length,
-      `${(c.numLayers - 1) * c.width * c.numParents}`,
-    );
-  }
-  conn.firstLayerInputIdx.forEach((v, k) => {
-    if (v < 0 || v >= c.inputDim)
-      throw new InvalidConfigError(`firstLayerInputIdx[${k}]`, v, `in [0, ${c.inputDim})`);
-  });
-  conn.parentIdx.forEach((v, k) => {
-    if (v < 0 || v >= c.width) throw new InvalidConfigError(`parentIdx[${k}]`, v, `in [0, ${c.width})`);
-  });
-}
-
-/** Draws every parameter with the paper's initialisation (normal, std 1/sqrt(nd); action head 1/sqrt(W q)). */
-export function initFeedforwardParams(c: FeedforwardSparseNetConfig, rng: Rng): Record<string, tf.Tensor> {
-  const nd = c.numParents * c.neuronDim;
-  const out: Record<string, tf.Tensor> = {};
-  for (const [name, shape] of Object.entries(feedforwardShapes(c))) {
-    // The reference draws actionKeys with std 1/sqrt(nd) too; only the SG action head uses 1/sqrt(W q).
-    const std = name.startsWith("sg.action") ? 1 / Math.sqrt(c.width * c.neuronDim) : 1 / Math.sqrt(nd);
-    const size = shape.reduce((a, b) => a * b, 1);
-    const data = new Float32Array(size);
-    for (let i = 0; i < size; i++) data[i] = rng.normal() * std;
-    out[name] = tf.tensor(data, shape);
-  }
-  return out;
-}
-
-/** Everything the forward pass keeps for the backward pass of one layer (sample-major). */
-export interface FeedforwardLayerCache {
-  /** Neuron inputs [B, W, nd]. */
-  readonly u: tf.Tensor;
-  /** Routing weights [B, W, M]. */
-  readonly alpha: tf.Tensor;
-  /** Slot outputs [B, W, M, q]. */
-  readonly y: tf.Tensor;
-  /** Layer output h_l [B, W, q]. */
-  readonly h: tf.Tensor;
-  /** tanh(out) of a residual layer (l > 0), else undefined. */
-  readonly tanhOut?: tf.Tensor;
-  /** SG prediction hhat_l(u_l) [B, W, q] when requested. */
-  readonly sgPred?: tf.Tensor;
-  /** SG slot maps Atilde u + btilde [B, W, M, q] behind sgPred. */
-  readonly sgLin?: tf.Tensor;
-}
-
-/** Forward values of the network for a batch. */
-export interface FeedforwardForward {
-  readonly layers: readonly FeedforwardLayerCache[];
-  /** Action logits [B, A]. */
-  readonly logits: tf.Tensor;
-  /** Set when the pass ran on the SIMD kernels: its arrays live in the kernels' memory. */
-  readonly native?: NativeTraceRef;
-}
-
-/** A forward pass held in kernel memory (valid until the network's next forward pass). */
-export interface NativeTraceRef {
-  readonly engine: NativeFeedforward;
-  readonly generation: number;
-  readonly withSg: boolean;
-}
-
-/** The engine of a trace, after checking that no later forward pass overwrote it. */
-export function liveTrace(ref: NativeTraceRef): NativeFeedforward {
-  if (ref.engine.generation !== ref.generation) {
-    throw new Error(
-      "this SparseNet forward trace is stale: a later forward pass of the same network overwrote it",
-    );
-  }
-  return ref.engine;
-}
-
-/**
- * A layer cache whose arrays stay in kernel memory; each tensor is materialised (in the current
- * tfjs scope) only when a tfjs code path asks for it, e.g. the reference implementation of an
- * option the kernels do not cover.
- */
-class NativeLayerCache implements FeedforwardLayerCache {
-  private readonly made = new Map<string, tf.Tensor>();
-  constructor(
-    private readonly ref: NativeTraceRef,
-    private readonly l: number,
-    readonly h: tf.Tensor,
-    private readonly residual: boolean,
-  ) {}
-
-  private tensor(name: "u" | "alpha" | "y" | "tanh" | "sgLin" | "sgPred", shape: number[]): tf.Tensor {
-    const have = this.made.get(name);
-    if (have !== undefined && !have.isDisposed) return have;
-    const t = tf.tensor(liveTrace(this.ref).read(this.l, name), shape);
-    this.made.set(name, t);
-    return t;
-  }
-
-  private dims(): [number, number, number, number, number] {
-    const c = this.ref.engine.config;
-    return [this.h.shape[0] as number, c.width, c.numSlots, c.neuronDim, c.numParents * c.neuronDim];
-  }
-
-  get u(): tf.Tensor {
-    const [b, w, , , nd] = this.dims();
-    return this.tensor("u", [b, w, nd]);
-  }
-  get alpha(): tf.Tensor {
-    const [b, w, m] = this.dims();
-    return this.tensor("alpha", [b, w, m]);
-  }
-  get y(): tf.Tensor {
-    const [b, w, m, q] = this.dims();
-    return this.tensor("y", [b, w, m, q]);
-  }
-  get tanhOut(): tf.Tensor | undefined {
-    const [b, w, , q] = this.dims();
-    return this.residual ? this.tensor("tanh", [b, w, q]) : undefined;
-  }
-  get sgPred(): tf.Tensor | undefined {
-    const [b, w, , q] = this.dims();
-    return this.ref.withSg ? this.tensor("sgPred", [b, w, q]) : undefined;
-  }
-  get sgLin(): tf.Tensor | undefined {
-    const [b, w, m, q] = this.dims();
-    return this.ref.withSg ? this.tensor("sgLin", [b, w, m, q]) : undefined;
-  }
-}
+import {
+  type FeedforwardForward,
+  type FeedforwardLayerCache,
+  liveTrace,
+  NativeLayerCache,
+  type NativeTraceRef,
+} from "./sparsenetTrace.js";
 
 /** Parameter gradients of one layer from {@link FeedforwardSparseNet.backwardLayer}. */
 export interface FeedforwardLayerGrads {
@@ -278,7 +62,7 @@ export class FeedforwardSparseNet {
     params: Readonly<Record<string, tf.Tensor>>,
   ) {
     this.config = checkFeedforwardConfig(config);
-    checkConnectivity(config, connectivity);
+    checkFeedforwardConnectivity(config, connectivity);
     this.nd = config.numParents * config.neuronDim;
     this.connectivity = connectivity;
     const vars: Record<string, tf.Variable> = {};
@@ -314,12 +98,12 @@ export class FeedforwardSparseNet {
 
   /** Policy parameters by canonical name. */
   policyVars(): Record<string, tf.Variable> {
-    return pick(this.vars, feedforwardPolicyNames(this.config.numLayers));
+    return pickParams(this.vars, feedforwardPolicyNames(this.config.numLayers));
   }
 
   /** SG-predictor parameters by canonical name. */
   sgVars(): Record<string, tf.Variable> {
-    return pick(this.vars, feedforwardSgNames(this.config.numLayers));
+    return pickParams(this.vars, feedforwardSgNames(this.config.numLayers));
   }
 
   private v(name: string): tf.Variable {
@@ -467,117 +251,24 @@ export class FeedforwardSparseNet {
     const b = x.shape[0] as number;
     const xd = x.dataSync() as Float32Array;
     if (perNeuronKernel() === "simd") {
-      const h = simdForwardHidden(this.hostWeights(), xd, b);
+      const h = simdForwardHidden(simdHiddenWeights(this), xd, b);
       const { width: w, neuronDim: q } = this.config;
       return tf.tidy(() => tf.softmax(this.actionLogits(tf.tensor2d(h, [b, w * q])), -1));
     }
     const dim = this.config.inputDim;
     return tf.tidy(() => {
-      const weights = this.neuronMajorWeights();
+      const weights = neuronMajorWeights(this);
       const parts: tf.Tensor[] = [];
       for (let s = 0; s < b; s += chunk) {
         const n = Math.min(chunk, b - s);
         parts.push(
           tf.tidy(() =>
-            tf.softmax(this.logitsNeuronMajor(xd.subarray(s * dim, (s + n) * dim), n, weights), -1),
+            tf.softmax(logitsNeuronMajor(this, xd.subarray(s * dim, (s + n) * dim), n, weights), -1),
           ),
         );
       }
       return parts.length === 1 ? (parts[0] as tf.Tensor) : tf.concat(parts, 0);
     });
-  }
-
-  /** The hidden layers' parameters and connectivity as host arrays (for the SIMD forward kernel). */
-  private hostWeights(): SimdForwardNet {
-    const L = this.config.numLayers;
-    const read = (prefix: string) => Array.from({ length: L }, (_, l) => hostData(this.v(`${prefix}.${l}`)));
-    return {
-      ...this.config,
-      firstLayerInputIdx: this.connectivity.firstLayerInputIdx,
-      parentIdx: this.connectivity.parentIdx,
-      keys: read("hiddenKeys"),
-      maps: read("hiddenA"),
-      biases: read("hiddenB"),
-    };
-  }
-
-  /**
-   * Per-layer, per-neuron weights for the neuron-major path, cut on the host (one read of each
-   * variable; slicing 200 small matrices out of a tensor costs far more on wasm): keys [nd, M]
-   * pre-scaled by 1/sqrt(nd), slot maps [nd, M q] and slot biases [M q] both doubled (see
-   * logitsNeuronMajor).
-   */
-  private neuronMajorWeights(): NeuronMajorWeights {
-    const { numLayers: L, width: w, numSlots: m, neuronDim: q } = this.config;
-    const nd = this.nd;
-    const mq = m * q;
-    const keys: tf.Tensor[][] = [];
-    const maps: tf.Tensor[][] = [];
-    const bias: tf.Tensor[][] = [];
-    const scale = 1 / Math.sqrt(nd);
-    for (let l = 0; l < L; l++) {
-      const kd = this.v(`hiddenKeys.${l}`).dataSync() as Float32Array; // [W, M, nd]
-      const ad = this.v(`hiddenA.${l}`).dataSync() as Float32Array; // [W, M q, nd]
-      const bd = this.v(`hiddenB.${l}`).dataSync() as Float32Array; // [W, M q]
-      const kl: tf.Tensor[] = [];
-      const al: tf.Tensor[] = [];
-      const bl: tf.Tensor[] = [];
-      for (let i = 0; i < w; i++) {
-        const kt = new Float32Array(nd * m);
-        for (let s = 0; s < m; s++)
-          for (let d = 0; d < nd; d++) kt[d * m + s] = (kd[(i * m + s) * nd + d] as number) * scale;
-        const at = new Float32Array(nd * mq);
-        for (let r = 0; r < mq; r++)
-          for (let d = 0; d < nd; d++) at[d * mq + r] = 2 * (ad[(i * mq + r) * nd + d] as number);
-        kl.push(tf.tensor2d(kt, [nd, m]));
-        al.push(tf.tensor2d(at, [nd, mq]));
-        bl.push(tf.tensor1d(bd.slice(i * mq, (i + 1) * mq).map((v) => 2 * v)));
-      }
-      keys.push(kl);
-      maps.push(al);
-      bias.push(bl);
-    }
-    const actionT = tf.div(tf.transpose(this.v("actionKeys")), Math.sqrt(w * q));
-    return { keys, maps, bias, actionT };
-  }
-
-  private logitsNeuronMajor(xd: Float32Array, b: number, weights: NeuronMajorWeights): tf.Tensor {
-    const { numLayers: L, width: w, numSlots: m, neuronDim: q, numParents: p, residual } = this.config;
-    const { connectivity: conn, nd } = this;
-    let hPrev: tf.Tensor | undefined;
-    for (let l = 0; l < L; l++) {
-      const u =
-        l === 0
-          ? gatherNeuronMajor(xd, conn.firstLayerInputIdx, b, this.config.inputDim, 1, nd, false)
-          : gatherNeuronMajor(
-              (hPrev as tf.Tensor).dataSync() as Float32Array,
-              conn.parentIdx.subarray((l - 1) * w * p, l * w * p),
-              b,
-              w,
-              q,
-              p,
-              true,
-            );
-      const keys = weights.keys[l] as tf.Tensor[];
-      const maps = weights.maps[l] as tf.Tensor[];
-      const bias = weights.bias[l] as tf.Tensor[];
-      const zk: tf.Tensor[] = [];
-      const pre: tf.Tensor[] = [];
-      for (let i = 0; i < w; i++) {
-        const ui = tf.tensor2d(u.subarray(i * b * nd, (i + 1) * b * nd), [b, nd]);
-        zk.push(tf.matMul(ui, keys[i] as tf.Tensor));
-        pre.push(tf.fused.matMul({ a: ui as tf.Tensor2D, b: maps[i] as tf.Tensor2D, bias: bias[i] }));
-      }
-      const alpha = tf.softmax(tf.stack(zk), -1); // [W, B, M]
-      // The slot maps were doubled on the host, so sigmoid(pre) = (1 + tanh(A u + b)) / 2, and as
-      // the routing weights sum to one, sum_m alpha_m tanh_m = 2 sum_m alpha_m sigmoid_m - 1: the
-      // affine part of tanh moves from the [W, B, M q] slot outputs to the [W, B, q] layer output.
-      const s = tf.reshape(tf.sigmoid(tf.stack(pre)), [w, b, m, q]);
-      const out = tf.sub(tf.mul(tf.sum(tf.mul(tf.expandDims(alpha, 3), s), 2), 2), 1); // [W, B, q]
-      hPrev = residual && l > 0 ? tf.add(fastTanh(out), hPrev as tf.Tensor) : out;
-    }
-    const f = tf.reshape(tf.transpose(hPrev as tf.Tensor, [1, 0, 2]), [b, w * q]);
-    return tf.matMul(f, weights.actionT);
   }
 
   /**
@@ -669,20 +360,3 @@ export class FeedforwardSparseNet {
 }
 
 let variableCounter = 0;
-
-interface NeuronMajorWeights {
-  readonly keys: tf.Tensor[][];
-  readonly maps: tf.Tensor[][];
-  readonly bias: tf.Tensor[][];
-  readonly actionT: tf.Tensor;
-}
-
-function pick<T>(all: Readonly<Record<string, T>>, names: readonly string[]): Record<string, T> {
-  const out: Record<string, T> = {};
-  for (const n of names) {
-    const t = all[n];
-    if (t === undefined) throw new Error(`no parameter ${n}`);
-    out[n] = t;
-  }
-  return out;
-}
