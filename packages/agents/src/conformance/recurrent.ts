@@ -15,8 +15,9 @@ import { disposeLossTensors, lossTensors, type SequenceBatch } from "../recurren
 import { RnnLearner, SparseNetLearner, type UpdateHyper } from "../recurrent/learner.js";
 import { toVariables } from "../recurrent/params.js";
 import { RNN_PARAMS, type RnnCell, RnnPolicy, type RnnState } from "../recurrent/rnn.js";
-import { SPARSENET_POLICY_PARAMS, SPARSENET_SG_PARAMS, SparseNetPolicy } from "../recurrent/sparsenet.js";
+import { SparseNetPolicy } from "../recurrent/sparsenet.js";
 import { sparseNetBptt } from "../recurrent/sparsenetBptt.js";
+import { SPARSENET_POLICY_PARAMS, SPARSENET_SG_PARAMS } from "../recurrent/sparsenetConfig.js";
 import { temporalThetaSchedule } from "../sgprop/thetaSchedule.js";
 
 /*

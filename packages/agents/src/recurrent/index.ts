@@ -12,4 +12,5 @@ export * from "./sparseCore.js";
 export * from "./sparseMaps.js";
 export * from "./sparsenet.js";
 export * from "./sparsenetBptt.js";
+export * from "./sparsenetConfig.js";
 export * from "./sparsenetTheta.js";

@@ -7,8 +7,9 @@ import { disposeLossTensors, type LossTensors, lossTensors, type SequenceBatch }
 import { prewarmCoreWorker } from "./corePool.js";
 import { pick, RecurrentConfigError, type TensorMap } from "./params.js";
 import type { RnnGradients, RnnPolicy, RnnState } from "./rnn.js";
-import { SPARSENET_POLICY_PARAMS, SPARSENET_SG_PARAMS, type SparseNetPolicy } from "./sparsenet.js";
+import type { SparseNetPolicy } from "./sparsenet.js";
 import { type BpttOptions, type BpttResult, sparseNetBptt } from "./sparsenetBptt.js";
+import { SPARSENET_POLICY_PARAMS, SPARSENET_SG_PARAMS } from "./sparsenetConfig.js";
 
 /** Hyper-parameters of one REINFORCE update (SPEC 4.4, 4.5, 5; paper values in {@link PAPER_UPDATE_HYPER}). */
 export interface UpdateHyper {
