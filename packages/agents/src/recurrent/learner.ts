@@ -6,7 +6,8 @@ import { THETA_SCHEDULE_RHO, temporalThetaSchedule } from "../sgprop/thetaSchedu
 import { disposeLossTensors, type LossTensors, lossTensors, type SequenceBatch } from "./batch.js";
 import { prewarmCoreWorker } from "./corePool.js";
 import { pick, RecurrentConfigError, type TensorMap } from "./params.js";
-import type { RnnGradients, RnnPolicy, RnnState } from "./rnn.js";
+import type { RnnGradients, RnnPolicy } from "./rnn.js";
+import type { RnnState } from "./rnnConfig.js";
 import type { SparseNetPolicy } from "./sparsenet.js";
 import { type BpttOptions, type BpttResult, sparseNetBptt } from "./sparsenetBptt.js";
 import { SPARSENET_POLICY_PARAMS, SPARSENET_SG_PARAMS } from "./sparsenetConfig.js";

@@ -10,7 +10,8 @@ import {
 import type { Adam, AdamState } from "../optim/adam.js";
 import { RnnLearner, SparseNetLearner, type UpdateHyper, type UpdateStats } from "../recurrent/learner.js";
 import { type ParamMap, RecurrentConfigError } from "../recurrent/params.js";
-import { RNN_PARAMS, RnnPolicy, type RnnState, withTransposedWeights } from "../recurrent/rnn.js";
+import { RnnPolicy, withTransposedWeights } from "../recurrent/rnn.js";
+import { RNN_PARAMS, type RnnState } from "../recurrent/rnnConfig.js";
 import { allocTrace, type CoreTrace } from "../recurrent/sparseCore.js";
 import { coreSizes } from "../recurrent/sparseMaps.js";
 import { type RolloutMaps, SparseNetPolicy } from "../recurrent/sparsenet.js";
