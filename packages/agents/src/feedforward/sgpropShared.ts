@@ -8,6 +8,7 @@ import type { BanditTensors } from "../bandit/loss.js";
 import { banditLoss } from "../bandit/loss.js";
 import type { SgMode } from "../sgprop/mixing.js";
 import { sgSubstitute } from "../sgprop/mixing.js";
+import { thetaFromMomentsTensor } from "../sgprop/thetaEstimator.js";
 import type { FeedforwardSparseNet } from "./sparsenet.js";
 import type { FeedforwardForward, FeedforwardLayerCache } from "./sparsenetTrace.js";
 
@@ -116,6 +117,7 @@ export function policyActionGradient(
   const pi = tf.softmax(fwd.logits, -1);
   const pred = tf.sum(tf.mul(tf.expandDims(pi, 2), net.actionSlotPredictions(last.h)), 1);
   const s = sgSubstitute(dTrue, pred, opts.mode);
+  // Definition 1 at the logits, one theta per action (broadcast over the batch, no neuron axis).
   const dlogits = tf.add(tf.mul(thetaAction, dTrue), tf.mul(tf.sub(1, thetaAction), s));
   const newThetaAction = opts.adaptiveTheta
     ? tf.add(
@@ -170,11 +172,5 @@ function estimateActionTheta(
   const wbar = tf.div(tf.mul(tf.matMul(g, f, true, false), scale), b); // [A, Wq]
   const dbar = tf.div(tf.mul(tf.matMul(d, f, true, false), scale), b);
   const dbarSq = tf.sum(tf.square(dbar), 1);
-  const v = tf.relu(tf.div(tf.sub(meanDD, dbarSq), b - 1));
-  const c = tf.div(tf.sub(meanWD, tf.sum(tf.mul(wbar, dbar), 1)), b - 1);
-  const b2 = tf.relu(tf.sub(dbarSq, v));
-  const denom = tf.add(v, b2);
-  const ok = tf.greater(denom, eps);
-  const est = tf.clipByValue(tf.add(1, tf.div(c, tf.where(ok, denom, tf.onesLike(denom)))), 0, 1);
-  return tf.where(ok, est, thetaPrev);
+  return thetaFromMomentsTensor(b, meanDD, meanWD, dbarSq, tf.sum(tf.mul(wbar, dbar), 1), thetaPrev, eps);
 }

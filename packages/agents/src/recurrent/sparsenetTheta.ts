@@ -1,49 +1,17 @@
+/**
+ * Eq. 3 for the recurrent SparseNet: the moments come from its WebAssembly core (half of them on
+ * the core worker), the equation itself from sgprop/thetaEstimator.ts.
+ */
+import { RECURRENT_THETA_EPS, thetaFromSums } from "../sgprop/thetaEstimator.js";
 import { type PendingCore, startEstimatorSums } from "./corePool.js";
 import type { CoreSizes, CoreTrace } from "./sparseCore.js";
 
-/** Threshold on V + B^2 below which the previous theta is kept (recurrent net, golden README 6). */
-export const RECURRENT_THETA_EPS = 1e-12;
-
 /**
- * Eq. 3 from per-neuron sums over N rows (see coreEstimatorSums): sum ||d_n||^2, sum <w_n, d_n>,
- * ||sum d_n||^2 and <sum w_n, sum d_n> (every parameter part included).
- */
-export function thetaFromSums(
-  n: number,
-  sumDd: ArrayLike<number>,
-  sumWd: ArrayLike<number>,
-  barDd: ArrayLike<number>,
-  barWd: ArrayLike<number>,
-  thetaPrev: ArrayLike<number>,
-  eps = RECURRENT_THETA_EPS,
-): Float64Array {
-  const out = Float64Array.from(thetaPrev as ArrayLike<number>);
-  if (n <= 1) return out;
-  for (let i = 0; i < out.length; i++) {
-    const meanDd = (sumDd[i] as number) / n;
-    const meanWd = (sumWd[i] as number) / n;
-    const dBarSq = (barDd[i] as number) / (n * n);
-    const wdBar = (barWd[i] as number) / (n * n);
-    const v = Math.max(0, (meanDd - dBarSq) / (n - 1));
-    const c = (meanWd - wdBar) / (n - 1);
-    const b2 = Math.max(0, dBarSq - v);
-    if (v + b2 > eps) out[i] = Math.min(1, Math.max(0, 1 + c / (v + b2)));
-  }
-  return out;
-}
-
-/**
- * Adaptive mixing weight, eq. 3 of the paper (SPEC 4.5, golden README 6), per neuron from the
- * valid rows `rows` of a trace. w_n is the neuron's own-parameter gradient (A, b, keys) induced by
- * the unit-normalised true gradient g_n, hat w_n the one induced by the unit-normalised substitute
- * s_n, d_n = hat w_n - w_n, bars for means over the N rows:
- *   V  = max(0, (mean ||d_n||^2 - ||dbar||^2) / (N - 1))
- *   C  = (mean <w_n, d_n> - <wbar, dbar>) / (N - 1)
- *   B2 = max(0, ||dbar||^2 - V)
- *   theta_batch = clamp(1 + C / (V + B2), 0, 1), or thetaPrev where V + B2 <= eps (or N <= 1).
- * Inner products use closed forms (no per-sample gradient tensors), on the WebAssembly kernels. A
- * neuron's input is split into its parent part and, for input neurons, the embedding rows
- * `emb` [R][E] (shared memory), so the zero embedding input of the other neurons costs nothing.
+ * Adaptive mixing weight (eq. 3, sgprop/thetaEstimator.ts) per neuron from the valid rows `rows`
+ * of a trace: g the true and `sub` the substitute gradients at H_t. Inner products use closed
+ * forms (no per-sample gradient tensors), on the WebAssembly kernels. A neuron's input is split
+ * into its parent part and, for input neurons, the embedding rows `emb` [R][E] (shared memory), so
+ * the zero embedding input of the other neurons costs nothing.
  */
 export function recurrentThetaBatch(
   s: CoreSizes,
