@@ -47,8 +47,8 @@ describe("sweep files", () => {
       expect(quick.runs.length).toBeLessThan(sizes[name] as number);
       expect(quick.name).toBe(`${name}-quick`);
     }
-    // 3 methods x 5 learning rates x 6 seeds; 4 models x 2 env counts x 5 rates x 6 seeds.
-    expect(sizes["paper-bandit"]).toBe(90);
+    // test/paper-grids.test.ts checks every run against the authors' grids
+    expect(sizes["paper-bandit-lr"]).toBe(120);
     expect(sizes["paper-popgym-escape"]).toBe(240);
   });
 });

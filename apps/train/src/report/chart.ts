@@ -115,7 +115,8 @@ export function bandChart(rows: readonly BandRow[], o: ChartOptions): VegaLiteSp
         x,
         y: { field: "lo", type: "quantitative", title: o.yTitle },
         y2: { field: "hi" },
-        color,
+        // the legend shows the lines, not the faint bands
+        color: { ...color, legend: null },
         detail: { field: "source" },
       },
     },

@@ -15,6 +15,7 @@ export type Verdict = "supported" | "not supported" | "inconclusive";
 
 export const BOOTSTRAP_RESAMPLES = 10_000;
 export const CONFIDENCE = 0.95;
+const ZERO_TOLERANCE = 1e-12;
 
 export interface Interval {
   readonly lo: number;
@@ -121,8 +122,9 @@ export function bootstrapSlope(
 export function verdictOf(result: BootstrapResult, direction: Direction): Verdict {
   const { lo, hi } = result.ci;
   if (result.seeds.some((n) => n < 2) || !Number.isFinite(lo) || !Number.isFinite(hi)) return "inconclusive";
-  const positive = lo > 0;
-  const negative = hi < 0;
+  // Rounding residue of an exact zero (e.g. a slope of identical gaps) is not an effect.
+  const positive = lo > ZERO_TOLERANCE;
+  const negative = hi < -ZERO_TOLERANCE;
   if (direction === "positive" ? positive : negative) return "supported";
   if (direction === "positive" ? negative : positive) return "not supported";
   return "inconclusive";

@@ -173,7 +173,7 @@ export function paperClaims(p: PaperSweeps): ClaimResult[] {
     (rng) =>
       lr === undefined ? missing("paper-bandit-lr") : bestLrDifference(lr, a, b, finalEvalReward, rng);
   const bestText =
-    "difference of mean final eval reward (step-1500 evaluation), each method at its best lr by that mean; seeds resampled within each method";
+    "difference of mean final eval reward (the last evaluation, step 1500 in the paper), each method at its best lr by that mean; seeds resampled within each method";
   const fixed =
     (theta: number): Measure =>
     (rng) => {

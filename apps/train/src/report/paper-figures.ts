@@ -413,13 +413,15 @@ export function paperFigures(
   p: PaperSweeps,
   refs: { bandit: readonly ReferenceRun[]; popgym: readonly ReferenceRun[] },
 ): PaperFigure[] {
+  const [fig3, ...fig7] = fig3And7(p, refs.popgym);
   return [
     fig2c(p),
-    ...fig3And7(p, refs.popgym),
+    fig3,
     fig5(p, refs.bandit),
     fig6a(p),
     ablationFigure(p, p.banditPflip, "pFlip"),
     ablationFigure(p, p.banditParents, "numParents"),
     fig6d(p),
+    ...fig7,
   ].filter((f): f is PaperFigure => f !== undefined);
 }

@@ -31,13 +31,14 @@ export interface QuickOverride {
 
 /**
  * `--quick`: every figure at a toy scale, sized to finish in 10-15 minutes on a shared 2-core machine
- * (QUICK_BUDGET): 60 bandit steps of a width-50 SparseNet (4 evaluations of 300 contexts), 10 POPGym
+ * (QUICK_BUDGET): 40 bandit steps of a width-32 SparseNet (4 evaluations of 200 contexts), 8 POPGym
  * batches of a width-32 SparseNet and hidden-64 GRU/LSTM, 2-3 seeds, 2 learning rates per method, the
- * ablations at 1-2 values besides the base point. It shows the pipeline, not the paper's conclusions.
+ * ablations at one value besides the base point. It shows the pipeline, not the paper's conclusions.
  */
-export const QUICK_BUDGET = "10-15 minutes on a shared 2-core machine (about 130 runs)";
-const quickBandit = { steps: 60, numEvals: 4, evalBatchSize: 300, width: 50 };
-const quickPopgym = { batches: 10, width: 32, numInputNeurons: 8, hiddenSize: 64 };
+export const QUICK_BUDGET =
+  "118 runs, about 6 minutes on an idle 2-core machine, 10-15 minutes on a shared one";
+const quickBandit = { steps: 40, numEvals: 4, evalBatchSize: 200, width: 32 };
+const quickPopgym = { batches: 8, width: 32, numInputNeurons: 8, hiddenSize: 64 };
 const quickSeeds = [0, 1, 2];
 
 export const QUICK_OVERRIDES: Readonly<Record<PaperSweep, QuickOverride>> = {
@@ -50,32 +51,32 @@ export const QUICK_OVERRIDES: Readonly<Record<PaperSweep, QuickOverride>> = {
       sparse_backprop: { grid: { learningRate: [0.001, 0.005] } },
       mlp: { grid: { learningRate: [0.00002, 0.0001] } },
     },
-    checkpointEvery: 30,
+    checkpointEvery: 20,
   },
   "paper-bandit-pflip": {
     base: quickBandit,
-    grid: { pFlip: [0, 0.2], seed: quickSeeds },
-    checkpointEvery: 30,
+    grid: { pFlip: [0], seed: quickSeeds },
+    checkpointEvery: 20,
   },
   "paper-bandit-parents": {
     base: quickBandit,
     grid: { numParents: [2], seed: quickSeeds },
-    checkpointEvery: 30,
+    checkpointEvery: 20,
   },
   "paper-bandit-fixed-theta": {
     base: quickBandit,
     grid: { thetaInit: [0, 0.5, 1.0], seed: quickSeeds },
-    checkpointEvery: 30,
+    checkpointEvery: 20,
   },
   "paper-popgym-escape": {
     base: quickPopgym,
     grid: { numEnvs: [20, 40], learningRate: [0.001, 0.004], seed: [0, 1] },
-    checkpointEvery: 5,
+    checkpointEvery: 4,
   },
   "paper-popgym-explore": {
     base: quickPopgym,
     grid: { numEnvs: [20, 40], learningRate: [0.001, 0.004], seed: [0, 1] },
-    checkpointEvery: 5,
+    checkpointEvery: 4,
   },
 };
 
