@@ -6,7 +6,7 @@ import { formatNumber, textTable } from "../run/metrics.js";
 import { loadReferenceRuns, type ReferenceRun } from "../validate/reference.js";
 import { bestLearningRates, type GroupStats, groupRuns, reportMetrics } from "./aggregate.js";
 import { curvesSpec, lrSensitivitySpec, thetaSpec } from "./figures.js";
-import { type LoadedSweep, loadSweep } from "./load.js";
+import { loadSweep } from "./load.js";
 import { type ClaimResult, claimLine, claimsMarkdown, paperClaims } from "./paper-claims.js";
 import { findPaperSweeps, isPaperSweep } from "./paper-data.js";
 import { paperFigures } from "./paper-figures.js";
@@ -102,7 +102,7 @@ export async function writeReport(
     const sweepJson: Record<string, unknown> = {
       name,
       kind: sweep.kind,
-      dir,
+      dir: relative(outDir, dir) || ".",
       runs: runs.length,
       complete,
       failed: failed.length,
