@@ -92,7 +92,8 @@ function withNewDefaults(previous: ExpandedSweep, current: ExpandedSweep): Expan
     const now = current.runs[i];
     if (now === undefined || now.id !== run.id) return run;
     const added = Object.keys(now.options).filter((k) => !(k in run.options));
-    if (added.length === 0 || added.some((k) => JSON.stringify(now.options[k]) !== defaults.get(k))) return run;
+    if (added.length === 0 || added.some((k) => JSON.stringify(now.options[k]) !== defaults.get(k)))
+      return run;
     const options = Object.fromEntries(
       Object.keys(now.options).map((k) => [k, k in run.options ? run.options[k] : now.options[k]]),
     );
