@@ -47,7 +47,8 @@ function axes(o: ChartOptions) {
     field: "x",
     type: "quantitative" as const,
     title: o.xTitle,
-    ...(o.xLog ? { scale: { type: "log" as const } } : { scale: { zero: false } }),
+    // no "nice" extension of the domain: the axis ends at the first and last value swept
+    ...(o.xLog ? { scale: { type: "log" as const, nice: false, padding: 12 } } : { scale: { zero: false } }),
     axis: {
       format: o.xFormat,
       ...(o.xLabelExpr === undefined ? {} : { labelExpr: o.xLabelExpr }),
@@ -58,7 +59,15 @@ function axes(o: ChartOptions) {
     field: "series",
     type: "nominal" as const,
     title: null,
-    legend: { orient: "bottom" as const, columns: 2, labelLimit: 360 },
+    // one legend for both layers, drawn as solid strokes (not the faint band)
+    legend: {
+      orient: "bottom" as const,
+      columns: 2,
+      labelLimit: 360,
+      symbolType: "stroke",
+      symbolStrokeWidth: 3,
+      symbolOpacity: 1,
+    },
     ...(o.seriesOrder === undefined ? {} : { sort: [...o.seriesOrder] }),
   };
   return { x, color };
@@ -113,10 +122,9 @@ export function bandChart(rows: readonly BandRow[], o: ChartOptions): VegaLiteSp
       mark: { type: "area", opacity: 0.18 },
       encoding: {
         x,
-        y: { field: "lo", type: "quantitative", title: o.yTitle },
+        y: { field: "lo", type: "quantitative", title: o.yTitle, scale: { zero: false } },
         y2: { field: "hi" },
-        // the legend shows the lines, not the faint bands
-        color: { ...color, legend: null },
+        color,
         detail: { field: "source" },
       },
     },

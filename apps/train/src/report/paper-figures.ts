@@ -383,6 +383,7 @@ function fig3And7(p: PaperSweeps, refs: readonly ReferenceRun[]): PaperFigure[] 
         xTitle: "learning rate",
         xFormat: FORMATS.rate,
         xLog: true,
+        xValues: [...new Set(lrPoints.map((r) => r.x))].sort((a, b) => a - b),
         yTitle: "success AUC",
         yFormat: FORMATS.decimal,
         seriesOrder: order,
