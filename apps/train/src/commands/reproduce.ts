@@ -99,6 +99,11 @@ export function reproduceCommand(out: Output, setExit: (code: number) => void): 
           sweepDirs,
           reportDir,
           `Reproduction (${mode}) of "Is Backpropagation Optimal? When Synthetic Gradients Improve Sample Efficiency"`,
+          mode === "quick"
+            ? [
+                `\`sgprop reproduce --quick\`: every experiment of the paper at a toy scale (${QUICK_BUDGET}; see \`src/reproduce/experiments.ts\`). The runs are far too short and too few to decide the paper's claims: the table shows the machinery (statistics, intervals, verdicts), not the paper's conclusions. \`--full\` runs the authors' grids.`,
+              ]
+            : [],
         );
         if (expertDir !== undefined && existsSync(join(expertDir, "ratio-vs-d-minus-k.png"))) {
           const rel = relative(reportDir, join(expertDir, "ratio-vs-d-minus-k.png"));

@@ -148,7 +148,10 @@ export interface PointRow {
 
 /** Mean +/- SEM error bars at each x, joined by lines per series. */
 export function pointChart(rows: readonly PointRow[], o: ChartOptions): VegaLiteSpec {
-  const { x, color } = axes(o);
+  // ticks at the values swept (an ablation's settings), end points' error bars off the axes
+  const values = o.xValues ?? [...new Set(rows.map((r) => r.x))].sort((a, b) => a - b);
+  const { x: bare, color } = axes({ ...o, xValues: values });
+  const x = { ...bare, scale: { ...bare.scale, padding: 16 } };
   const y = {
     field: "mean",
     type: "quantitative" as const,

@@ -52,10 +52,18 @@ export async function writeReport(
   sweepDirs: readonly string[],
   outDir: string,
   title: string,
+  /** Paragraphs under the title (e.g. what a quick reproduction can and cannot show). */
+  preamble: readonly string[] = [],
 ): Promise<ReportOutput> {
   const figuresDir = join(outDir, "figures");
   mkdirSync(figuresDir, { recursive: true });
-  const md: string[] = [`# ${title}`, "", `Generated ${new Date().toISOString()} by \`sgprop report\`.`, ""];
+  const md: string[] = [
+    `# ${title}`,
+    "",
+    `Generated ${new Date().toISOString()} by \`sgprop report\`.`,
+    "",
+    ...preamble.flatMap((p) => [p, ""]),
+  ];
   const figures: string[] = [];
   const json: Record<string, unknown>[] = [];
   const claims: string[] = [];

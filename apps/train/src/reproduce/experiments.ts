@@ -36,7 +36,7 @@ export interface QuickOverride {
  * ablations at one value besides the base point. It shows the pipeline, not the paper's conclusions.
  */
 export const QUICK_BUDGET =
-  "118 runs, about 6 minutes on an idle 2-core machine, 10-15 minutes on a shared one";
+  "118 runs, budget 10-15 minutes on a 2-core machine shared with a few other jobs (measured: 22.7 min at load average 15-25)";
 const quickBandit = { steps: 40, numEvals: 4, evalBatchSize: 200, width: 32 };
 const quickPopgym = { batches: 8, width: 32, numInputNeurons: 8, hiddenSize: 64 };
 const quickSeeds = [0, 1, 2];
