@@ -4,6 +4,8 @@ import { Command, Option } from "commander";
 import type { Output } from "../cli/output.js";
 import { ExitCode, InvalidOptionError, ResultsFolderError, UsageError } from "../errors.js";
 import { checkBanditData } from "../options/data-dir.js";
+import { paramsOf } from "../options/resolve.js";
+import { isDerived } from "../options/schema.js";
 import { formatNumber, textTable } from "../run/metrics.js";
 import { checkWritableFolder } from "../run/out-dir.js";
 import { readBookkeeping } from "../run/prepare.js";
@@ -76,10 +78,34 @@ function checkSweepData(sweep: ExpandedSweep): void {
 }
 
 /** A sweep folder continues only the sweep it was started with. */
+/**
+ * A sweep recorded before a setting existed (e.g. the weight-decay flags of issue 18) is the same
+ * sweep when the setting is at its paper default now: its runs get that setting, in the new order.
+ */
+function withNewDefaults(previous: ExpandedSweep, current: ExpandedSweep): ExpandedSweep {
+  const defaults = new Map(
+    paramsOf(current.kind)
+      .filter((p) => p.default !== undefined && !isDerived(p.default))
+      .map((p) => [p.key, JSON.stringify(p.default)]),
+  );
+  const runs = previous.runs.map((run, i) => {
+    const now = current.runs[i];
+    if (now === undefined || now.id !== run.id) return run;
+    const added = Object.keys(now.options).filter((k) => !(k in run.options));
+    if (added.length === 0 || added.some((k) => JSON.stringify(now.options[k]) !== defaults.get(k)))
+      return run;
+    const options = Object.fromEntries(
+      Object.keys(now.options).map((k) => [k, k in run.options ? run.options[k] : now.options[k]]),
+    );
+    return { ...run, options } as typeof run;
+  });
+  return { ...previous, runs };
+}
+
 export function assertSameSweep(sweep: ExpandedSweep, dir: string): void {
   const specPath = join(dir, SWEEP_FILES.spec);
   if (!existsSync(specPath)) return;
-  const previous = readSweepSpec(specPath);
+  const previous = withNewDefaults(readSweepSpec(specPath), sweep);
   if (JSON.stringify(previous) !== JSON.stringify(sweep)) {
     throw new ResultsFolderError(
       `${dir} holds a different sweep (${previous.name}); choose another --out or remove the folder`,
