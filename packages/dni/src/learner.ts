@@ -301,7 +301,7 @@ export class DniLearner {
         ) as tf.Tensor2D;
         const perBlock: tf.Tensor[][] = [];
         for (let i = 0; i < L; i++) {
-          const dy = i === L - 1 ? e : tf.matMul(e, this.feedback[i] as tf.Tensor2D);
+          const dy: tf.Tensor2D = i === L - 1 ? e : tf.matMul(e, this.feedback[i] as tf.Tensor2D);
           perBlock.push(this.segmentGrads(i, i + 1, hs, y, dy).params);
         }
         netGrads = perBlock.flat();
@@ -428,14 +428,26 @@ export class DniLearner {
   } {
     const tensors: Record<string, tf.Tensor> = {};
     const names = ["w", "b", "gamma", "beta"];
-    this.params.forEach((p, i) => blockTensors(p).forEach((t, j) => (tensors[`net/${i}/${names[j]}`] = t)));
-    this.sgParams.forEach((p, i) => sgTensors(p).forEach((t, j) => (tensors[`sg/${i}/${j}`] = t)));
+    this.params.forEach((p, i) => {
+      blockTensors(p).forEach((t, j) => {
+        tensors[`net/${i}/${names[j]}`] = t;
+      });
+    });
+    this.sgParams.forEach((p, i) => {
+      sgTensors(p).forEach((t, j) => {
+        tensors[`sg/${i}/${j}`] = t;
+      });
+    });
     this.running.forEach((r, i) => {
       tensors[`bn/${i}/mean`] = r.mean;
       tensors[`bn/${i}/variance`] = r.variance;
     });
-    this.netOpt.state().moments.forEach((t, i) => (tensors[`opt/net/${i}`] = t));
-    this.sgOpt?.state().moments.forEach((t, i) => (tensors[`opt/sg/${i}`] = t));
+    this.netOpt.state().moments.forEach((t, i) => {
+      tensors[`opt/net/${i}`] = t;
+    });
+    this.sgOpt?.state().moments.forEach((t, i) => {
+      tensors[`opt/sg/${i}`] = t;
+    });
     return {
       tensors,
       steps: this.stepCount,

@@ -97,29 +97,18 @@ export function activate(a: tf.Tensor2D, activation: Activation): tf.Tensor2D {
 }
 
 /** x W, whose gradient with respect to x uses the fixed feedback matrix `feedback` instead of W. */
-const feedbackMatMul = tf.customGrad(((
-  x: tf.Tensor2D,
-  w: tf.Tensor2D,
-  feedback: tf.Tensor2D,
-  save: tf.GradSaveFunc,
-) => {
+const feedbackMatMul = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, w, feedback, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
   save([x, feedback]);
   return {
     value: tf.matMul(x, w),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sx, sf] = saved as [tf.Tensor2D, tf.Tensor2D];
-      return [
-        tf.matMul(dy as tf.Tensor2D, sf, false, true),
-        tf.matMul(sx, dy as tf.Tensor2D, true, false),
-        tf.zerosLike(sf),
-      ];
+      const g = dy as tf.Tensor2D;
+      return [tf.matMul(g, sf, false, true), tf.matMul(sx, g, true, false), tf.zerosLike(sf)];
     },
   };
-}) as unknown as (...args: tf.Tensor[]) => tf.Tensor) as (
-  x: tf.Tensor2D,
-  w: tf.Tensor2D,
-  feedback: tf.Tensor2D,
-) => tf.Tensor2D;
+}) as (x: tf.Tensor2D, w: tf.Tensor2D, feedback: tf.Tensor2D) => tf.Tensor2D;
 
 /** Batch-norm epsilon (Ioffe & Szegedy's value). */
 export const BN_EPSILON = 1e-5;

@@ -148,16 +148,16 @@ describe("the SG-driven update", () => {
     l.step(x, y);
     const after = l.netParams.map((p) => [p.w.dataSync(), p.b.dataSync()]);
     // SGD with lr 0.1: the change of each lower parameter is -0.1 * gradient.
-    [0, 1].forEach((blk) =>
-      [0, 1].forEach((j) => {
+    for (const blk of [0, 1]) {
+      for (const j of [0, 1]) {
         const g = expected[blk * 2 + j] as Float32Array;
         const b0 = (before[blk] as Float32Array[])[j] as Float32Array;
         const a0 = (after[blk] as Float32Array[])[j] as Float32Array;
         for (let i = 0; i < g.length; i++)
           expect((b0[i] as number) - (a0[i] as number)).toBeCloseTo(0.1 * (g[i] as number), 6);
         expect(Math.max(...Array.from(g, Math.abs))).toBeGreaterThan(1e-4);
-      }),
-    );
+      }
+    }
     l.dispose();
     tf.dispose([x, y]);
   });
