@@ -1,0 +1,293 @@
+import { DniOptionError } from "./errors.js";
+import type { Method } from "./learner.js";
+import { initialParams, type NetSpec } from "./net.js";
+import { ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON } from "./optim.js";
+import type { SgConditioning } from "./sg.js";
+
+/**
+ * Deep linear nets with linear SG modules in plain float64 arithmetic: the same learning rules as
+ * {@link DniLearner} restricted to linear activations, linear SGs and Adam, written out by hand.
+ * Two uses: a float64 reference the TensorFlow.js learner is checked against step by step, and
+ * the Table 2 runs, where the models are tiny and TensorFlow.js's per-op overhead (tens of
+ * microseconds) would dominate: here a step of the k = 2 models costs a few microseconds.
+ */
+export interface Linear64Options {
+  readonly layerSizes: readonly number[];
+  readonly loss: "mse" | "logistic";
+  readonly method: Extract<Method, "backprop" | "sg">;
+  /** Boundaries holding an SG (as in LearnerOptions.sgAt). */
+  readonly sgAt: readonly number[];
+  readonly conditioning: SgConditioning;
+  readonly learningRate: number;
+  readonly sgLearningRate?: number;
+  /** Initial weights: those of a DniLearner with this seed (float32 values, widened). */
+  readonly seed: number;
+}
+
+/** A dense row-major matrix. */
+interface Mat {
+  readonly r: number;
+  readonly c: number;
+  readonly d: Float64Array;
+}
+
+const mat = (r: number, c: number, d = new Float64Array(r * c)): Mat => ({ r, c, d });
+
+/** A B, with A transposed when `ta`, B transposed when `tb`. */
+function mm(A: Mat, B: Mat, ta = false, tb = false): Mat {
+  const n = ta ? A.c : A.r;
+  const p = ta ? A.r : A.c;
+  const q = tb ? B.r : B.c;
+  const out = mat(n, q);
+  const o = out.d;
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < p; k++) {
+      const a = ta ? (A.d[k * A.c + i] as number) : (A.d[i * A.c + k] as number);
+      if (a === 0) continue;
+      for (let j = 0; j < q; j++) {
+        const b = tb ? (B.d[j * B.c + k] as number) : (B.d[k * B.c + j] as number);
+        o[i * q + j] = (o[i * q + j] as number) + a * b;
+      }
+    }
+  }
+  return out;
+}
+
+function addRow(A: Mat, row: Float64Array): Mat {
+  const out = mat(A.r, A.c, Float64Array.from(A.d));
+  for (let i = 0; i < A.r; i++)
+    for (let j = 0; j < A.c; j++) out.d[i * A.c + j] = (out.d[i * A.c + j] as number) + (row[j] as number);
+  return out;
+}
+
+function colSums(A: Mat): Float64Array {
+  const s = new Float64Array(A.c);
+  for (let i = 0; i < A.r; i++)
+    for (let j = 0; j < A.c; j++) s[j] = (s[j] as number) + (A.d[i * A.c + j] as number);
+  return s;
+}
+
+function scale(A: Mat, f: number): Mat {
+  return mat(
+    A.r,
+    A.c,
+    A.d.map((v) => v * f),
+  );
+}
+
+function softplus(z: number): number {
+  return z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
+}
+
+/** Adam over a list of arrays, the formula of optim.ts in float64. */
+class Adam64 {
+  private readonly m: Float64Array[];
+  private readonly v: Float64Array[];
+  private t = 0;
+  constructor(
+    private readonly lr: number,
+    sizes: readonly number[],
+  ) {
+    this.m = sizes.map((s) => new Float64Array(s));
+    this.v = sizes.map((s) => new Float64Array(s));
+  }
+  apply(params: readonly Float64Array[], grads: readonly Float64Array[]): void {
+    this.t += 1;
+    const c1 = 1 - ADAM_BETA1 ** this.t;
+    const c2 = 1 - ADAM_BETA2 ** this.t;
+    params.forEach((p, k) => {
+      const g = grads[k] as Float64Array;
+      const m = this.m[k] as Float64Array;
+      const v = this.v[k] as Float64Array;
+      for (let i = 0; i < p.length; i++) {
+        const gi = g[i] as number;
+        m[i] = ADAM_BETA1 * (m[i] as number) + (1 - ADAM_BETA1) * gi;
+        v[i] = ADAM_BETA2 * (v[i] as number) + (1 - ADAM_BETA2) * gi * gi;
+        p[i] =
+          (p[i] as number) -
+          (this.lr * ((m[i] as number) / c1)) / (Math.sqrt((v[i] as number) / c2) + ADAM_EPSILON);
+      }
+    });
+  }
+}
+
+/** A linear SG module: a [d, d], b [k, d], c [1, d], present according to the conditioning. */
+interface Sg64 {
+  a?: Mat;
+  b?: Mat;
+  c: Mat;
+}
+
+export class Linear64Learner {
+  readonly w: Mat[] = [];
+  readonly b: Float64Array[] = [];
+  private readonly sg: Sg64[];
+  private readonly opt: Adam64;
+  private readonly sgOpt: Adam64 | undefined;
+
+  constructor(readonly options: Linear64Options) {
+    const spec: NetSpec = { layerSizes: options.layerSizes, activation: "linear", batchNorm: false };
+    for (const p of initialParams(spec, options.seed)) {
+      this.w.push(mat(p.w.shape[0], p.w.shape[1], Float64Array.from(p.w.dataSync())));
+      this.b.push(Float64Array.from(p.b.dataSync()));
+      p.w.dispose();
+      p.b.dispose();
+    }
+    const L = this.w.length;
+    const out = options.layerSizes[L] as number;
+    if (options.loss === "logistic" && out !== 1)
+      throw new DniOptionError("layerSizes", options.layerSizes, "one output");
+    const cond = options.conditioning;
+    this.sg =
+      options.method === "sg"
+        ? options.sgAt.map((k) => {
+            const d = options.layerSizes[k] as number;
+            return {
+              ...(cond === "both" || cond === "activation" ? { a: mat(d, d) } : {}),
+              ...(cond === "both" || cond === "label" ? { b: mat(out, d) } : {}),
+              c: mat(1, d),
+            };
+          })
+        : [];
+    this.opt = new Adam64(
+      options.learningRate,
+      this.netArrays().map((a) => a.length),
+    );
+    const sgArrays = this.sgArrays();
+    this.sgOpt =
+      sgArrays.length === 0
+        ? undefined
+        : new Adam64(
+            options.sgLearningRate ?? options.learningRate,
+            sgArrays.map((a) => a.length),
+          );
+  }
+
+  private netArrays(): Float64Array[] {
+    return this.w.flatMap((w, i) => [w.d, this.b[i] as Float64Array]);
+  }
+
+  private sgArrays(): Float64Array[] {
+    return this.sg.flatMap((s) => [...(s.a ? [s.a.d] : []), ...(s.b ? [s.b.d] : []), s.c.d]);
+  }
+
+  forward(x: Mat): Mat[] {
+    const hs = [x];
+    this.w.forEach((w, i) => hs.push(addRow(mm(hs[i] as Mat, w), this.b[i] as Float64Array)));
+    return hs;
+  }
+
+  /** Mean loss of the outputs `out` [n, 1 or m] against y. */
+  lossOf(out: Mat, y: Mat): number {
+    let s = 0;
+    for (let i = 0; i < out.d.length; i++) {
+      const z = out.d[i] as number;
+      const t = y.d[i] as number;
+      s += this.options.loss === "mse" ? 0.5 * (z - t) ** 2 : softplus(z) - t * z;
+    }
+    return s / out.r;
+  }
+
+  loss(x: Mat, y: Mat): number {
+    return this.lossOf(this.forward(x).at(-1) as Mat, y);
+  }
+
+  private sgOut(s: Sg64, h: Mat, y: Mat): Mat {
+    let out = mat(h.r, h.c);
+    out = addRow(out, s.c.d);
+    if (s.a) {
+      const ha = mm(h, s.a);
+      out = mat(
+        h.r,
+        h.c,
+        out.d.map((v, i) => v + (ha.d[i] as number)),
+      );
+    }
+    if (s.b) {
+      const yb = mm(y, s.b);
+      out = mat(
+        h.r,
+        h.c,
+        out.d.map((v, i) => v + (yb.d[i] as number)),
+      );
+    }
+    return out;
+  }
+
+  /** One synchronous step, as DniLearner.step; returns the loss before it. */
+  step(x: Mat, y: Mat): number {
+    const hs = this.forward(x);
+    const L = this.w.length;
+    const n = x.r;
+    const out = hs[L] as Mat;
+    const before = this.lossOf(out, y);
+    // dL/d(output) of the mean loss.
+    const gOut = mat(
+      out.r,
+      out.c,
+      out.d.map(
+        (z, i) =>
+          (this.options.loss === "mse"
+            ? z - (y.d[i] as number)
+            : 1 / (1 + Math.exp(-z)) - (y.d[i] as number)) / n,
+      ),
+    );
+    const dW: Mat[] = new Array(L);
+    const dB: Float64Array[] = new Array(L);
+    // Backward through blocks [from, to) from cotangent g at h_to; returns the cotangent at h_from.
+    const back = (from: number, to: number, g: Mat): Mat => {
+      let cur = g;
+      for (let i = to - 1; i >= from; i--) {
+        dW[i] = mm(hs[i] as Mat, cur, true, false);
+        dB[i] = colSums(cur);
+        cur = mm(cur, this.w[i] as Mat, false, true);
+      }
+      return cur;
+    };
+    const sgGrads: Float64Array[] = [];
+    if (this.options.method === "backprop") {
+      back(0, L, gOut);
+    } else {
+      const ks = this.options.sgAt;
+      const gUsed = new Map<number, Mat>();
+      const top = ks[ks.length - 1] as number;
+      gUsed.set(top, back(top, L, gOut));
+      for (let j = ks.length - 1; j >= 0; j--) {
+        const above = ks[j] as number;
+        const from = j > 0 ? (ks[j - 1] as number) : 0;
+        const dy = scale(this.sgOut(this.sg[j] as Sg64, hs[above] as Mat, y), 1 / n);
+        const gIn = back(from, above, dy);
+        if (from > 0) gUsed.set(from, gIn);
+      }
+      ks.forEach((k, j) => {
+        const s = this.sg[j] as Sg64;
+        const h = hs[k] as Mat;
+        const target = scale(gUsed.get(k) as Mat, n);
+        const r = this.sgOut(s, h, y);
+        const R = mat(
+          r.r,
+          r.c,
+          r.d.map((v, i) => v - (target.d[i] as number)),
+        );
+        if (s.a) sgGrads.push(scale(mm(h, R, true, false), 1 / n).d);
+        if (s.b) sgGrads.push(scale(mm(y, R, true, false), 1 / n).d);
+        sgGrads.push(colSums(R).map((v) => v / n));
+      });
+    }
+    this.opt.apply(
+      this.netArrays(),
+      dW.flatMap((w, i) => [w.d, dB[i] as Float64Array]),
+    );
+    this.sgOpt?.apply(this.sgArrays(), sgGrads);
+    return before;
+  }
+}
+
+/** A float64 matrix from row-major data. */
+export function matrix64(
+  rows: number,
+  cols: number,
+  data: ArrayLike<number>,
+): { r: number; c: number; d: Float64Array } {
+  return mat(rows, cols, Float64Array.from(data));
+}
