@@ -1,6 +1,7 @@
 export * from "./errors.js";
 export * from "./experiments/artificial.js";
 export * from "./experiments/critical-point.js";
+export * from "./experiments/loss-surface.js";
 export * from "./experiments/table2.js";
 export * from "./learner.js";
 export * from "./linear64.js";
@@ -9,3 +10,7 @@ export * from "./net.js";
 export * from "./optim.js";
 export * from "./sg.js";
 export * from "./streams.js";
+export * from "./trainer/mnist.js";
+export * from "./trainer/options.js";
+export * from "./trainer/trainer.js";
+export * from "./trainer/units.js";

@@ -81,9 +81,9 @@ function softplus(z: number): number {
 
 /** Adam over a list of arrays, the formula of optim.ts in float64. */
 class Adam64 {
-  private readonly m: Float64Array[];
-  private readonly v: Float64Array[];
-  private t = 0;
+  readonly m: Float64Array[];
+  readonly v: Float64Array[];
+  t = 0;
   constructor(
     private readonly lr: number,
     sizes: readonly number[],
@@ -124,6 +124,7 @@ export class Linear64Learner {
   private readonly sg: Sg64[];
   private readonly opt: Adam64;
   private readonly sgOpt: Adam64 | undefined;
+  private stepCount = 0;
 
   constructor(readonly options: Linear64Options) {
     const spec: NetSpec = { layerSizes: options.layerSizes, activation: "linear", batchNorm: false };
@@ -163,6 +164,53 @@ export class Linear64Learner {
           );
   }
 
+  get steps(): number {
+    return this.stepCount;
+  }
+
+  /** The SG modules' parameters (a [d, d]?, b [out, d]?, c [1, d]) as row-major arrays. */
+  sgModules(): { a?: Float64Array; b?: Float64Array; c: Float64Array }[] {
+    return this.sg.map((s) => ({ ...(s.a ? { a: s.a.d } : {}), ...(s.b ? { b: s.b.d } : {}), c: s.c.d }));
+  }
+
+  /** Every array of the state by name (weights, SG, Adam moments) and the step counters. */
+  state(): { arrays: Record<string, Float64Array>; steps: number; adamSteps: number; sgAdamSteps: number } {
+    const arrays: Record<string, Float64Array> = {};
+    for (const [i, a] of this.netArrays().entries()) arrays[`net/${i}`] = a;
+    for (const [i, a] of this.sgArrays().entries()) arrays[`sg/${i}`] = a;
+    for (const [name, opt] of [
+      ["net", this.opt],
+      ["sg", this.sgOpt],
+    ] as const) {
+      if (opt === undefined) continue;
+      for (const [i, a] of opt.m.entries()) arrays[`adam/${name}/m/${i}`] = a;
+      for (const [i, a] of opt.v.entries()) arrays[`adam/${name}/v/${i}`] = a;
+    }
+    return { arrays, steps: this.stepCount, adamSteps: this.opt.t, sgAdamSteps: this.sgOpt?.t ?? 0 };
+  }
+
+  /** Copies a {@link Linear64Learner.state} of a learner with the same options into this one. */
+  loadState(s: {
+    arrays: Readonly<Record<string, ArrayLike<number>>>;
+    steps: number;
+    adamSteps: number;
+    sgAdamSteps: number;
+  }): void {
+    const own = this.state().arrays;
+    for (const [name, target] of Object.entries(own)) {
+      const src = s.arrays[name];
+      if (src === undefined || src.length !== target.length) {
+        throw new RangeError(
+          `state array ${name} missing or of length ${src?.length}, expected ${target.length}`,
+        );
+      }
+      target.set(src);
+    }
+    this.stepCount = s.steps;
+    this.opt.t = s.adamSteps;
+    if (this.sgOpt) this.sgOpt.t = s.sgAdamSteps;
+  }
+
   private netArrays(): Float64Array[] {
     return this.w.flatMap((w, i) => [w.d, this.b[i] as Float64Array]);
   }
@@ -173,7 +221,7 @@ export class Linear64Learner {
 
   forward(x: Mat): Mat[] {
     const hs = [x];
-    this.w.forEach((w, i) => hs.push(addRow(mm(hs[i] as Mat, w), this.b[i] as Float64Array)));
+    for (const [i, w] of this.w.entries()) hs.push(addRow(mm(hs[i] as Mat, w), this.b[i] as Float64Array));
     return hs;
   }
 
@@ -279,6 +327,7 @@ export class Linear64Learner {
       dW.flatMap((w, i) => [w.d, dB[i] as Float64Array]),
     );
     this.sgOpt?.apply(this.sgArrays(), sgGrads);
+    this.stepCount += 1;
     return before;
   }
 }

@@ -59,26 +59,33 @@ export function criticalPointGradient(a: number, b: number): { da: number; db: n
   return { da, db };
 }
 
+/** One full-batch gradient-descent step of (a, b) and, for "sg", of c. */
+export function criticalPointStep(s: CriticalPointState, o: CriticalPointOptions): CriticalPointState {
+  const { a, b, c } = s;
+  const n = CRITICAL_POINT_DATA.length;
+  const signs = CRITICAL_POINT_DATA.map((x) => Math.sign(a * x + b));
+  const db = signs.reduce((acc, v) => acc + v, 0);
+  // The lower module's update: dL/da through h = a x, with dL/dh_x replaced by c under SG.
+  const da =
+    o.method === "sg"
+      ? CRITICAL_POINT_DATA.reduce((acc, x) => acc + c * x, 0)
+      : CRITICAL_POINT_DATA.reduce((acc, x, i) => acc + (signs[i] as number) * x, 0);
+  const dc = signs.reduce((acc, v) => acc + (c - v), 0) / n;
+  const next = {
+    a: a - o.learningRate * da,
+    b: b - o.learningRate * db,
+    c: o.method === "sg" ? c - o.sgLearningRate * dc : c,
+  };
+  return { step: s.step + 1, ...next, loss: criticalPointLoss(next.a, next.b) };
+}
+
 /** Full-batch gradient descent on (a, b) and, for "sg", on c; returns every state from step 0. */
 export function runCriticalPoint(options: Partial<CriticalPointOptions> = {}): CriticalPointState[] {
   const o = { ...CRITICAL_POINT_DEFAULTS, ...options };
-  let { a0: a, b0: b, c0: c } = o;
-  const out: CriticalPointState[] = [{ step: 0, a, b, c, loss: criticalPointLoss(a, b) }];
-  const n = CRITICAL_POINT_DATA.length;
-  for (let t = 1; t <= o.steps; t++) {
-    const signs = CRITICAL_POINT_DATA.map((x) => Math.sign(a * x + b));
-    const db = signs.reduce((s, v) => s + v, 0);
-    // The lower module's update: dL/da through h = a x, with dL/dh_x replaced by c under SG.
-    const da =
-      o.method === "sg"
-        ? CRITICAL_POINT_DATA.reduce((s, x) => s + c * x, 0)
-        : CRITICAL_POINT_DATA.reduce((s, x, i) => s + (signs[i] as number) * x, 0);
-    const dc = signs.reduce((s, v) => s + (c - v), 0) / n;
-    a -= o.learningRate * da;
-    b -= o.learningRate * db;
-    if (o.method === "sg") c -= o.sgLearningRate * dc;
-    out.push({ step: t, a, b, c, loss: criticalPointLoss(a, b) });
-  }
+  const out: CriticalPointState[] = [
+    { step: 0, a: o.a0, b: o.b0, c: o.c0, loss: criticalPointLoss(o.a0, o.b0) },
+  ];
+  for (let t = 1; t <= o.steps; t++) out.push(criticalPointStep(out[t - 1] as CriticalPointState, o));
   return out;
 }
 

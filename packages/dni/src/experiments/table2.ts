@@ -1,7 +1,7 @@
-import * as tf from "@tensorflow/tfjs-core";
-import { DniLearner, type Method, type SgPlacement, sgBoundaries } from "../learner.js";
+import { type Method, type SgPlacement, sgBoundaries } from "../learner.js";
+import { Linear64Learner, matrix64 } from "../linear64.js";
 import type { NetSpec } from "../net.js";
-import type { SgConditioning, SgForm } from "../sg.js";
+import type { SgConditioning } from "../sg.js";
 import { type ArtificialKind, artificialData, globalOptimum } from "./artificial.js";
 
 /**
@@ -23,7 +23,6 @@ export interface Table2CellOptions {
   /** Where the deep model's SG modules sit. */
   readonly placement: SgPlacement;
   readonly method: Extract<Method, "backprop" | "sg">;
-  readonly sgForm: SgForm;
   readonly conditioning: SgConditioning;
   readonly learningRate: number;
   readonly steps: number;
@@ -40,7 +39,6 @@ export const TABLE2_DEFAULTS: Omit<
   hiddenLayers: 10,
   hiddenWidth: 0,
   placement: "every",
-  sgForm: "linear",
   conditioning: "both",
   learningRate: 3e-5,
   steps: 100_000,
@@ -62,7 +60,10 @@ export function table2Net(
   return { layerSizes: [o.k, ...hidden, 1], activation: "linear", batchNorm: false };
 }
 
-/** Trains one cell; `onProgress(step, loss)` is called every `every` steps. */
+/**
+ * Trains one cell on one data set with the float64 learner (linear64.ts, checked step by step
+ * against the TensorFlow.js learner in the tests); `onProgress(step, loss)` every `every` steps.
+ */
 export function runTable2Cell(
   o: Table2CellOptions,
   onProgress?: (step: number, loss: number) => void,
@@ -71,31 +72,27 @@ export function runTable2Cell(
   const data = artificialData(o.kind, o.loss, o.k, o.n, o.seed, o.index);
   const optimum = globalOptimum(data, o.loss);
   const net = table2Net(o);
-  const learner = new DniLearner({
-    net,
+  const learner = new Linear64Learner({
+    layerSizes: net.layerSizes,
     loss: o.loss,
     method: o.method,
-    ...(o.method === "sg"
-      ? {
-          sgAt: o.depth === "shallow" ? sgBoundaries(net, "output") : sgBoundaries(net, o.placement),
-          sg: { form: o.sgForm, conditioning: o.conditioning },
-        }
-      : {}),
+    sgAt:
+      o.method === "sg"
+        ? o.depth === "shallow"
+          ? sgBoundaries(net, "output")
+          : sgBoundaries(net, o.placement)
+        : [],
+    conditioning: o.conditioning,
     learningRate: o.learningRate,
     seed: o.seed + o.index,
   });
-  const x = tf.tensor2d(Float32Array.from(data.x), [o.n, o.k]);
-  const y = tf.tensor2d(Float32Array.from(data.y), [o.n, 1]);
-  try {
-    for (let s = 1; s <= o.steps; s++) {
-      const { loss } = learner.step(x, y);
-      if (!Number.isFinite(loss)) break;
-      if (onProgress !== undefined && s % every === 0) onProgress(s, loss);
-    }
-    const finalLoss = learner.evaluate(x, y);
-    return { finalLoss, optimum, gap: finalLoss - optimum };
-  } finally {
-    learner.dispose();
-    tf.dispose([x, y]);
+  const x = matrix64(o.n, o.k, data.x);
+  const y = matrix64(o.n, 1, data.y);
+  for (let s = 1; s <= o.steps; s++) {
+    const loss = learner.step(x, y);
+    if (!Number.isFinite(loss)) break;
+    if (onProgress !== undefined && s % every === 0) onProgress(s, loss);
   }
+  const finalLoss = learner.loss(x, y);
+  return { finalLoss, optimum, gap: finalLoss - optimum };
 }
