@@ -9,6 +9,7 @@ import type { GroupStats } from "./aggregate.js";
 export const PAPER_ORDERINGS: Readonly<Record<TrainKind, readonly (readonly string[])[]>> = {
   bandit: [["sparse-sgprop", "mlp", "sparse-backprop"]],
   popgym: [],
+  dni: [],
 };
 
 export interface OrderingVerdict {

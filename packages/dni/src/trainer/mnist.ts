@@ -1,4 +1,10 @@
-import { ensureBackend, type NamedTensorData, type TrainerRows } from "@sgprop/agents";
+import {
+  ensureBackend,
+  type NamedTensorData,
+  parseBackendName,
+  selectBackend,
+  type TrainerRows,
+} from "@sgprop/agents";
 import { Rng } from "@sgprop/gym";
 import { type LabelledImages, resolveDataset, standardize } from "@sgprop/mnist-bandit";
 import * as tf from "@tensorflow/tfjs-core";
@@ -51,7 +57,8 @@ export class MnistRun implements ExperimentState {
   }
 
   static async create(o: DniTrainOptions): Promise<MnistRun> {
-    await ensureBackend();
+    if (o.backend === undefined) await ensureBackend();
+    else await selectBackend(parseBackendName(o.backend));
     const data = resolveDataset(o.dataDir === undefined ? {} : { dataDir: o.dataDir });
     const net = mnistNet(o);
     const learner = new DniLearner({

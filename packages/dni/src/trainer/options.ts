@@ -49,6 +49,8 @@ export interface DniTrainOptions {
   readonly numEvals: number;
   /** mnist: a folder of IDX files (full MNIST); default the bundled digits. */
   readonly dataDir?: string;
+  /** mnist: TensorFlow.js backend name for @sgprop/agents' selectBackend (default: wasm, else cpu). */
+  readonly backend?: string;
 }
 
 /** Defaults: the paper's settings where it states them (Table 2: Adam 3e-5, 10 data sets, 10 hidden layers; Fig. 4: 512 units, batch norm). */
