@@ -1,6 +1,6 @@
 import { DniOptionError } from "./errors.js";
 import type { Method } from "./learner.js";
-import { initialParams, type NetSpec } from "./net.js";
+import { initialWeights, type NetSpec } from "./net.js";
 import { ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON } from "./optim.js";
 import type { SgConditioning } from "./sg.js";
 
@@ -128,11 +128,9 @@ export class Linear64Learner {
 
   constructor(readonly options: Linear64Options) {
     const spec: NetSpec = { layerSizes: options.layerSizes, activation: "linear", batchNorm: false };
-    for (const p of initialParams(spec, options.seed)) {
-      this.w.push(mat(p.w.shape[0], p.w.shape[1], Float64Array.from(p.w.dataSync())));
-      this.b.push(Float64Array.from(p.b.dataSync()));
-      p.w.dispose();
-      p.b.dispose();
+    for (const p of initialWeights(spec, options.seed)) {
+      this.w.push(mat(p.rows, p.cols, Float64Array.from(p.w)));
+      this.b.push(new Float64Array(p.cols));
     }
     const L = this.w.length;
     const out = options.layerSizes[L] as number;

@@ -44,27 +44,35 @@ export function isHidden(spec: NetSpec, block: number): boolean {
 }
 
 /**
- * Glorot-uniform weights and zero biases from the "dni/init" stream, drawn block by block in order,
- * so a net's initial weights depend only on (seed, layer sizes).
+ * Glorot-uniform weights from the "dni/init" stream, drawn block by block in order, so a net's
+ * initial weights depend only on (seed, layer sizes). Plain arrays: the float64 learner starts from
+ * the same float32 values without TensorFlow.js.
  */
-export function initialParams(spec: NetSpec, seed: number): BlockParams[] {
+export function initialWeights(spec: NetSpec, seed: number): { w: Float32Array; rows: number; cols: number }[] {
   checkNetSpec(spec);
   const rng = Rng.derive(seed, DNI_STREAMS.init);
-  const out: BlockParams[] = [];
+  const out: { w: Float32Array; rows: number; cols: number }[] = [];
   for (let i = 0; i < blockCount(spec); i++) {
     const fanIn = spec.layerSizes[i] as number;
     const fanOut = spec.layerSizes[i + 1] as number;
     const limit = Math.sqrt(6 / (fanIn + fanOut));
     const w = new Float32Array(fanIn * fanOut);
     for (let j = 0; j < w.length; j++) w[j] = (2 * rng.float() - 1) * limit;
-    const bn = spec.batchNorm && isHidden(spec, i);
-    out.push({
-      w: tf.tensor2d(w, [fanIn, fanOut]),
-      b: tf.zeros([fanOut]),
-      ...(bn ? { gamma: tf.ones([fanOut]) as tf.Tensor1D, beta: tf.zeros([fanOut]) as tf.Tensor1D } : {}),
-    });
+    out.push({ w, rows: fanIn, cols: fanOut });
   }
   return out;
+}
+
+/** {@link initialWeights} as tensors, with zero biases (and BN's gamma = 1, beta = 0). */
+export function initialParams(spec: NetSpec, seed: number): BlockParams[] {
+  return initialWeights(spec, seed).map(({ w, rows, cols }, i) => {
+    const bn = spec.batchNorm && isHidden(spec, i);
+    return {
+      w: tf.tensor2d(w, [rows, cols]),
+      b: tf.zeros([cols]),
+      ...(bn ? { gamma: tf.ones([cols]) as tf.Tensor1D, beta: tf.zeros([cols]) as tf.Tensor1D } : {}),
+    };
+  });
 }
 
 /** The tensors of a block in a fixed order (the order of gradients and optimiser slots). */

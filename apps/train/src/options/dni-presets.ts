@@ -16,8 +16,9 @@ export const dniPresets: Readonly<Record<string, Preset>> = {
     values: { experiment: "table2" },
   },
   "table2-quick": {
-    description: "Table 2, k = 2 only, 3 data sets, shallow and 10-layer deep, Adam 1e-3, 5000 steps",
-    values: { experiment: "table2", dims: [2], datasets: 3, learningRate: 1e-3, steps: 5000 },
+    description:
+      "Table 2 scaled down: k = 2, 3 data sets, shallow and 10-layer deep (one SG in the middle), Adam 1e-2, 5000 steps",
+    values: { experiment: "table2", dims: [2], datasets: 3, learningRate: 1e-2, steps: 5000, sgPlacement: "middle" },
   },
   "loss-surface": {
     description:
