@@ -1,3 +1,4 @@
+export { ensureBackend, selectBackend } from "@sgprop/agents";
 export * from "./errors.js";
 export * from "./experiments/artificial.js";
 export * from "./experiments/critical-point.js";

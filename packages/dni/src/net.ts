@@ -48,7 +48,10 @@ export function isHidden(spec: NetSpec, block: number): boolean {
  * initial weights depend only on (seed, layer sizes). Plain arrays: the float64 learner starts from
  * the same float32 values without TensorFlow.js.
  */
-export function initialWeights(spec: NetSpec, seed: number): { w: Float32Array; rows: number; cols: number }[] {
+export function initialWeights(
+  spec: NetSpec,
+  seed: number,
+): { w: Float32Array; rows: number; cols: number }[] {
   checkNetSpec(spec);
   const rng = Rng.derive(seed, DNI_STREAMS.init);
   const out: { w: Float32Array; rows: number; cols: number }[] = [];

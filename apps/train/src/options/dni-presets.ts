@@ -18,7 +18,14 @@ export const dniPresets: Readonly<Record<string, Preset>> = {
   "table2-quick": {
     description:
       "Table 2 scaled down: k = 2, 3 data sets, shallow and 10-layer deep (one SG in the middle), Adam 1e-2, 5000 steps",
-    values: { experiment: "table2", dims: [2], datasets: 3, learningRate: 1e-2, steps: 5000, sgPlacement: "middle" },
+    values: {
+      experiment: "table2",
+      dims: [2],
+      datasets: 3,
+      learningRate: 1e-2,
+      steps: 5000,
+      sgPlacement: "middle",
+    },
   },
   "loss-surface": {
     description:
