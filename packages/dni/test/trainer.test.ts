@@ -30,6 +30,10 @@ const cases: [string, Partial<DniTrainOptions>][] = [
       sgPlacement: "middle",
     },
   ],
+  [
+    "representations",
+    { experiment: "representations", steps: 4, learningRate: 1e-3, hiddenLayers: 2, width: 16, batchSize: 8 },
+  ],
 ];
 
 describe("sgprop train dni trainers", () => {

@@ -264,7 +264,10 @@ export function printRunReport(run: PreparedRun, summary: RunSummary, out: Outpu
   for (const f of [
     RUN_FILES.config,
     RUN_FILES.metrics,
-    ...(kind === "bandit" || (kind === "dni" && o.experiment === "mnist") ? [RUN_FILES.eval] : []),
+    ...(kind === "bandit" ||
+    (kind === "dni" && (o.experiment === "mnist" || o.experiment === "representations"))
+      ? [RUN_FILES.eval]
+      : []),
     RUN_FILES.summary,
     "checkpoints/",
     ...(plots ? [`${RUN_FILES.curves}.svg`, `${RUN_FILES.curves}.png`] : []),

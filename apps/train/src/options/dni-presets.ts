@@ -56,6 +56,18 @@ export const dniPresets: Readonly<Record<string, Preset>> = {
       numEvals: 5,
     },
   },
+  "representations-quick": {
+    description:
+      "Figs. 7-8 scaled down: backprop, one SG, SG everywhere and DFA on 3 x 128 ReLU + BN, 300 steps of 64, then RDMs and probes",
+    values: {
+      experiment: "representations",
+      hiddenLayers: 3,
+      width: 128,
+      batchSize: 64,
+      learningRate: 1e-3,
+      steps: 300,
+    },
+  },
   tiny: {
     description: "smoke test: the critical-point example for 20 steps",
     values: { experiment: "critical-point", steps: 20, learningRate: 0.01 },

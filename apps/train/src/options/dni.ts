@@ -10,8 +10,8 @@ export const dniParams: readonly ParamSpec[] = [
   {
     key: "experiment",
     description:
-      "critical-point (Prop. 1), table2 (artificial data), loss-surface (Figs. 2, 9), mnist (Fig. 4)",
-    type: { type: "enum", values: ["critical-point", "table2", "loss-surface", "mnist"] },
+      "critical-point (Prop. 1), table2 (artificial data), loss-surface (Figs. 2, 9), mnist (Fig. 4), representations (Figs. 7-8)",
+    type: { type: "enum", values: ["critical-point", "table2", "loss-surface", "mnist", "representations"] },
     default: "table2",
   },
   seedParam,

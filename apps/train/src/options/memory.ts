@@ -111,7 +111,7 @@ function banditTerms(r: Resolved): MemoryTerm[] {
 
 /** The dni MNIST net (float32): parameters with Adam's two moments, and one batch's activations. */
 function dniTerms(r: Resolved): MemoryTerm[] {
-  if (r.experiment !== "mnist") return [];
+  if (r.experiment !== "mnist" && r.experiment !== "representations") return [];
   const w = num(r, "width");
   const layers = num(r, "hiddenLayers");
   const params = 784 * w + (layers - 1) * w * w + w * 10;

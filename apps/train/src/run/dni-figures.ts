@@ -205,6 +205,101 @@ async function surfaceSpec(dir: string, config: RunConfig, title: string): Promi
   };
 }
 
+const REPR_METHODS = ["backprop", "sg_middle", "sg_every", "dfa"];
+const REPR_LABELS: Readonly<Record<string, string>> = {
+  backprop: "backprop",
+  sg_middle: "one SG (middle)",
+  sg_every: "SG everywhere",
+  dfa: "DFA",
+};
+
+/** Probe results per method and layer (Fig. 8's two panels as a table). */
+function probesMarkdown(row: Row): string {
+  const layers = Math.max(
+    0,
+    ...Object.keys(row)
+      .filter((k) => k.startsWith("repr/probe_accuracy/"))
+      .map((k) => Number(k.split("/").at(-1))),
+  );
+  const head = Array.from({ length: layers }, (_, i) =>
+    i + 1 === layers ? `${i + 1} (output)` : `${i + 1}`,
+  );
+  const table = (metric: string, what: string) => [
+    `## ${what}`,
+    "",
+    `| method | ${head.join(" | ")} |`,
+    `| ------ | ${head.map(() => "-:").join(" | ")} |`,
+    ...REPR_METHODS.map(
+      (m) =>
+        `| ${REPR_LABELS[m]} | ${Array.from({ length: layers }, (_, i) => fmt(row[`repr/${metric}/${m}/${i + 1}`] ?? Number.NaN)).join(" | ")} |`,
+    ),
+    "",
+  ];
+  return [
+    "# Representations per layer (Figs. 7-8)",
+    "",
+    ...table(
+      "probe_accuracy",
+      "Linear classifier probe: test accuracy on the 400 RDM points (ridge on 1000 training points)",
+    ),
+    ...table("input_r2", "Linear input-regression probe: R^2 of the pixels from the layer"),
+  ].join("\n");
+}
+
+async function rdmSpec(dir: string, title: string): Promise<VegaLiteSpec | undefined> {
+  const last = readCheckpointIndex(dir)?.at(-1);
+  if (last === undefined) return undefined;
+  const { readCheckpointDir } = await import("@sgprop/agents");
+  const { tensors } = await readCheckpointDir(join(dir, RUN_FILES.checkpoints, last.dir));
+  const values: { method: string; layer: string; i: number; j: number; d: number }[] = [];
+  for (const [name, t] of Object.entries(tensors)) {
+    const [kind, method, layer] = name.split("/");
+    if (kind !== "rdm" || method === undefined || layer === undefined) continue;
+    const size = t.shape[0] as number;
+    for (let i = 0; i < size; i++) {
+      for (let j = 0; j < size; j++) {
+        values.push({
+          method: REPR_LABELS[method] ?? method,
+          layer: `layer ${layer}`,
+          i,
+          j,
+          d: t.data[i * size + j] as number,
+        });
+      }
+    }
+  }
+  if (values.length === 0) return undefined;
+  return {
+    $schema: SCHEMA,
+    title: `${title}: RDMs (1 - correlation) of 400 test digits sorted by label`,
+    data: { values },
+    facet: {
+      row: {
+        field: "method",
+        type: "nominal",
+        title: null,
+        sort: REPR_METHODS.map((m) => REPR_LABELS[m] as string),
+      },
+      column: { field: "layer", type: "nominal", title: null },
+    },
+    spec: {
+      width: 120,
+      height: 120,
+      mark: "rect",
+      encoding: {
+        x: { field: "j", type: "ordinal", axis: null },
+        y: { field: "i", type: "ordinal", axis: null },
+        color: {
+          field: "d",
+          type: "quantitative",
+          title: "1 - corr",
+          scale: { scheme: "viridis", domain: [0, 2] },
+        },
+      },
+    },
+  };
+}
+
 /**
  * The figure (curves.svg/png) and, where the experiment has one, the table (results.md) of a
  * `sgprop train dni` run, drawn from its metrics and its last checkpoint.
@@ -228,6 +323,11 @@ export async function writeDniFigures(
       table2Markdown(train, Number(o.steps), Number(o.learningRate)),
     );
     return renderFigure(table2Spec(title, train), out);
+  }
+  if (o.experiment === "representations") {
+    writeFileSync(join(dir, RUN_FILES.results), probesMarkdown(evalRows.at(-1) ?? {}));
+    const spec = await rdmSpec(dir, title);
+    if (spec !== undefined) return renderFigure(spec, out);
   }
   if (o.experiment === "loss-surface") {
     const spec = await surfaceSpec(dir, config, title);

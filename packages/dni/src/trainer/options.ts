@@ -8,14 +8,17 @@ import type { SgConditioning, SgForm } from "../sg.js";
  * - "critical-point": the Proposition 1 example, SG and backprop side by side; one unit = one step;
  * - "table2": the artificial-data table; one unit = one data set of one cell (both methods);
  * - "loss-surface": the losses SG modules imply (Figs. 2 and 9); one unit = one step;
- * - "mnist": a deep MNIST net with batch norm (Fig. 4); one unit = one minibatch step.
+ * - "mnist": a deep MNIST net with batch norm (Fig. 4); one unit = one minibatch step;
+ * - "representations": backprop, one SG, SG everywhere and DFA on the same MNIST batches, then
+ *   RDMs and linear probes per layer (Figs. 7-8); one unit = one step of all four.
  */
-export type DniExperiment = "critical-point" | "table2" | "loss-surface" | "mnist";
+export type DniExperiment = "critical-point" | "table2" | "loss-surface" | "mnist" | "representations";
 export const DNI_EXPERIMENTS: readonly DniExperiment[] = [
   "critical-point",
   "table2",
   "loss-surface",
   "mnist",
+  "representations",
 ];
 
 export interface DniTrainOptions {

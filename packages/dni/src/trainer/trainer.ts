@@ -18,6 +18,7 @@ import { type Linear64Learner, matrix64 } from "../linear64.js";
 import type { ExperimentState } from "./experiment.js";
 import { MnistRun } from "./mnist.js";
 import { type DniTrainOptions, resolveDniOptions } from "./options.js";
+import { RepresentationsRun } from "./representations.js";
 import { table2Units } from "./units.js";
 
 /** The Table 2 row's codes for its categorical columns. */
@@ -192,7 +193,9 @@ export class DniTrainer implements Trainer {
           ? table2(o)
           : o.experiment === "loss-surface"
             ? lossSurface(o)
-            : await MnistRun.create(o);
+            : o.experiment === "mnist"
+              ? await MnistRun.create(o)
+              : await RepresentationsRun.create(o);
     return new DniTrainer(o, state);
   }
 
