@@ -17,3 +17,4 @@ export * from "./trainer/options.js";
 export * from "./trainer/representations.js";
 export * from "./trainer/trainer.js";
 export * from "./trainer/units.js";
+export * from "./wiring.js";

@@ -1,8 +1,8 @@
 import { DniOptionError } from "./errors.js";
-import type { Method } from "./learner.js";
 import { initialWeights, type NetSpec } from "./net.js";
 import { ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON } from "./optim.js";
 import type { SgConditioning } from "./sg.js";
+import type { Method } from "./wiring.js";
 
 /**
  * Deep linear nets with linear SG modules in plain float64 arithmetic: the same learning rules as

@@ -1,7 +1,7 @@
-import { type Method, type SgPlacement, sgBoundaries } from "../learner.js";
 import { Linear64Learner, matrix64 } from "../linear64.js";
 import type { NetSpec } from "../net.js";
 import type { SgConditioning } from "../sg.js";
+import { type Method, type SgPlacement, sgBoundaries } from "../wiring.js";
 import { type ArtificialKind, artificialData, globalOptimum } from "./artificial.js";
 
 /**

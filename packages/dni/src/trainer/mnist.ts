@@ -8,10 +8,11 @@ import {
 import { Rng } from "@sgprop/gym";
 import { type LabelledImages, resolveDataset, standardize } from "@sgprop/mnist-bandit";
 import * as tf from "@tensorflow/tfjs-core";
-import { DniLearner, sgBoundaries } from "../learner.js";
+import { DniLearner } from "../learner.js";
 import { accuracy, lossValue } from "../losses.js";
 import type { NetSpec } from "../net.js";
 import { DNI_STREAMS } from "../streams.js";
+import { sgBoundaries } from "../wiring.js";
 import type { ExperimentState } from "./experiment.js";
 import type { DniTrainOptions } from "./options.js";
 

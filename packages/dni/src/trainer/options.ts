@@ -1,7 +1,7 @@
 import { DniOptionError } from "../errors.js";
-import type { Method, SgPlacement } from "../learner.js";
 import type { Activation } from "../net.js";
 import type { SgConditioning, SgForm } from "../sg.js";
+import type { Method, SgPlacement } from "../wiring.js";
 
 /**
  * The paper's experiments as resumable runs (`sgprop train dni`):

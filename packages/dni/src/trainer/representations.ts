@@ -15,8 +15,9 @@ import {
   inputRegressionProbe,
   rdm,
 } from "../experiments/representations.js";
-import { DniLearner, type LearnerOptions, sgBoundaries } from "../learner.js";
+import { DniLearner, type LearnerOptions } from "../learner.js";
 import { DNI_STREAMS } from "../streams.js";
+import { sgBoundaries } from "../wiring.js";
 import type { ExperimentState } from "./experiment.js";
 import { mnistArrays, mnistNet } from "./mnist.js";
 import type { DniTrainOptions } from "./options.js";
