@@ -1,4 +1,4 @@
-import { InvalidOptionError } from "../errors.js";
+import { InvalidOptionError, UsageError } from "../errors.js";
 
 /** A parsed `--queue` URL: what BullMQ connects with, and a form safe to print. */
 export interface QueueUrl {
@@ -49,7 +49,10 @@ export function parseQueueUrl(raw: string | undefined, flag = "--queue"): QueueU
   try {
     u = new URL(given);
   } catch {
-    throw new InvalidOptionError(flag, safe, "a URL redis://[:password@]host[:port][/db] or rediss://...");
+    // Not a URL at all: the value could be a password pasted in the wrong place, so it is not echoed.
+    throw new UsageError(
+      `invalid value for ${flag} (not shown: it may hold a password): expected a URL redis://[:password@]host[:port][/db] or rediss://...`,
+    );
   }
   if (u.protocol !== "redis:" && u.protocol !== "rediss:")
     throw new InvalidOptionError(flag, safe, "a URL starting with redis:// or rediss:// (TLS)");
