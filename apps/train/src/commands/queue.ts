@@ -12,7 +12,8 @@ import { positiveInt } from "./train.js";
 
 /** The flags `sweep` takes for a distributed sweep. */
 export interface EnqueueFlags {
-  queue?: string;
+  /** `true` for a bare `--queue`: the URL is in SGPROP_QUEUE. */
+  queue?: string | true;
   attempts?: number;
   backoff?: number;
 }
@@ -35,7 +36,7 @@ export async function enqueueSweepAction(
   const { parseQueueUrl, scrubArgv } = await import("../queue/url.js");
   const { DEFAULT_RETRY, enqueueSweep, openQueue, QUEUE_NAME } = await import("../queue/jobs.js");
   const { writeFolderStatus } = await import("../queue/folder-status.js");
-  const url = parseQueueUrl(flags.queue);
+  const url = parseQueueUrl(flags.queue === true ? undefined : flags.queue);
   scrubArgv(url);
   const abs = resolve(dir);
   const queue = await openQueue(url);

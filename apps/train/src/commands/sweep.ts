@@ -20,7 +20,7 @@ interface SweepFlags {
   workers?: number;
   progress: ProgressMode;
   dryRun?: boolean;
-  queue?: string;
+  queue?: string | true;
   attempts?: number;
   backoff?: number;
 }
