@@ -96,8 +96,8 @@ export function sweepCommand(out: Output, setExit: (code: number) => void): Comm
     )
     .option("--dry-run", "list the runs and exit")
     .option(
-      "--queue <url>",
-      "enqueue the unfinished runs on a BullMQ queue (redis:// or rediss://) for `sgprop worker`",
+      "--queue [url]",
+      "enqueue the unfinished runs on a BullMQ queue (redis:// or rediss://; alone: $SGPROP_QUEUE) for `sgprop worker`",
     )
     .option(
       "--attempts <n>",
