@@ -55,8 +55,15 @@ interface WorkerProc {
   ready: Promise<void>;
 }
 
+/** Every worker started, so that a failing test leaves no process behind. */
+const started: ChildProcess[] = [];
+afterAll(() => {
+  for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+});
+
 function startWorker(url: string, args: string[], env: Record<string, string> = {}): WorkerProc {
   const child = startCli(["worker", "--queue", url, ...args], { ...FAKE, ...env });
+  started.push(child);
   let out = "";
   let markReady: () => void = () => {};
   const ready = new Promise<void>((r) => {
@@ -108,7 +115,7 @@ const local = join(tmp, "local");
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 let server: TestRedis;
 
-describe.skipIf(!redis.ok)("distributed sweeps on BullMQ (sgprop worker)", () => {
+describe.skipIf(!redis.ok)("distributed sweeps on BullMQ (sgprop worker)", { timeout: 240_000 }, () => {
   beforeAll(async () => {
     server = await TestRedis.start();
     // The reference: the same sweep, local, in worker threads.
@@ -271,7 +278,7 @@ describe.skipIf(!redis.ok)("distributed sweeps on BullMQ (sgprop worker)", () =>
   });
 });
 
-describe.skipIf(!redis.ok)("the queue password", () => {
+describe.skipIf(!redis.ok)("the queue password", { timeout: 240_000 }, () => {
   const password = "s3cret-Pa55word";
   let secured: TestRedis;
   beforeAll(async () => {
