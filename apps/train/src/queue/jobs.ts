@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type ConnectionOptions, type JobsOptions, Queue } from "bullmq";
+import { UsageError } from "../errors.js";
 import { RUN_FILES } from "../run/layout.js";
 import { SWEEP_FILES } from "../sweep/run-sweep.js";
 import type { ExpandedSweep } from "../sweep/spec.js";
@@ -73,7 +74,8 @@ export async function openQueue(url: QueueUrl): Promise<Queue<RunJobData>> {
   return queue;
 }
 
-export class QueueUnreachableError extends Error {
+/** The queue's Redis cannot be reached or refuses us (wrong password): exit 2, one line. */
+export class QueueUnreachableError extends UsageError {
   override readonly name = "QueueUnreachableError";
 }
 

@@ -117,7 +117,13 @@ export async function runQueueWorker(settings: WorkerSettings, out: Output): Pro
     job: Job<RunJobData>,
     token?: string,
   ): Promise<{ seconds: number; skipped: boolean }> => {
-    const task = taskOfJob(job.data, settings.root);
+    let task: RunTask;
+    try {
+      task = taskOfJob(job.data, settings.root);
+    } catch (error) {
+      log(`refused job ${job.id}: ${(error as Error).message}`);
+      throw error;
+    }
     const slot = free.shift();
     if (slot === undefined) throw new Error("no free run thread (concurrency above the slot count)");
     const thread = threads[slot] as RunThread;
