@@ -51,8 +51,10 @@ export async function sweepQueueStatus(
         if (job === "active" && folder.status !== "complete") folder.status = "running";
       }
     }
+    // A run waiting for its (next) attempt: its folder may still hold the last attempt's error.
+    const waiting = job === "waiting" || job === "delayed" || job === "prioritized";
     const state =
-      folder.status === "pending" && (job === "waiting" || job === "delayed") ? "queued" : folder.status;
+      waiting && folder.status !== "complete" && folder.status !== "running" ? "queued" : folder.status;
     counts[state] = (counts[state] ?? 0) + 1;
     unitsDone += folder.completed ?? 0;
     unitsTotal += folder.total ?? 0;
