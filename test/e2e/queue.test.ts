@@ -62,7 +62,9 @@ afterAll(() => {
 });
 
 function startWorker(url: string, args: string[], env: Record<string, string> = {}): WorkerProc {
-  const child = startCli(["worker", "--queue", url, ...args], { ...FAKE, ...env });
+  // One run at a time unless a test says otherwise (the default is one per core).
+  const slots = args.includes("--workers") ? [] : ["--workers", "1"];
+  const child = startCli(["worker", "--queue", url, ...slots, ...args], { ...FAKE, ...env });
   started.push(child);
   let out = "";
   let markReady: () => void = () => {};

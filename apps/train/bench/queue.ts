@@ -70,6 +70,8 @@ function startWorker(url: string, env: NodeJS.ProcessEnv): Promise<ChildProcess>
       "worker",
       "--queue",
       url,
+      "--workers",
+      "1",
     ],
     { env, stdio: ["ignore", "pipe", "inherit"] },
   );

@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { Command } from "commander";
 import type { Output } from "../cli/output.js";
@@ -106,7 +107,7 @@ export function workerCommand(out: Output, setExit: (code: number) => void): Com
   return new Command("worker")
     .description("take runs of distributed sweeps from a queue and train them (start one on every machine)")
     .option("--queue <url>", "redis:// or rediss:// URL of the queue (default: $SGPROP_QUEUE)")
-    .option("--workers <n>", "runs at once, each in a worker thread (default: 1)", positiveInt(), 1)
+    .option("--workers <n>", "runs at once, each in a worker thread (default: one per core)", positiveInt())
     .option("--root <dir>", "accept only sweep folders inside <dir>")
     .option("--drain", "exit once the queue holds no waiting, delayed or active job")
     .option("--lock-duration <ms>", "BullMQ job lock, renewed every half of it", positiveInt(), 30_000)
@@ -121,7 +122,7 @@ export function workerCommand(out: Output, setExit: (code: number) => void): Com
     .action(
       async (flags: {
         queue?: string;
-        workers: number;
+        workers?: number;
         root?: string;
         drain?: boolean;
         lockDuration: number;
@@ -136,7 +137,7 @@ export function workerCommand(out: Output, setExit: (code: number) => void): Com
         const outcome = await runQueueWorker(
           {
             url,
-            slots: flags.workers,
+            slots: flags.workers ?? availableParallelism(),
             lockDurationMs: flags.lockDuration,
             stalledIntervalMs: flags.stalledInterval,
             maxStalled: flags.maxStalled,
