@@ -8,11 +8,12 @@ import { paramsOf } from "../options/resolve.js";
 import { isDerived } from "../options/schema.js";
 import { formatNumber, textTable } from "../run/metrics.js";
 import { checkWritableFolder } from "../run/out-dir.js";
-import { readBookkeeping } from "../run/prepare.js";
 import type { ProgressMode } from "../run/progress.js";
 import { runLockedSweep } from "../sweep/run-locked.js";
 import { type RunStatus, SWEEP_FILES } from "../sweep/run-sweep.js";
 import { type ExpandedSweep, expandSweep, readSweepFile } from "../sweep/spec.js";
+import { readSweepSpec } from "../sweep/spec-file.js";
+import { enqueueSweepAction } from "./queue.js";
 import { positiveInt } from "./train.js";
 
 interface SweepFlags {
@@ -21,6 +22,9 @@ interface SweepFlags {
   workers?: number;
   progress: ProgressMode;
   dryRun?: boolean;
+  queue?: string | true;
+  attempts?: number;
+  backoff?: number;
 }
 
 /** Loads, expands and places a sweep; refuses a folder that holds a different sweep. */
@@ -52,17 +56,6 @@ export function planSweep(
   assertSameSweep(sweep, dir);
   checkSweepData(sweep);
   return { sweep, dir };
-}
-
-function readSweepSpec(path: string): ExpandedSweep {
-  return readBookkeeping<ExpandedSweep>(
-    path,
-    (v) => {
-      const r = v as Partial<ExpandedSweep> | null;
-      return typeof r === "object" && r !== null && typeof r.name === "string" && Array.isArray(r.runs);
-    },
-    "an expanded sweep ({name, kind, runs, ...})",
-  );
 }
 
 /** The --data-dir checks of `train bandit`, once per distinct folder and class list. */
@@ -128,12 +121,30 @@ export function sweepCommand(out: Output, setExit: (code: number) => void): Comm
         .default("auto"),
     )
     .option("--dry-run", "list the runs and exit")
+    .option(
+      "--queue [url]",
+      "enqueue the unfinished runs on a BullMQ queue (redis:// or rediss://; alone: $SGPROP_QUEUE) for `sgprop worker`",
+    )
+    .option(
+      "--attempts <n>",
+      "with --queue: tries of a failing run before it is recorded as failed (default 3)",
+      positiveInt(),
+    )
+    .option(
+      "--backoff <ms>",
+      "with --queue: wait before the first retry, doubled each time (default 10000)",
+      positiveInt(),
+    )
     .action(async (file: string | undefined, flags: SweepFlags) => {
       const { sweep, dir } = planSweep(file, flags);
       if (flags.dryRun) {
         for (const r of sweep.runs) out.info(`${r.id}  ${JSON.stringify(r.params)}`);
         out.info(`${sweep.runs.length} runs -> ${dir}`);
         setExit(ExitCode.ok);
+        return;
+      }
+      if (flags.queue !== undefined) {
+        setExit(await enqueueSweepAction(sweep, dir, flags, out));
         return;
       }
       const previous = existsSync(join(dir, SWEEP_FILES.spec));
