@@ -1,6 +1,7 @@
+import { dniPresets } from "./dni-presets.js";
 import type { ParamValue } from "./schema.js";
 
-export type TrainKind = "popgym" | "bandit";
+export type TrainKind = "popgym" | "bandit" | "dni";
 
 export interface Preset {
   readonly description: string;
@@ -82,4 +83,5 @@ export const presets: Readonly<Record<TrainKind, Readonly<Record<string, Preset>
       },
     },
   },
+  dni: dniPresets,
 };

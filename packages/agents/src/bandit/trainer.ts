@@ -367,9 +367,8 @@ function makeOptimizers(
   sparse: FeedforwardSparseNet | undefined,
   mlp: Mlp | undefined,
 ): { policyAdam: Adam; sgAdam?: Adam } {
-  if (sparse === undefined)
-    return { policyAdam: new Adam((mlp as Mlp).vars, { learningRate: o.learningRate }) };
-  const policyAdam = new Adam(sparse.policyVars(), { learningRate: o.learningRate });
+  if (sparse === undefined) return { policyAdam: new Adam((mlp as Mlp).vars, policyAdamOptions(o)) };
+  const policyAdam = new Adam(sparse.policyVars(), policyAdamOptions(o));
   if (o.algorithm !== "sgprop") return { policyAdam };
   const sgVars: Record<string, tf.Variable> = sparse.sgVars();
   if (o.updateSharedKeysInSgPhase) {
@@ -377,7 +376,14 @@ function makeOptimizers(
       sgVars[`hiddenKeys.${l}`] = sparse.vars[`hiddenKeys.${l}`] as tf.Variable;
     sgVars.actionKeys = sparse.vars.actionKeys as tf.Variable;
   }
-  return { policyAdam, sgAdam: new Adam(sgVars, { learningRate: o.sgLearningRate }) };
+  return {
+    policyAdam,
+    sgAdam: new Adam(sgVars, { learningRate: o.sgLearningRate, weightDecay: o.sgWeightDecay }),
+  };
+}
+
+function policyAdamOptions(o: ResolvedBanditOptions): { learningRate: number; weightDecay: number } {
+  return { learningRate: o.learningRate, weightDecay: o.policyWeightDecay };
 }
 
 async function useBackendFor(o: ResolvedBanditOptions): Promise<void> {

@@ -20,6 +20,8 @@ export interface UpdateHyper {
   readonly maxGradNorm: number;
   readonly gamma: number;
   readonly entropyCoef: number;
+  /** Normalise the returns of each batch (paper: yes; unset means yes). */
+  readonly normalizeReturns?: boolean;
   readonly adaptiveTheta: boolean;
   readonly thetaMomentum: number;
   readonly thetaRho: number;
@@ -33,6 +35,7 @@ export const PAPER_UPDATE_HYPER: UpdateHyper = {
   maxGradNorm: 0.5,
   gamma: 0.95,
   entropyCoef: 0.01,
+  normalizeReturns: true,
   adaptiveTheta: true,
   thetaMomentum: 0.9,
   thetaRho: THETA_SCHEDULE_RHO,

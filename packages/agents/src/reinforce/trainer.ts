@@ -123,6 +123,7 @@ function hyperOf(o: Resolved): UpdateHyper {
     maxGradNorm: o.maxGradNorm,
     gamma: o.gamma,
     entropyCoef: o.entropyCoef,
+    normalizeReturns: o.normalizeReturns,
     adaptiveTheta: o.adaptiveTheta,
     thetaMomentum: o.thetaMomentum,
     thetaRho: o.thetaRho,
