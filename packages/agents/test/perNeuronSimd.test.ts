@@ -7,6 +7,8 @@ import { Rng } from "@sgprop/gym";
 import * as tf from "@tensorflow/tfjs-core";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
+import { FeedforwardSparseNet } from "../src/feedforward/sparsenet.js";
+import type { FeedforwardSparseNetConfig } from "../src/feedforward/sparsenetConfig.js";
 import { simdForwardHidden, simdMatVecs, simdOuter } from "../src/kernels/perNeuronSimd.js";
 import {
   disposeKernelThreads,
@@ -14,7 +16,6 @@ import {
   kernelRuntime,
   prewarmKernelThreads,
 } from "../src/kernels/runtime.js";
-import { FeedforwardSparseNet, type FeedforwardSparseNetConfig } from "../src/models/sparseNet.js";
 import { maxAbsDiff, useBackend } from "./helpers.js";
 
 function randomArray(rng: Rng, n: number): Float32Array {

@@ -1,4 +1,4 @@
-import type { Preset } from "./presets.js";
+import type { Preset } from "./schema.js";
 
 /**
  * `sgprop train dni` presets: the paper's experiments (Czarnecki et al. 2017) and scaled-down

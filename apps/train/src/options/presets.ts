@@ -1,12 +1,9 @@
 import { dniPresets } from "./dni-presets.js";
-import type { ParamValue } from "./schema.js";
+import type { Preset } from "./schema.js";
+
+export type { Preset } from "./schema.js";
 
 export type TrainKind = "popgym" | "bandit" | "dni";
-
-export interface Preset {
-  readonly description: string;
-  readonly values: Readonly<Record<string, ParamValue>>;
-}
 
 /** Named settings of the paper (SPEC 6) plus short runs for demos and tests. */
 export const presets: Readonly<Record<TrainKind, Readonly<Record<string, Preset>>>> = {

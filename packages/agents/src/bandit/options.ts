@@ -1,6 +1,6 @@
 import type { BackendName } from "../backend.js";
+import { InvalidConfigError, requireInt, requireUnit } from "../feedforward/errors.js";
 import { banditMemoryParts, memoryBudgetProblem } from "../memoryBudget.js";
-import { InvalidConfigError, requireInt, requireUnit } from "../models/errors.js";
 import type { SgMode } from "../sgprop/mixing.js";
 import type { BanditFactory, ContextualBandit } from "./types.js";
 

@@ -2,16 +2,13 @@ import { Rng } from "@sgprop/gym";
 import * as tf from "@tensorflow/tfjs-core";
 import { ensureBackend, selectBackend } from "../backend.js";
 import { type NamedTensorData, readCheckpointDir, writeCheckpointDir } from "../checkpoint.js";
-import { InvalidConfigError } from "../models/errors.js";
-import { Mlp, type MlpForward, mlpShapes } from "../models/mlp.js";
-import {
-  type FeedforwardForward,
-  FeedforwardSparseNet,
-  type FeedforwardSparseNetConfig,
-  feedforwardShapes,
-} from "../models/sparseNet.js";
+import { InvalidConfigError } from "../feedforward/errors.js";
+import { Mlp, type MlpForward, mlpShapes } from "../feedforward/mlp.js";
+import { backpropPolicyGradients, sgPhaseGradients, sgpropPolicyGradients } from "../feedforward/sgprop.js";
+import { FeedforwardSparseNet } from "../feedforward/sparsenet.js";
+import { type FeedforwardSparseNetConfig, feedforwardShapes } from "../feedforward/sparsenetConfig.js";
+import type { FeedforwardForward } from "../feedforward/sparsenetTrace.js";
 import { Adam, type AdamState } from "../optim/adam.js";
-import { backpropPolicyGradients, sgPhaseGradients, sgpropPolicyGradients } from "../sgprop/feedforward.js";
 import { BANDIT_TRAINER_STREAMS, trainerStreams } from "../streams.js";
 import { type MetricsRow, NonFiniteError, type Trainer, type TrainerRows } from "../trainer.js";
 import { banditLoss } from "./loss.js";

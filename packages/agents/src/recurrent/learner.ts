@@ -2,13 +2,15 @@ import * as tf from "@tensorflow/tfjs-core";
 import { Adam } from "../optim/adam.js";
 import { clipByGlobalNorm } from "../optim/clip.js";
 import type { SgMode } from "../sgprop/mixing.js";
+import { THETA_SCHEDULE_RHO, temporalThetaSchedule } from "../sgprop/thetaSchedule.js";
 import { disposeLossTensors, type LossTensors, lossTensors, type SequenceBatch } from "./batch.js";
 import { prewarmCoreWorker } from "./corePool.js";
 import { pick, RecurrentConfigError, type TensorMap } from "./params.js";
-import type { RnnGradients, RnnPolicy, RnnState } from "./rnn.js";
-import { SPARSENET_POLICY_PARAMS, SPARSENET_SG_PARAMS, type SparseNetPolicy } from "./sparsenet.js";
+import type { RnnGradients, RnnPolicy } from "./rnn.js";
+import type { RnnState } from "./rnnConfig.js";
+import type { SparseNetPolicy } from "./sparsenet.js";
 import { type BpttOptions, type BpttResult, sparseNetBptt } from "./sparsenetBptt.js";
-import { THETA_SCHEDULE_RHO, temporalThetaSchedule } from "./thetaSchedule.js";
+import { SPARSENET_POLICY_PARAMS, SPARSENET_SG_PARAMS } from "./sparsenetConfig.js";
 
 /** Hyper-parameters of one REINFORCE update (SPEC 4.4, 4.5, 5; paper values in {@link PAPER_UPDATE_HYPER}). */
 export interface UpdateHyper {

@@ -1,4 +1,4 @@
-import { RecurrentConfigError } from "./params.js";
+import { RecurrentConfigError } from "../recurrent/params.js";
 
 /** The paper's rate of the temporal theta schedule. */
 export const THETA_SCHEDULE_RHO = 0.1;

@@ -2,16 +2,17 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { BanditTensors } from "../bandit/loss.js";
 import { banditLoss } from "../bandit/loss.js";
 import { mirroredTensor } from "../kernels/hostMirror.js";
-import type { FeedforwardForward, FeedforwardSparseNet } from "../models/sparseNet.js";
-import { liveTrace } from "../models/sparseNet.js";
-import type { NativeLayerGrads } from "../models/sparseNetNative.js";
-import type { PolicyGradResult, PolicyStepOptions, SgPhaseOptions, SgPhaseResult } from "./feedforward.js";
-import { backpropActionHead, policyActionGradient, sgActionHead } from "./feedforward.js";
+import type { PolicyGradResult, PolicyStepOptions, SgPhaseOptions, SgPhaseResult } from "./sgpropShared.js";
+import { backpropActionHead, policyActionGradient, sgActionHead } from "./sgpropShared.js";
+import type { FeedforwardSparseNet } from "./sparsenet.js";
+import type { NativeLayerGrads } from "./sparsenetKernels.js";
+import type { FeedforwardForward } from "./sparsenetTrace.js";
+import { liveTrace } from "./sparsenetTrace.js";
 
 /**
- * The three gradient computations of sgprop/feedforward.ts for a forward pass that ran on the
+ * The three gradient computations of feedforward/sgprop.ts for a forward pass that ran on the
  * SIMD kernels (fwd.native): the same mathematics, layer by layer in kernel memory
- * (models/sparseNetNative.ts), with the action head in tfjs. The callers dispatch here; the
+ * (sparsenetKernels.ts), with the action head in tfjs. The callers dispatch here; the
  * golden-file conformance runs through these functions on the wasm and cpu backends.
  */
 

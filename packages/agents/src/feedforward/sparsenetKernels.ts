@@ -3,65 +3,12 @@
  * (kernels/feedforward.c): every per-layer array of a batch (neuron inputs, routing weights, slot
  * outputs, hidden states, SG predictions, gradients) lives in the kernels' memory for the whole
  * step, so a training step crosses into TensorFlow.js only for the action head and the optimiser.
- * The tfjs implementation in sparseNet.ts and sgprop/feedforward.ts stays the reference and the
+ * The tfjs implementation in sparsenet.ts and sgprop.ts stays the reference and the
  * path for other backends; both are checked against the golden files.
  */
 import { type KernelName, kernelRuntime } from "../kernels/runtime.js";
-import type { FeedforwardSparseNetConfig } from "./sparseNet.js";
-
-// Word indices of the kernels' parameter block (enum FB_* in kernels/feedforward.h).
-const FB = {
-  N: 0,
-  W: 1,
-  M: 2,
-  Q: 3,
-  P: 4,
-  D: 5,
-  KP: 6,
-  DP: 7,
-  KPS: 8,
-  RESIDUAL: 9,
-  LAYER0: 10,
-  WITH_SG: 11,
-  XDIM: 12,
-  MODE: 13,
-  ADAPTIVE: 14,
-  NEED_PARAMS: 15,
-  NEED_DU: 16,
-  SRC: 17,
-  IDX: 18,
-  WP: 19,
-  B: 20,
-  SGB: 21,
-  WSG: 22,
-  WCAT: 23,
-  U: 24,
-  ALPHA: 25,
-  Y: 26,
-  H: 27,
-  TANH: 28,
-  SGLIN: 29,
-  SGPRED: 30,
-  G: 31,
-  DZ: 32,
-  DW: 33,
-  DB: 34,
-  DU: 35,
-  DHPREV: 36,
-  GTRUE: 37,
-  THETA: 38,
-  MIXED: 39,
-  SUMS: 40,
-  THETA_BATCH: 41,
-  FLOAT_ARG: 42,
-  TARGET: 43,
-  DSGA: 44,
-  DSGB: 45,
-  SGLOSS: 46,
-  SCRATCH: 47,
-  SCRATCH_FLOATS: 48,
-  COUNT: 49,
-} as const;
+import type { FeedforwardSparseNetConfig } from "./sparsenetConfig.js";
+import { FB } from "./sparsenetKernelBlock.js";
 
 const round = (x: number, m: number) => Math.ceil(x / m) * m;
 
