@@ -11,7 +11,7 @@ import { runCli } from "./helpers.js";
 const tmp = mkdtempSync(join(tmpdir(), "sgprop-validate-"));
 
 describe("reference curves", () => {
-  it("ships four seeds of each bandit method and three of each POPGym model, as the reference wrote them", () => {
+  it("ships four seeds of each bandit method, fifteen of the POPGym GRU and three of the SparseNets", () => {
     const bandit = loadReferenceRuns("bandit");
     expect(bandit.map((r) => `${r.method}/${r.seed}`)).toEqual(
       ["mlp", "sgprop_adaptive", "sparse_backprop"].flatMap((m) => [0, 1, 2, 3].map((s) => `${m}/${s}`)),
@@ -21,7 +21,11 @@ describe("reference curves", () => {
     expect(sgprop0?.units.at(-1)).toBe(1500);
     expect(sgprop0?.values.at(-1)).toBeCloseTo(0.782, 3);
     const popgym = loadReferenceRuns("popgym");
-    expect(popgym).toHaveLength(9);
+    const seeds = (m: string) => popgym.filter((r) => r.method === m).map((r) => r.seed);
+    expect(seeds("gru")).toEqual([...Array(15).keys()]);
+    expect(seeds("sparsenet_backprop")).toEqual([0, 1, 2]);
+    expect(seeds("sparsenet_sgprop_adaptive")).toEqual([0, 1, 2]);
+    expect(popgym.every((r) => r.values.length === 300)).toBe(true);
     const gru0 = popgym.find((r) => r.method === "gru" && r.seed === 0);
     expect(gru0?.values).toHaveLength(300);
     // The reference README's figure: GRU seed 0, mean success of the last 50 batches 0.278.

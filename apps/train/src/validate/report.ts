@@ -61,7 +61,10 @@ export function kindPasses(result: KindResult): boolean {
 
 /** Caveats printed under every verdict. */
 export function caveats(result: KindResult): string[] {
-  const refSeeds = Math.max(...result.verdicts.map((v) => v.referenceSeeds.length));
+  const counts = result.verdicts.map((v) => v.referenceSeeds.length);
+  const low = Math.min(...counts);
+  const high = Math.max(...counts);
+  const refSeeds = low === high ? `${low}` : `${low}-${high}`;
   const lines = [
     `Rule: the mean over our seeds lies within the reference seeds' range widened by ${MARGIN} on each side.`,
     `Statistical power is low: the reference has ${refSeeds} seeds per method, so its range is a rough estimate of its spread; a PASS says "not distinguishable", not "equal".`,
