@@ -33,7 +33,8 @@ export function buildProgram(out: Output, setExit: (code: number) => void): Comm
       "train one agent and write a results folder (without a subcommand: the quick LabyrinthEscape demo)",
     )
     .addCommand(trainCommand("popgym", out, setExit))
-    .addCommand(trainCommand("bandit", out, setExit));
+    .addCommand(trainCommand("bandit", out, setExit))
+    .addCommand(trainCommand("bp-lambda", out, setExit));
   program.addCommand(train);
   program
     .command("conformance")

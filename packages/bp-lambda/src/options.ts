@@ -128,3 +128,14 @@ export function resolveBpLambdaOptions(o: BpLambdaTrainOptions = {}): ResolvedBp
   if (r.fixedRnn && r.core !== "rnn") throw new BpLambdaOptionError("core", r.core, "rnn with fixedRnn");
   return r;
 }
+
+/**
+ * Training batches the run plans (its `total`): toy stages x epochs x batches per epoch; for
+ * seq-mnist without `batchesPerEpoch`, `trainCount` (default the bundled 8,000 training digits)
+ * sets the epoch.
+ */
+export function plannedBatches(r: ResolvedBpLambdaOptions, trainCount = 8000): number {
+  const perEpoch = r.batchesPerEpoch > 0 ? r.batchesPerEpoch : Math.max(1, Math.floor((0.8 * trainCount) / r.batchSize));
+  const stages = r.task === "toy" && !r.fixedRnn ? Math.floor((r.maxLength - r.length) / r.lengthStep) + 1 : 1;
+  return r.epochs * perEpoch * stages;
+}

@@ -11,7 +11,7 @@ import { resolveDataset } from "@sgprop/mnist-bandit";
 import { Adam64, type AdamSnapshot } from "./adam.js";
 import { type Core, LstmCore, RnnCore } from "./cores.js";
 import { methodLabel, methodSettings, type MethodSettings } from "./methods.js";
-import { type BpLambdaTrainOptions, type ResolvedBpLambdaOptions, resolveBpLambdaOptions } from "./options.js";
+import { type BpLambdaTrainOptions, plannedBatches, type ResolvedBpLambdaOptions, resolveBpLambdaOptions } from "./options.js";
 import { Readout } from "./readout.js";
 import { learnSequence, type Model, type SequenceBatch } from "./sequence.js";
 import { BP_LAMBDA_STREAMS } from "./streams.js";
@@ -97,8 +97,7 @@ export class BpLambdaTrainer implements Trainer {
           ? Math.max(1, Math.floor((0.8 * this.mnist.dataset.train.count) / o.batchSize))
           : 1;
     this.length = o.length;
-    const stages = this.toy && !o.fixedRnn ? Math.floor((o.maxLength - o.length) / o.lengthStep) + 1 : 1;
-    this.total = o.epochs * this.batchesPerEpoch * stages;
+    this.total = plannedBatches({ ...o, batchesPerEpoch: this.batchesPerEpoch });
   }
 
   /** The run's Table 2 figure so far. */
@@ -117,6 +116,7 @@ export class BpLambdaTrainer implements Trainer {
     this.applyGradients(result.grads);
     this.completed++;
     const train: Record<string, number> = {
+      "charts/batch": this.completed,
       "losses/loss": result.loss,
       "charts/length": batch.inputs.length,
       "charts/epoch": Math.floor(this.stageBatches / this.batchesPerEpoch),
@@ -157,7 +157,7 @@ export class BpLambdaTrainer implements Trainer {
       }
     }
     if (this.finished) this.completed = this.total;
-    return evalRow ? { train, eval: evalRow } : { train };
+    return evalRow ? { train, eval: { "charts/batch": train["charts/batch"] as number, ...evalRow } } : { train };
   }
 
   /** Toy protocol: after `epochs` epochs at a length, solved if the last window's mean loss is small. */

@@ -1,6 +1,6 @@
 import type { ParamValue } from "./schema.js";
 
-export type TrainKind = "popgym" | "bandit";
+export type TrainKind = "popgym" | "bandit" | "bp-lambda";
 
 export interface Preset {
   readonly description: string;
@@ -80,6 +80,28 @@ export const presets: Readonly<Record<TrainKind, Readonly<Record<string, Preset>
         numSlots: 2,
         numParents: 2,
       },
+    },
+  },
+  "bp-lambda": {
+    "paper-toy": {
+      description: "toy task, learning tanh RNN, length grown while solved (Table 2)",
+      values: { task: "toy" },
+    },
+    "paper-toy-fixed": {
+      description: "toy task with the fixed linear RNN: SG alignment per step (Figs. 2/6)",
+      values: { task: "toy", fixedRnn: true },
+    },
+    "paper-copy-repeat": {
+      description: "copy-repeat, LSTM 100, curriculum on N and R (Table 2)",
+      values: { task: "copy-repeat" },
+    },
+    "paper-seq-mnist": {
+      description: "sequential MNIST row by row, LSTM 30 (Table 2)",
+      values: { task: "seq-mnist" },
+    },
+    tiny: {
+      description: "smoke test: toy task, 2 short stages",
+      values: { task: "toy", epochs: 2, batchesPerEpoch: 2, length: 2, maxLength: 4, hiddenSize: 4, solvedWindow: 1 },
     },
   },
 };

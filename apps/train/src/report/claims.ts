@@ -9,6 +9,8 @@ import type { GroupStats } from "./aggregate.js";
 export const PAPER_ORDERINGS: Readonly<Record<TrainKind, readonly (readonly string[])[]>> = {
   bandit: [["sparse-sgprop", "mlp", "sparse-backprop"]],
   popgym: [],
+  // Table 2's ordering is checked by the package's own bench (packages/bp-lambda/bench).
+  "bp-lambda": [],
 };
 
 export interface OrderingVerdict {

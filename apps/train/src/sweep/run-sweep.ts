@@ -1,3 +1,4 @@
+import { type BpLambdaTrainOptions, plannedBatches, resolveBpLambdaOptions } from "@sgprop/bp-lambda/options";
 import { existsSync, mkdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
@@ -30,6 +31,7 @@ export interface SweepOutcome {
 }
 
 export function unitsOf(run: SweepRun, kind: ExpandedSweep["kind"]): number {
+  if (kind === "bp-lambda") return plannedBatches(resolveBpLambdaOptions(run.options as BpLambdaTrainOptions));
   return Number(kind === "popgym" ? run.options.batches : run.options.steps);
 }
 

@@ -22,6 +22,7 @@ export interface RunMetrics {
 export const METRIC_LABELS: Readonly<Record<TrainKind, { final: string; mean: string }>> = {
   bandit: { final: "final eval reward", mean: "mean of the evaluations" },
   popgym: { final: "success, last 50 batches", mean: "success, all batches" },
+  "bp-lambda": { final: "last value", mean: "mean value" },
 };
 
 /** The two headline numbers of one curve (eval rewards or per-batch success rates, in order). */

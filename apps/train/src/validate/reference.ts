@@ -32,6 +32,8 @@ const FILE_NAME = /^(bandit|popgym-escape)-(\w+)-seed(\d+)\.csv$/;
 const COLUMNS: Readonly<Record<TrainKind, { unit: string; value: string }>> = {
   bandit: { unit: "step", value: "eval_reward" },
   popgym: { unit: "update", value: "success_rate" },
+  // No reference curves of the BP(lambda) paper are shipped; FILE_NAME never selects this kind.
+  "bp-lambda": { unit: "batch", value: "length" },
 };
 
 function readColumns(path: string, kind: TrainKind): { units: number[]; values: number[] } {

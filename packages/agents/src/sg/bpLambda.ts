@@ -37,10 +37,18 @@ export interface BpLambdaOptions {
    * code uses 1). Infinity turns it off, which makes the online sum equal the offline one.
    */
   readonly stepClipNorm?: number;
+  /**
+   * How the sum delta_t e_t is computed. "traces": Algorithm 1 literally, the traces carried
+   * forward (O^3 I work per step and example). "replay": the same numbers obtained by carrying
+   * delta_t backwards through the stored Jacobians, v_{s-1} = gamma lambda v_s J_s, adding
+   * v_s (x) s_s (t O (O + I) work per step; cheaper whenever t < O^2). Both give each step's update
+   * (and so its clipping) identically up to rounding (tested); default "replay".
+   */
+  readonly implementation?: "traces" | "replay";
 }
 
 /** Defaults of the authors' code (synthesiser.py: gamma 1 unless configured, clip 1 per step). */
-export const BP_LAMBDA_DEFAULTS = { gamma: 1, stepClipNorm: 1 } as const;
+export const BP_LAMBDA_DEFAULTS = { gamma: 1, stepClipNorm: 1, implementation: "replay" } as const;
 
 /** A linear synthesiser gHat(s) = theta s + b, initialised at zero (as Jaderberg et al. do). */
 export class LinearSynthesiser {
@@ -110,7 +118,11 @@ function checkOptions(options: BpLambdaOptions): Required<BpLambdaOptions> {
     throw new RangeError(`lambda must be in [0, 1], got ${options.lambda}`);
   if (!(gamma >= 0 && gamma <= 1)) throw new RangeError(`gamma must be in [0, 1], got ${gamma}`);
   if (!(stepClipNorm > 0)) throw new RangeError(`stepClipNorm must be > 0, got ${stepClipNorm}`);
-  return { lambda: options.lambda, gamma, stepClipNorm };
+  const implementation = options.implementation ?? BP_LAMBDA_DEFAULTS.implementation;
+  if (implementation !== "traces" && implementation !== "replay") {
+    throw new RangeError(`implementation must be "traces" or "replay", got ${String(implementation)}`);
+  }
+  return { lambda: options.lambda, gamma, stepClipNorm, implementation };
 }
 
 /** One time step as the learner sees it. */
@@ -150,6 +162,9 @@ export class BpLambdaLearner {
   private haveTrace = false;
   private readonly stepTheta: Float64Array;
   private readonly stepBias: Float64Array;
+  /** Replay: the states s_0.. and Jacobians J_0.. of the current sequence. */
+  private readonly pastStates: Float64Array[] = [];
+  private readonly pastJacobians: Float64Array[] = [];
 
   constructor(
     readonly synthesiser: LinearSynthesiser,
@@ -177,6 +192,8 @@ export class BpLambdaLearner {
     this.havePrev = false;
     this.haveTrace = false;
     this.tdErrorNorms.length = 0;
+    this.pastStates.length = 0;
+    this.pastJacobians.length = 0;
   }
 
   /** Zeroes the accumulated update (after the optimiser consumed it). */
@@ -209,8 +226,16 @@ export class BpLambdaLearner {
         sq += (delta[i] as number) ** 2;
       }
       this.tdErrorNorms.push(sq);
-      this.updateTrace();
-      this.accumulate(delta);
+      if (this.options.implementation === "traces") {
+        this.updateTrace();
+        this.accumulate(delta);
+      } else {
+        this.replay(delta);
+      }
+    }
+    if (this.options.implementation === "replay") {
+      this.pastStates.push(Float64Array.from(step.state.subarray(0, B * this.synthesiser.inputSize)));
+      this.pastJacobians.push(step.jacobian ? Float64Array.from(step.jacobian.subarray(0, B * O * O)) : new Float64Array(0));
     }
     this.prevState.set(step.state.subarray(0, B * this.synthesiser.inputSize));
     if (step.jacobian) this.prevJacobian.set(step.jacobian.subarray(0, B * O * O));
@@ -267,6 +292,39 @@ export class BpLambdaLearner {
     this.traceTheta = nextT;
     this.traceBias = nextB;
     this.haveTrace = true;
+  }
+
+  /** The same step update as `updateTrace` + `accumulate`, by carrying delta back through the Jacobians. */
+  private replay(delta: Float64Array): void {
+    const { batch: B } = this;
+    const I = this.synthesiser.inputSize;
+    const O = this.synthesiser.outputSize;
+    const decay = this.options.gamma * this.options.lambda;
+    this.stepTheta.fill(0);
+    this.stepBias.fill(0);
+    let v: Float64Array = delta;
+    let scratch: Float64Array = new Float64Array(B * O);
+    for (let s = this.pastStates.length - 1; s >= 0; s--) {
+      const state = this.pastStates[s] as Float64Array;
+      let any = false;
+      for (let n = 0; n < B; n++) {
+        for (let k = 0; k < O; k++) {
+          const d = (v[n * O + k] as number) / B;
+          if (d === 0) continue;
+          any = true;
+          this.stepBias[k] = (this.stepBias[k] as number) + d;
+          const row = k * I;
+          for (let l = 0; l < I; l++) this.stepTheta[row + l] = (this.stepTheta[row + l] as number) + d * (state[n * I + l] as number);
+        }
+      }
+      if (s === 0 || decay === 0 || !any) break;
+      const next = rowTimesJacobian(v, this.pastJacobians[s] as Float64Array, B, O, scratch);
+      for (let i = 0; i < B * O; i++) next[i] = (next[i] as number) * decay;
+      scratch = v === delta ? new Float64Array(B * O) : v;
+      v = next;
+    }
+    addClipped(this.gradTheta, this.stepTheta, this.options.stepClipNorm);
+    addClipped(this.gradBias, this.stepBias, this.options.stepClipNorm);
   }
 
   /** update += clip(mean_n delta_n e_n), per parameter. */
