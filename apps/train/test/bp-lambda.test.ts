@@ -9,13 +9,31 @@ const tmp = mkdtempSync(join(tmpdir(), "sgprop-bp-lambda-"));
 describe("sgprop train bp-lambda (real trainer, tiny)", () => {
   it("writes a results folder and resumes a finished run as complete", async () => {
     const dir = join(tmp, "tiny");
-    const { code, text } = await runCli(["train", "bp-lambda", "--preset", "tiny", "--out", dir, "--progress", "none", "--no-plots"]);
+    const { code, text } = await runCli([
+      "train",
+      "bp-lambda",
+      "--preset",
+      "tiny",
+      "--out",
+      dir,
+      "--progress",
+      "none",
+      "--no-plots",
+    ]);
     expect(code, text).toBe(0);
     for (const f of ["config.json", "metrics.csv", "eval.csv", "summary.json", "checkpoints/index.json"]) {
       expect(existsSync(join(dir, f)), f).toBe(true);
     }
-    const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as { options: Record<string, unknown> };
-    expect(config.options).toMatchObject({ task: "toy", method: "bp-lambda", lambda: 1, gamma: 1, sgLearningRate: 1e-4 });
+    const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as {
+      options: Record<string, unknown>;
+    };
+    expect(config.options).toMatchObject({
+      task: "toy",
+      method: "bp-lambda",
+      lambda: 1,
+      gamma: 1,
+      sgLearningRate: 1e-4,
+    });
     expect(readFileSync(join(dir, "metrics.csv"), "utf8").split("\n")[0]).toContain("charts/solved_length");
     const again = await runCli(["train", "bp-lambda", "--resume", dir, "--progress", "none"]);
     expect(again.code).toBe(0);
@@ -28,11 +46,37 @@ describe("sgprop train bp-lambda (real trainer, tiny)", () => {
     ["seq-mnist", "no-bptt", []],
   ])("runs --task %s --method %s", async (task, method, extra) => {
     const dir = join(tmp, `${task}-${method}`);
-    const args = ["train", "bp-lambda", "--task", task, "--method", method, ...extra, "--hidden-size", "3", "--batch-size", "2"];
-    const sizes = ["--epochs", "1", "--batches-per-epoch", "2", "--eval-size", "10", "--out", dir, "--progress", "none", "--no-plots"];
+    const args = [
+      "train",
+      "bp-lambda",
+      "--task",
+      task,
+      "--method",
+      method,
+      ...extra,
+      "--hidden-size",
+      "3",
+      "--batch-size",
+      "2",
+    ];
+    const sizes = [
+      "--epochs",
+      "1",
+      "--batches-per-epoch",
+      "2",
+      "--eval-size",
+      "10",
+      "--out",
+      dir,
+      "--progress",
+      "none",
+      "--no-plots",
+    ];
     const { code, text } = await runCli([...args, ...sizes]);
     expect(code, text).toBe(0);
-    const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as { options: Record<string, unknown> };
+    const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as {
+      options: Record<string, unknown>;
+    };
     expect(config.options.core).toBe("lstm");
   });
 
@@ -49,6 +93,13 @@ describe("sgprop train bp-lambda (real trainer, tiny)", () => {
   it("prints the paper's defaults per task", async () => {
     const { code, lines } = await runCli(["train", "bp-lambda", "--task", "copy-repeat", "--print-config"]);
     expect(code).toBe(0);
-    expect(JSON.parse(lines.join("\n"))).toMatchObject({ core: "lstm", hiddenSize: 100, batchSize: 100, gamma: 0.9, sgLearningRate: 1e-5, epochs: 15000 });
+    expect(JSON.parse(lines.join("\n"))).toMatchObject({
+      core: "lstm",
+      hiddenSize: 100,
+      batchSize: 100,
+      gamma: 0.9,
+      sgLearningRate: 1e-5,
+      epochs: 15000,
+    });
   });
 });

@@ -12,7 +12,7 @@
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { type BpLambdaTrainOptions, BpLambdaTrainer, methodLabel, methodSettings } from "../src/index.js";
+import { BpLambdaTrainer, type BpLambdaTrainOptions, methodLabel, methodSettings } from "../src/index.js";
 
 const SEEDS = [0, 1, 2];
 
@@ -20,12 +20,28 @@ const SEEDS = [0, 1, 2];
 const SCALE: Record<"toy" | "copy-repeat", { options: BpLambdaTrainOptions; note: string }> = {
   toy: {
     // Paper: 250 epochs of 100 batches per length. Here 20 epochs of 10 batches, lengths 4, 8, ... 48.
-    options: { task: "toy", epochs: 20, batchesPerEpoch: 10, length: 4, lengthStep: 4, maxLength: 48, solvedWindow: 5, sgLearningRate: 1e-3 },
+    options: {
+      task: "toy",
+      epochs: 20,
+      batchesPerEpoch: 10,
+      length: 4,
+      lengthStep: 4,
+      maxLength: 48,
+      solvedWindow: 5,
+      sgLearningRate: 1e-3,
+    },
     note: "20 epochs x 10 batches per length (paper 250 x 100), lengths 4..48 in steps of 4, solved window 5 epochs, synthesiser lr 1e-3 (1e-4)",
   },
   "copy-repeat": {
     // Paper: LSTM 100, batch 100, 15000 epochs of 10 batches.
-    options: { task: "copy-repeat", hiddenSize: 16, batchSize: 20, epochs: 150, batchesPerEpoch: 10, sgLearningRate: 1e-4 },
+    options: {
+      task: "copy-repeat",
+      hiddenSize: 16,
+      batchSize: 20,
+      epochs: 150,
+      batchesPerEpoch: 10,
+      sgLearningRate: 1e-4,
+    },
     note: "LSTM 16, batch 20, 1500 batches (paper: LSTM 100, batch 100, 150,000 batches), synthesiser lr 1e-4 (1e-5)",
   },
 };
@@ -56,7 +72,13 @@ async function runJob(job: Job): Promise<number> {
 }
 
 function label(o: BpLambdaTrainOptions): string {
-  return methodLabel(methodSettings({ method: o.method ?? "bp-lambda", ...(o.n !== undefined ? { n: o.n } : {}), lambda: o.lambda ?? 1 }));
+  return methodLabel(
+    methodSettings({
+      method: o.method ?? "bp-lambda",
+      ...(o.n !== undefined ? { n: o.n } : {}),
+      lambda: o.lambda ?? 1,
+    }),
+  );
 }
 
 /** Runs jobs two at a time in child processes; resolves to their scores in order. */
@@ -70,19 +92,29 @@ async function runAll(jobs: Job[], workers = 2): Promise<number[]> {
       const i = next++;
       const job = jobs[i] as Job;
       scores[i] = await new Promise<number>((resolve, reject) => {
-        const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), "--job", JSON.stringify(job)], {
-          stdio: ["ignore", "pipe", "inherit"],
-        });
+        const child = spawn(
+          process.execPath,
+          [...process.execArgv, fileURLToPath(import.meta.url), "--job", JSON.stringify(job)],
+          {
+            stdio: ["ignore", "pipe", "inherit"],
+          },
+        );
         let out = "";
         child.stdout.on("data", (d) => {
           out += String(d);
         });
         child.on("error", reject);
-        child.on("close", (code) => (code === 0 ? resolve(Number(out.trim().split("\n").at(-1))) : reject(new Error(`job ${i} exited ${code}`))));
+        child.on("close", (code) =>
+          code === 0
+            ? resolve(Number(out.trim().split("\n").at(-1)))
+            : reject(new Error(`job ${i} exited ${code}`)),
+        );
       });
       done++;
       const secs = ((Date.now() - started) / 1000).toFixed(0);
-      process.stderr.write(`[${done}/${jobs.length}, ${secs} s] ${job.task} ${label(job.options)} seed ${job.options.seed}: ${scores[i]}\n`);
+      process.stderr.write(
+        `[${done}/${jobs.length}, ${secs} s] ${job.task} ${label(job.options)} seed ${job.options.seed}: ${scores[i]}\n`,
+      );
     }
   };
   await Promise.all(Array.from({ length: workers }, worker));
@@ -99,7 +131,8 @@ async function main(argv: string[]): Promise<number> {
   const tasks = taskAt >= 0 ? [argv[taskAt + 1] as "toy" | "copy-repeat"] : (["toy", "copy-repeat"] as const);
   const jobs: Job[] = [];
   for (const task of tasks) {
-    for (const method of METHODS) for (const seed of SEEDS) jobs.push({ task, options: { ...SCALE[task].options, ...method, seed } });
+    for (const method of METHODS)
+      for (const seed of SEEDS) jobs.push({ task, options: { ...SCALE[task].options, ...method, seed } });
   }
   const started = Date.now();
   const scores = await runAll(jobs);
@@ -121,7 +154,8 @@ async function main(argv: string[]): Promise<number> {
     const unit = task === "toy" ? "longest length solved" : "sequence length T reached";
     lines.push(`\n${task} (${unit}; mean of seeds ${SEEDS.join(", ")}). Scale: ${SCALE[task].note}`);
     lines.push("| method | ours (per seed) | ours mean | paper |", "| --- | --- | --- | --- |");
-    for (const [k, v] of rows) lines.push(`| ${k} | ${v.join(", ")} | ${mean(k).toFixed(1)} | ${PAPER[task]?.[k] ?? ""} |`);
+    for (const [k, v] of rows)
+      lines.push(`| ${k} | ${v.join(", ")} | ${mean(k).toFixed(1)} | ${PAPER[task]?.[k] ?? ""} |`);
     const nStep = [...rows.keys()].filter((k) => k.startsWith("BPTT"));
     const bestNStep = Math.max(...nStep.map(mean));
     const checks: [string, boolean][] = [

@@ -53,7 +53,8 @@ export class Adam64 {
         const gi = g[i] as number;
         m[i] = this.beta1 * (m[i] as number) + (1 - this.beta1) * gi;
         v[i] = this.beta2 * (v[i] as number) + (1 - this.beta2) * gi * gi;
-        p[i] = (p[i] as number) - ((lr / c1) * (m[i] as number)) / (Math.sqrt(v[i] as number) / c2 + this.epsilon);
+        p[i] =
+          (p[i] as number) - ((lr / c1) * (m[i] as number)) / (Math.sqrt(v[i] as number) / c2 + this.epsilon);
       }
     }
   }

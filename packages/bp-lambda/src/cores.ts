@@ -39,7 +39,11 @@ export interface Core {
 }
 
 export function zerosLike(p: CoreParams): CoreParams {
-  return { w_ih: new Float64Array(p.w_ih.length), w_hh: new Float64Array(p.w_hh.length), b: new Float64Array(p.b.length) };
+  return {
+    w_ih: new Float64Array(p.w_ih.length),
+    w_hh: new Float64Array(p.w_hh.length),
+    b: new Float64Array(p.b.length),
+  };
 }
 
 /** The authors' initialisation: U(-1/sqrt(H), 1/sqrt(H)) weights, bias the sum of two such draws. */
@@ -54,7 +58,16 @@ function initParams(gates: number, inputSize: number, hiddenSize: number, rng: R
 }
 
 /** pre[n, g] = b[g] + W_ih[g] . x[n] + W_hh[g] . h[n]. */
-function preactivations(p: CoreParams, x: Float64Array, h: Float64Array, hStride: number, B: number, G: number, I: number, H: number) {
+function preactivations(
+  p: CoreParams,
+  x: Float64Array,
+  h: Float64Array,
+  hStride: number,
+  B: number,
+  G: number,
+  I: number,
+  H: number,
+) {
   const pre = new Float64Array(B * G);
   for (let n = 0; n < B; n++) {
     for (let g = 0; g < G; g++) {
@@ -86,7 +99,8 @@ function backwardLinear(
       const d = dPre[n * G + g] as number;
       if (d === 0) continue;
       grads.b[g] = (grads.b[g] as number) + d;
-      for (let k = 0; k < I; k++) grads.w_ih[g * I + k] = (grads.w_ih[g * I + k] as number) + d * (x[n * I + k] as number);
+      for (let k = 0; k < I; k++)
+        grads.w_ih[g * I + k] = (grads.w_ih[g * I + k] as number) + d * (x[n * I + k] as number);
       for (let k = 0; k < H; k++) {
         grads.w_hh[g * H + k] = (grads.w_hh[g * H + k] as number) + d * (h[n * hStride + k] as number);
         dh[n * H + k] = (dh[n * H + k] as number) + d * (p.w_hh[g * H + k] as number);
@@ -224,7 +238,18 @@ export class LstmCore implements Core {
     const H = this.hiddenSize;
     const S = 2 * H;
     const { dPre, dcPrev } = this.gateGradients(cache, dState, B);
-    const dh = backwardLinear(this.params, grads, dPre, cache.input, cache.prev, S, B, 4 * H, this.inputSize, H);
+    const dh = backwardLinear(
+      this.params,
+      grads,
+      dPre,
+      cache.input,
+      cache.prev,
+      S,
+      B,
+      4 * H,
+      this.inputSize,
+      H,
+    );
     const dPrev = new Float64Array(B * S);
     for (let n = 0; n < B; n++) {
       dPrev.set(dh.subarray(n * H, (n + 1) * H), n * S);
@@ -257,7 +282,10 @@ export class LstmCore implements Core {
         const rowH = base + k * S;
         for (let j = 0; j < H; j++) {
           // d c_t,k / d h_{t-1},j through the input, forget and candidate gates.
-          const dc = ci * (W[k * H + j] as number) + cf * (W[(H + k) * H + j] as number) + cg * (W[(2 * H + k) * H + j] as number);
+          const dc =
+            ci * (W[k * H + j] as number) +
+            cf * (W[(H + k) * H + j] as number) +
+            cg * (W[(2 * H + k) * H + j] as number);
           jac[rowC + j] = dc;
           jac[rowH + j] = ho * (W[(3 * H + k) * H + j] as number) + dhdc * dc;
         }

@@ -9,7 +9,10 @@ import type { SeqMnistTask } from "./tasks/seqMnist.js";
  */
 export function evaluateSeqMnist(model: Model, task: SeqMnistTask, size: number, rng: Rng): number {
   const split = task.dataset.test;
-  const indices = size > 0 ? Array.from({ length: size }, () => rng.integer(0, split.count - 1)) : Array.from({ length: split.count }, (_, i) => i);
+  const indices =
+    size > 0
+      ? Array.from({ length: size }, () => rng.integer(0, split.count - 1))
+      : Array.from({ length: split.count }, (_, i) => i);
   const chunk = 500;
   let correct = 0;
   for (let start = 0; start < indices.length; start += chunk) {

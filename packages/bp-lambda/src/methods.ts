@@ -53,17 +53,23 @@ export function methodSettings(choice: MethodChoice): MethodSettings {
   if (n !== undefined && !(n === Number.POSITIVE_INFINITY || (Number.isInteger(n) && n >= 1))) {
     throw new MethodError(`n must be a positive integer, got ${n}`);
   }
-  if (method === "bptt-sg" && n === undefined) throw new MethodError("method bptt-sg needs n (the truncation, e.g. 3)");
+  if (method === "bptt-sg" && n === undefined)
+    throw new MethodError("method bptt-sg needs n (the truncation, e.g. 3)");
   const lambda = choice.lambda ?? 1;
   if (!(lambda >= 0 && lambda <= 1)) throw new MethodError(`lambda must be in [0, 1], got ${lambda}`);
   const gamma = choice.gamma ?? 1;
   if (!(gamma >= 0 && gamma <= 1)) throw new MethodError(`gamma must be in [0, 1], got ${gamma}`);
   const sgScale = choice.sgScale ?? 1;
-  if (!(sgScale >= 0 && Number.isFinite(sgScale))) throw new MethodError(`sgScale must be finite and >= 0, got ${sgScale}`);
+  if (!(sgScale >= 0 && Number.isFinite(sgScale)))
+    throw new MethodError(`sgScale must be finite and >= 0, got ${sgScale}`);
   const stepClipNorm = choice.stepClipNorm ?? 1;
   if (!(stepClipNorm > 0)) throw new MethodError(`stepClipNorm must be > 0, got ${stepClipNorm}`);
   const truncation =
-    method === "bp-lambda" || method === "no-bptt" ? 1 : method === "bptt" ? (n ?? Number.POSITIVE_INFINITY) : (n as number);
+    method === "bp-lambda" || method === "no-bptt"
+      ? 1
+      : method === "bptt"
+        ? (n ?? Number.POSITIVE_INFINITY)
+        : (n as number);
   const sg = method === "bp-lambda" ? "bp-lambda" : method === "bptt-sg" ? "dni" : "none";
   return { method, truncation, sg, lambda, gamma, sgScale, stepClipNorm };
 }

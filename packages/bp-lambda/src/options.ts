@@ -52,7 +52,7 @@ export interface BpLambdaTrainOptions {
   readonly solvedLoss?: number;
   /** Toy: epochs averaged by the criterion: 20. */
   readonly solvedWindow?: number;
-  /** Toy: input/target pairs: 3. */
+  /** Toy: input/target pairs: 3 for the learning RNN (the paper), 1 with fixedRnn (the authors' YAML). */
   readonly numPoints?: number;
   /** Copy-repeat: a batch below this many bits moves the curriculum on: 0.15. */
   readonly solvedBits?: number;
@@ -81,7 +81,8 @@ export class BpLambdaOptionError extends Error {
 /** Fills the paper's defaults for the chosen task and checks every value. */
 export function resolveBpLambdaOptions(o: BpLambdaTrainOptions = {}): ResolvedBpLambdaOptions {
   const task = o.task ?? "toy";
-  if (!(TASKS as readonly string[]).includes(task)) throw new BpLambdaOptionError("task", task, TASKS.join(" | "));
+  if (!(TASKS as readonly string[]).includes(task))
+    throw new BpLambdaOptionError("task", task, TASKS.join(" | "));
   const toy = task === "toy";
   const fixed = toy && (o.fixedRnn ?? false);
   const paperLr = toy ? (fixed ? 0 : 1e-3) : task === "copy-repeat" ? 1e-3 : 3e-4;
@@ -108,22 +109,41 @@ export function resolveBpLambdaOptions(o: BpLambdaTrainOptions = {}): ResolvedBp
     maxLength: o.maxLength ?? 128,
     solvedLoss: o.solvedLoss ?? 0.05,
     solvedWindow: o.solvedWindow ?? 20,
-    numPoints: o.numPoints ?? 3,
+    numPoints: o.numPoints ?? (fixed ? 1 : 3),
     solvedBits: o.solvedBits ?? 0.15,
     dataDir: o.dataDir,
     evalSize: o.evalSize ?? 2000,
   };
   const positiveInt = (key: keyof ResolvedBpLambdaOptions, min = 1) => {
     const v = r[key];
-    if (!(typeof v === "number" && Number.isInteger(v) && v >= min)) throw new BpLambdaOptionError(key, v, `an integer >= ${min}`);
+    if (!(typeof v === "number" && Number.isInteger(v) && v >= min))
+      throw new BpLambdaOptionError(key, v, `an integer >= ${min}`);
   };
   const nonNegative = (key: keyof ResolvedBpLambdaOptions) => {
     const v = r[key];
-    if (!(typeof v === "number" && Number.isFinite(v) && v >= 0)) throw new BpLambdaOptionError(key, v, "a finite number >= 0");
+    if (!(typeof v === "number" && Number.isFinite(v) && v >= 0))
+      throw new BpLambdaOptionError(key, v, "a finite number >= 0");
   };
-  for (const k of ["hiddenSize", "batchSize", "epochs", "length", "lengthStep", "maxLength", "solvedWindow", "numPoints"] as const) positiveInt(k);
+  for (const k of [
+    "hiddenSize",
+    "batchSize",
+    "epochs",
+    "length",
+    "lengthStep",
+    "maxLength",
+    "solvedWindow",
+    "numPoints",
+  ] as const)
+    positiveInt(k);
   for (const k of ["seed", "batchesPerEpoch", "evalSize"] as const) positiveInt(k, 0);
-  for (const k of ["learningRate", "readoutLearningRate", "sgLearningRate", "solvedLoss", "solvedBits"] as const) nonNegative(k);
+  for (const k of [
+    "learningRate",
+    "readoutLearningRate",
+    "sgLearningRate",
+    "solvedLoss",
+    "solvedBits",
+  ] as const)
+    nonNegative(k);
   if (r.core !== "rnn" && r.core !== "lstm") throw new BpLambdaOptionError("core", r.core, "rnn | lstm");
   if (r.fixedRnn && r.core !== "rnn") throw new BpLambdaOptionError("core", r.core, "rnn with fixedRnn");
   return r;
@@ -135,7 +155,9 @@ export function resolveBpLambdaOptions(o: BpLambdaTrainOptions = {}): ResolvedBp
  * sets the epoch.
  */
 export function plannedBatches(r: ResolvedBpLambdaOptions, trainCount = 8000): number {
-  const perEpoch = r.batchesPerEpoch > 0 ? r.batchesPerEpoch : Math.max(1, Math.floor((0.8 * trainCount) / r.batchSize));
-  const stages = r.task === "toy" && !r.fixedRnn ? Math.floor((r.maxLength - r.length) / r.lengthStep) + 1 : 1;
+  const perEpoch =
+    r.batchesPerEpoch > 0 ? r.batchesPerEpoch : Math.max(1, Math.floor((0.8 * trainCount) / r.batchSize));
+  const stages =
+    r.task === "toy" && !r.fixedRnn ? Math.floor((r.maxLength - r.length) / r.lengthStep) + 1 : 1;
   return r.epochs * perEpoch * stages;
 }

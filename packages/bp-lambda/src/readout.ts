@@ -36,7 +36,8 @@ export class Readout {
     for (let n = 0; n < B; n++) {
       for (let o = 0; o < O; o++) {
         let v = this.bias[o] as number;
-        for (let k = 0; k < H; k++) v += (this.weight[o * H + k] as number) * (state[n * stride + k] as number);
+        for (let k = 0; k < H; k++)
+          v += (this.weight[o * H + k] as number) * (state[n * stride + k] as number);
         y[n * O + o] = v;
       }
     }
@@ -47,7 +48,14 @@ export class Readout {
    * Given dL/dy [B, O]: adds the readout's gradients into gW, gB and returns dL/dstate [B, S]
    * (zero beyond the first H entries).
    */
-  backward(state: Float64Array, stride: number, dy: Float64Array, B: number, gW: Float64Array, gB: Float64Array): Float64Array {
+  backward(
+    state: Float64Array,
+    stride: number,
+    dy: Float64Array,
+    B: number,
+    gW: Float64Array,
+    gB: Float64Array,
+  ): Float64Array {
     const { hiddenSize: H, outputSize: O } = this;
     const dState = new Float64Array(B * stride);
     for (let n = 0; n < B; n++) {
@@ -57,7 +65,8 @@ export class Readout {
         gB[o] = (gB[o] as number) + d;
         for (let k = 0; k < H; k++) {
           gW[o * H + k] = (gW[o * H + k] as number) + d * (state[n * stride + k] as number);
-          dState[n * stride + k] = (dState[n * stride + k] as number) + d * (this.weight[o * H + k] as number);
+          dState[n * stride + k] =
+            (dState[n * stride + k] as number) + d * (this.weight[o * H + k] as number);
         }
       }
     }

@@ -109,9 +109,11 @@ export function learnSequence(
   const predictions: Float64Array[] = [];
   const jacobians: (Float64Array | null)[] = [];
   const needJacobians = settings.sg === "bp-lambda" || options.alignment === true;
-  for (let t = 0; t < T; t++) jacobians.push(needJacobians && t > 0 ? core.jacobian(caches[t] as StepCache, B) : null);
+  for (let t = 0; t < T; t++)
+    jacobians.push(needJacobians && t > 0 ? core.jacobian(caches[t] as StepCache, B) : null);
   if (settings.sg === "bp-lambda") {
-    if (!learner || !synthesiser) throw new Error("learnSequence: bp-lambda needs a synthesiser and a learner");
+    if (!learner || !synthesiser)
+      throw new Error("learnSequence: bp-lambda needs a synthesiser and a learner");
     learner.clearUpdate();
     learner.begin();
     for (let t = 0; t < T; t++) {
@@ -152,14 +154,26 @@ export function learnSequence(
       } else if (settings.sg === "dni" && synthesiser && synthTheta && synthBias) {
         // The gradient reaching s_{a-1} is the target of the prediction made there.
         const prediction = dniPredictions.get(a - 1);
-        if (prediction) dniRegression(synthesiser, (caches[a - 1] as StepCache).state, prediction, dPrev, B, synthTheta, synthBias);
+        if (prediction)
+          dniRegression(
+            synthesiser,
+            (caches[a - 1] as StepCache).state,
+            prediction,
+            dPrev,
+            B,
+            synthTheta,
+            synthBias,
+          );
       }
     }
   }
 
   let alignment: number[] | undefined;
   if (options.alignment && synthesiser) {
-    const preds = predictions.length === T ? predictions : caches.map((c, t) => (t === T - 1 ? new Float64Array(B * S) : synthesiser.predict(c.state, B)));
+    const preds =
+      predictions.length === T
+        ? predictions
+        : caches.map((c, t) => (t === T - 1 ? new Float64Array(B * S) : synthesiser.predict(c.state, B)));
     const truth = lambdaReturnTargets(preds, jacobians, immediate, B, S, { lambda: 1, gamma: 1 });
     alignment = truth.map((g, t) => cosine(preds[t] as Float64Array, g));
   }
@@ -199,7 +213,8 @@ function dniRegression(
     for (let k = 0; k < O; k++) {
       const err = (2 * ((prediction[n * O + k] as number) - (target[n * O + k] as number))) / (B * O);
       gBias[k] = (gBias[k] as number) + err;
-      for (let l = 0; l < I; l++) gTheta[k * I + l] = (gTheta[k * I + l] as number) + err * (state[n * I + l] as number);
+      for (let l = 0; l < I; l++)
+        gTheta[k * I + l] = (gTheta[k * I + l] as number) + err * (state[n * I + l] as number);
     }
   }
 }

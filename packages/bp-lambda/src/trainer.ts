@@ -5,20 +5,31 @@
  */
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { BpLambdaLearner, LinearSynthesiser, type MetricsRow, type Trainer, type TrainerRows } from "@sgprop/agents";
+import {
+  BpLambdaLearner,
+  LinearSynthesiser,
+  type MetricsRow,
+  type Trainer,
+  type TrainerRows,
+} from "@sgprop/agents";
 import { Rng } from "@sgprop/gym";
 import { resolveDataset } from "@sgprop/mnist-bandit";
 import { Adam64, type AdamSnapshot } from "./adam.js";
 import { type Core, LstmCore, RnnCore } from "./cores.js";
-import { methodLabel, methodSettings, type MethodSettings } from "./methods.js";
-import { type BpLambdaTrainOptions, plannedBatches, type ResolvedBpLambdaOptions, resolveBpLambdaOptions } from "./options.js";
+import { evaluateSeqMnist } from "./evaluate.js";
+import { type MethodSettings, methodLabel, methodSettings } from "./methods.js";
+import {
+  type BpLambdaTrainOptions,
+  plannedBatches,
+  type ResolvedBpLambdaOptions,
+  resolveBpLambdaOptions,
+} from "./options.js";
 import { Readout } from "./readout.js";
 import { learnSequence, type Model, type SequenceBatch } from "./sequence.js";
 import { BP_LAMBDA_STREAMS } from "./streams.js";
 import { CopyRepeatTask } from "./tasks/copyRepeat.js";
 import { LineDrawTask } from "./tasks/linedraw.js";
 import { SeqMnistTask } from "./tasks/seqMnist.js";
-import { evaluateSeqMnist } from "./evaluate.js";
 
 /** The outcome a run reports for Table 2. */
 export interface BpLambdaSummary {
@@ -70,7 +81,10 @@ export class BpLambdaTrainer implements Trainer {
     this.dataRng = Rng.derive(o.seed, BP_LAMBDA_STREAMS.data);
     this.toy = o.task === "toy" ? new LineDrawTask({ numPoints: o.numPoints }) : null;
     this.copy = o.task === "copy-repeat" ? new CopyRepeatTask({ solvedBits: o.solvedBits }) : null;
-    this.mnist = o.task === "seq-mnist" ? new SeqMnistTask(resolveDataset(o.dataDir !== undefined ? { dataDir: o.dataDir } : {})) : null;
+    this.mnist =
+      o.task === "seq-mnist"
+        ? new SeqMnistTask(resolveDataset(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}))
+        : null;
     const [inputSize, outputSize] = this.toy
       ? [this.toy.inputDim, this.toy.outputSize]
       : this.copy
@@ -85,11 +99,20 @@ export class BpLambdaTrainer implements Trainer {
     this.model = { core, readout, synthesiser };
     this.learner =
       this.settings.sg === "bp-lambda" && synthesiser
-        ? new BpLambdaLearner(synthesiser, o.batchSize, { lambda: o.lambda, gamma: o.gamma, stepClipNorm: o.stepClipNorm })
+        ? new BpLambdaLearner(synthesiser, o.batchSize, {
+            lambda: o.lambda,
+            gamma: o.gamma,
+            stepClipNorm: o.stepClipNorm,
+          })
         : null;
     this.coreAdam = new Adam64({ ...core.params }, { learningRate: o.learningRate });
-    this.readoutAdam = new Adam64({ weight: readout.weight, bias: readout.bias }, { learningRate: o.readoutLearningRate });
-    this.synthAdam = synthesiser ? new Adam64({ theta: synthesiser.theta, bias: synthesiser.bias }, { learningRate: o.sgLearningRate }) : null;
+    this.readoutAdam = new Adam64(
+      { weight: readout.weight, bias: readout.bias },
+      { learningRate: o.readoutLearningRate },
+    );
+    this.synthAdam = synthesiser
+      ? new Adam64({ theta: synthesiser.theta, bias: synthesiser.bias }, { learningRate: o.sgLearningRate })
+      : null;
     this.batchesPerEpoch =
       o.batchesPerEpoch > 0
         ? o.batchesPerEpoch
@@ -152,12 +175,19 @@ export class BpLambdaTrainer implements Trainer {
     } else if (this.mnist) {
       train["charts/accuracy"] = result.accuracy;
       if (endOfEpoch) {
-        this.lastAccuracy = evaluateSeqMnist(this.model, this.mnist, o.evalSize, Rng.derive(o.seed, BP_LAMBDA_STREAMS.evaluation));
+        this.lastAccuracy = evaluateSeqMnist(
+          this.model,
+          this.mnist,
+          o.evalSize,
+          Rng.derive(o.seed, BP_LAMBDA_STREAMS.evaluation),
+        );
         evalRow = { "eval/accuracy": this.lastAccuracy };
       }
     }
     if (this.finished) this.completed = this.total;
-    return evalRow ? { train, eval: { "charts/batch": train["charts/batch"] as number, ...evalRow } } : { train };
+    return evalRow
+      ? { train, eval: { "charts/batch": train["charts/batch"] as number, ...evalRow } }
+      : { train };
   }
 
   /** Toy protocol: after `epochs` epochs at a length, solved if the last window's mean loss is small. */
@@ -189,7 +219,8 @@ export class BpLambdaTrainer implements Trainer {
   private applyGradients(grads: ReturnType<typeof learnSequence>["grads"]): void {
     this.coreAdam.apply({ ...grads.core });
     this.readoutAdam.apply({ weight: grads.readoutWeight, bias: grads.readoutBias });
-    if (this.synthAdam && grads.synthTheta && grads.synthBias) this.synthAdam.apply({ theta: grads.synthTheta, bias: grads.synthBias });
+    if (this.synthAdam && grads.synthTheta && grads.synthBias)
+      this.synthAdam.apply({ theta: grads.synthTheta, bias: grads.synthBias });
   }
 
   async saveCheckpoint(dir: string): Promise<void> {
@@ -207,7 +238,11 @@ export class BpLambdaTrainer implements Trainer {
         synthTheta: synthesiser ? Array.from(synthesiser.theta) : null,
         synthBias: synthesiser ? Array.from(synthesiser.bias) : null,
       },
-      adam: { core: this.coreAdam.snapshot(), readout: this.readoutAdam.snapshot(), synth: this.synthAdam?.snapshot() ?? null },
+      adam: {
+        core: this.coreAdam.snapshot(),
+        readout: this.readoutAdam.snapshot(),
+        synth: this.synthAdam?.snapshot() ?? null,
+      },
       rng: this.dataRng.state(),
       protocol: {
         length: this.length,
@@ -232,7 +267,8 @@ export class BpLambdaTrainer implements Trainer {
   /** Continues a run from `saveCheckpoint`'s folder; `options` must match the saved run's. */
   static async restore(dir: string, options: BpLambdaTrainOptions = {}): Promise<BpLambdaTrainer> {
     const raw = JSON.parse(await readFile(join(dir, CHECKPOINT_FILE), "utf8")) as CheckpointState;
-    if (raw.format !== "sgprop/bp-lambda-checkpoint-v1") throw new Error(`${dir}: not a bp-lambda checkpoint`);
+    if (raw.format !== "sgprop/bp-lambda-checkpoint-v1")
+      throw new Error(`${dir}: not a bp-lambda checkpoint`);
     const trainer = new BpLambdaTrainer({ ...raw.options, ...options });
     const { core, readout, synthesiser } = trainer.model;
     core.params.w_ih.set(raw.params.w_ih);
@@ -299,6 +335,9 @@ export async function createBpLambdaTrainer(options: BpLambdaTrainOptions = {}):
 }
 
 /** Restores a run from a checkpoint folder (the factory apps/train calls on --resume). */
-export async function restoreBpLambdaTrainer(dir: string, options: BpLambdaTrainOptions = {}): Promise<BpLambdaTrainer> {
+export async function restoreBpLambdaTrainer(
+  dir: string,
+  options: BpLambdaTrainOptions = {},
+): Promise<BpLambdaTrainer> {
   return BpLambdaTrainer.restore(dir, options);
 }

@@ -61,7 +61,8 @@ describe.each(["rnn", "lstm"])("%s core", (kind) => {
     for (let n = 0; n < B; n++) {
       for (let j = 0; j < S; j++) {
         let v = 0;
-        for (let i = 0; i < S; i++) v += (dState[n * S + i] as number) * (jac[n * S * S + i * S + j] as number);
+        for (let i = 0; i < S; i++)
+          v += (dState[n * S + i] as number) * (jac[n * S * S + i * S + j] as number);
         expect(v).toBeCloseTo(dPrev[n * S + j] as number, 12);
       }
     }
@@ -73,7 +74,8 @@ function copyModel(seed: number, kind: "rnn" | "lstm"): { model: Model; batch: S
   const task = new CopyRepeatTask({ bits: 3 });
   task.N = 2;
   task.R = 2;
-  const core = kind === "lstm" ? new LstmCore(task.inputSize, 4, rng) : new RnnCore(task.inputSize, 4, "tanh", rng);
+  const core =
+    kind === "lstm" ? new LstmCore(task.inputSize, 4, rng) : new RnnCore(task.inputSize, 4, "tanh", rng);
   const model = { core, readout: new Readout(4, task.outputSize, rng), synthesiser: null };
   return { model, batch: task.batch(rng, B) };
 }
@@ -92,30 +94,35 @@ describe("truncated BPTT", () => {
     expect(truncations(5, 9)).toEqual([[0, 5]]);
   });
 
-  it.each(["rnn", "lstm"] as const)("equals full BPTT when n >= T, and full BPTT is the loss gradient (%s)", (kind) => {
-    const { model, batch } = copyModel(2, kind);
-    const T = batch.inputs.length;
-    const full = learnSequence(model, batch, methodSettings({ method: "bptt" }), null);
-    for (const n of [T, T + 3]) {
-      const cut = learnSequence(model, batch, methodSettings({ method: "bptt", n }), null);
-      expect(Array.from(cut.grads.core.w_hh)).toEqual(Array.from(full.grads.core.w_hh));
-      expect(Array.from(cut.grads.core.w_ih)).toEqual(Array.from(full.grads.core.w_ih));
-    }
-    const short = learnSequence(model, batch, methodSettings({ method: "bptt", n: 2 }), null);
-    expect(Math.max(...short.grads.core.w_hh.map((v, i) => Math.abs(v - (full.grads.core.w_hh[i] as number))))).toBeGreaterThan(1e-6);
-    // Finite differences of the loss itself.
-    const eps = 1e-6;
-    const w = model.core.params.w_hh;
-    for (let i = 0; i < w.length; i += 5) {
-      const old = w[i] as number;
-      w[i] = old + eps;
-      const up = learnSequence(model, batch, methodSettings({ method: "no-bptt" }), null).loss;
-      w[i] = old - eps;
-      const down = learnSequence(model, batch, methodSettings({ method: "no-bptt" }), null).loss;
-      w[i] = old;
-      expect(full.grads.core.w_hh[i]).toBeCloseTo((up - down) / (2 * eps), 6);
-    }
-  });
+  it.each(["rnn", "lstm"] as const)(
+    "equals full BPTT when n >= T, and full BPTT is the loss gradient (%s)",
+    (kind) => {
+      const { model, batch } = copyModel(2, kind);
+      const T = batch.inputs.length;
+      const full = learnSequence(model, batch, methodSettings({ method: "bptt" }), null);
+      for (const n of [T, T + 3]) {
+        const cut = learnSequence(model, batch, methodSettings({ method: "bptt", n }), null);
+        expect(Array.from(cut.grads.core.w_hh)).toEqual(Array.from(full.grads.core.w_hh));
+        expect(Array.from(cut.grads.core.w_ih)).toEqual(Array.from(full.grads.core.w_ih));
+      }
+      const short = learnSequence(model, batch, methodSettings({ method: "bptt", n: 2 }), null);
+      expect(
+        Math.max(...short.grads.core.w_hh.map((v, i) => Math.abs(v - (full.grads.core.w_hh[i] as number)))),
+      ).toBeGreaterThan(1e-6);
+      // Finite differences of the loss itself.
+      const eps = 1e-6;
+      const w = model.core.params.w_hh;
+      for (let i = 0; i < w.length; i += 5) {
+        const old = w[i] as number;
+        w[i] = old + eps;
+        const up = learnSequence(model, batch, methodSettings({ method: "no-bptt" }), null).loss;
+        w[i] = old - eps;
+        const down = learnSequence(model, batch, methodSettings({ method: "no-bptt" }), null).loss;
+        w[i] = old;
+        expect(full.grads.core.w_hh[i]).toBeCloseTo((up - down) / (2 * eps), 6);
+      }
+    },
+  );
 
   it("no-bptt is truncation 1: each step learns from its own loss only", () => {
     const { model, batch } = copyModel(3, "rnn");

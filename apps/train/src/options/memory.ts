@@ -116,7 +116,11 @@ function bpLambdaTerms(r: Resolved): MemoryTerm[] {
   const T = r.task === "toy" ? num(r, "maxLength") : r.task === "seq-mnist" ? 28 : 64;
   return [
     { what: "parameters and Adam moments", bytes: 3 * 8 * (8 * H * H + S * S), keys: ["hiddenSize"] },
-    { what: "per-sequence states and Jacobians", bytes: 8 * T * num(r, "batchSize") * (S * S + 6 * S), keys: ["batchSize", "hiddenSize"] },
+    {
+      what: "per-sequence states and Jacobians",
+      bytes: 8 * T * num(r, "batchSize") * (S * S + 6 * S),
+      keys: ["batchSize", "hiddenSize"],
+    },
   ];
 }
 

@@ -101,7 +101,15 @@ export const presets: Readonly<Record<TrainKind, Readonly<Record<string, Preset>
     },
     tiny: {
       description: "smoke test: toy task, 2 short stages",
-      values: { task: "toy", epochs: 2, batchesPerEpoch: 2, length: 2, maxLength: 4, hiddenSize: 4, solvedWindow: 1 },
+      values: {
+        task: "toy",
+        epochs: 2,
+        batchesPerEpoch: 2,
+        length: 2,
+        maxLength: 4,
+        hiddenSize: 4,
+        solvedWindow: 1,
+      },
     },
   },
 };

@@ -5,7 +5,14 @@ export function headlineMetrics(kind: TrainKind): { live: string[]; plotted: str
   if (kind === "bp-lambda") {
     return {
       live: ["losses/loss", "charts/length", "charts/solved_length", "eval/accuracy"],
-      plotted: ["losses/loss", "charts/length", "charts/solved_length", "sg/td_error", "sg/alignment", "eval/accuracy"],
+      plotted: [
+        "losses/loss",
+        "charts/length",
+        "charts/solved_length",
+        "sg/td_error",
+        "sg/alignment",
+        "eval/accuracy",
+      ],
       primary: "charts/length",
     };
   }

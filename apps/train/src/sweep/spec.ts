@@ -155,7 +155,8 @@ export function expandSweep(file: SweepFile, where: string): ExpandedSweep {
   return {
     name: file.name,
     kind: file.kind,
-    checkpointEvery: file.checkpointEvery ?? (file.kind === "popgym" ? 25 : file.kind === "bp-lambda" ? 100 : 250),
+    checkpointEvery:
+      file.checkpointEvery ?? (file.kind === "popgym" ? 25 : file.kind === "bp-lambda" ? 100 : 250),
     keepCheckpoints: file.keepCheckpoints ?? 1,
     runs,
   };

@@ -235,7 +235,9 @@ export class BpLambdaLearner {
     }
     if (this.options.implementation === "replay") {
       this.pastStates.push(Float64Array.from(step.state.subarray(0, B * this.synthesiser.inputSize)));
-      this.pastJacobians.push(step.jacobian ? Float64Array.from(step.jacobian.subarray(0, B * O * O)) : new Float64Array(0));
+      this.pastJacobians.push(
+        step.jacobian ? Float64Array.from(step.jacobian.subarray(0, B * O * O)) : new Float64Array(0),
+      );
     }
     this.prevState.set(step.state.subarray(0, B * this.synthesiser.inputSize));
     if (step.jacobian) this.prevJacobian.set(step.jacobian.subarray(0, B * O * O));
@@ -314,7 +316,8 @@ export class BpLambdaLearner {
           any = true;
           this.stepBias[k] = (this.stepBias[k] as number) + d;
           const row = k * I;
-          for (let l = 0; l < I; l++) this.stepTheta[row + l] = (this.stepTheta[row + l] as number) + d * (state[n * I + l] as number);
+          for (let l = 0; l < I; l++)
+            this.stepTheta[row + l] = (this.stepTheta[row + l] as number) + d * (state[n * I + l] as number);
         }
       }
       if (s === 0 || decay === 0 || !any) break;

@@ -91,15 +91,19 @@ describe("accumulate BP(lambda)", () => {
     },
   );
 
-  it.each([0, 0.5, 1])("the replay gives the traces' per-step updates, clipping included (lambda %s)", (lambda) => {
-    const seq = sequence(11, B, S, T);
-    for (let i = 0; i < seq.synth.theta.length; i++) seq.synth.theta[i] = (seq.synth.theta[i] as number) * 3;
-    const traces = online(seq, B, lambda, 0.9, "traces", 1).learner;
-    const replay = online(seq, B, lambda, 0.9, "replay", 1).learner;
-    expect(maxAbsDiff(traces.gradTheta, replay.gradTheta)).toBeLessThan(1e-9);
-    expect(maxAbsDiff(traces.gradBias, replay.gradBias)).toBeLessThan(1e-9);
-    expect(Math.hypot(...traces.gradTheta)).toBeGreaterThan(0.5);
-  });
+  it.each([0, 0.5, 1])(
+    "the replay gives the traces' per-step updates, clipping included (lambda %s)",
+    (lambda) => {
+      const seq = sequence(11, B, S, T);
+      for (let i = 0; i < seq.synth.theta.length; i++)
+        seq.synth.theta[i] = (seq.synth.theta[i] as number) * 3;
+      const traces = online(seq, B, lambda, 0.9, "traces", 1).learner;
+      const replay = online(seq, B, lambda, 0.9, "replay", 1).learner;
+      expect(maxAbsDiff(traces.gradTheta, replay.gradTheta)).toBeLessThan(1e-9);
+      expect(maxAbsDiff(traces.gradBias, replay.gradBias)).toBeLessThan(1e-9);
+      expect(Math.hypot(...traces.gradTheta)).toBeGreaterThan(0.5);
+    },
+  );
 
   it("lambda = 0 is one-step bootstrapping: targets (l_{t+1} + gamma gHat_{t+1}) J_{t+1}", () => {
     const seq = sequence(3, B, S, T);

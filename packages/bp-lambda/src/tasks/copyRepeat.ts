@@ -29,7 +29,8 @@ export class CopyRepeatTask {
     this.bits = options.bits ?? 8;
     this.normRepeat = options.normRepeat ?? 10;
     this.solvedBits = options.solvedBits ?? 0.15;
-    if (!(Number.isInteger(this.bits) && this.bits >= 1)) throw new RangeError(`bits must be a positive integer, got ${this.bits}`);
+    if (!(Number.isInteger(this.bits) && this.bits >= 1))
+      throw new RangeError(`bits must be a positive integer, got ${this.bits}`);
   }
 
   get inputSize(): number {
@@ -66,7 +67,9 @@ export class CopyRepeatTask {
     const I = K + 2;
     const O = K + 1;
     const inputs = Array.from({ length: T }, () => new Float64Array(B * I));
-    const targets: (Float64Array | null)[] = Array.from({ length: T }, (_, t) => (t >= N + 2 ? new Float64Array(B * O) : null));
+    const targets: (Float64Array | null)[] = Array.from({ length: T }, (_, t) =>
+      t >= N + 2 ? new Float64Array(B * O) : null,
+    );
     for (let n = 0; n < B; n++) {
       (inputs[0] as Float64Array)[n * I + K] = 1;
       (inputs[N + 1] as Float64Array)[n * I + K + 1] = R / this.normRepeat;

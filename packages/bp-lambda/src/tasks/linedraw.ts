@@ -6,8 +6,8 @@
  * (Figs. 2/6); with a learning tanh RNN, the longest length still solved (Table 2).
  */
 import { Rng } from "@sgprop/gym";
-import { TOY_CODES_SEED, TOY_CODES_STREAM } from "../streams.js";
 import type { SequenceBatch } from "../sequence.js";
+import { TOY_CODES_SEED, TOY_CODES_STREAM } from "../streams.js";
 
 export interface LineDrawOptions {
   /** Input code size (the authors' input_D): 10. */
@@ -32,10 +32,13 @@ export class LineDrawTask {
     this.numPoints = options.numPoints ?? 3;
     const magnitude = options.magnitude ?? 1;
     const { inputDim: D, numPoints: P } = this;
-    if (!(Number.isInteger(D) && D >= 1 && D <= 30)) throw new RangeError(`inputDim must be an integer in [1, 30], got ${D}`);
-    if (!(Number.isInteger(P) && P >= 1 && P <= 2 ** D)) throw new RangeError(`numPoints must be an integer in [1, 2^inputDim], got ${P}`);
+    if (!(Number.isInteger(D) && D >= 1 && D <= 30))
+      throw new RangeError(`inputDim must be an integer in [1, 30], got ${D}`);
+    if (!(Number.isInteger(P) && P >= 1 && P <= 2 ** D))
+      throw new RangeError(`numPoints must be an integer in [1, 2^inputDim], got ${P}`);
     const rng = Rng.derive(TOY_CODES_SEED, TOY_CODES_STREAM);
-    const numbers = D === 1 ? Array.from({ length: P }, (_, k) => k) : rng.sampleWithoutReplacement(2 ** D, P);
+    const numbers =
+      D === 1 ? Array.from({ length: P }, (_, k) => k) : rng.sampleWithoutReplacement(2 ** D, P);
     this.codes = new Float64Array(P * D);
     numbers.forEach((value, k) => {
       if (D === 1) this.codes[k] = value;
@@ -51,7 +54,8 @@ export class LineDrawTask {
 
   /** B sequences of `length` steps with pairs drawn uniformly from `rng`. */
   batch(rng: Rng, B: number, length: number): SequenceBatch & { readonly pairs: number[] } {
-    if (!(Number.isInteger(length) && length >= 1)) throw new RangeError(`length must be a positive integer, got ${length}`);
+    if (!(Number.isInteger(length) && length >= 1))
+      throw new RangeError(`length must be a positive integer, got ${length}`);
     const D = this.inputDim;
     const pairs = Array.from({ length: B }, () => rng.integer(0, this.numPoints - 1));
     const inputs = Array.from({ length }, () => new Float64Array(B * D));
@@ -61,7 +65,9 @@ export class LineDrawTask {
       last[2 * n] = this.points[2 * k] as number;
       last[2 * n + 1] = this.points[2 * k + 1] as number;
     });
-    const targets: (Float64Array | null)[] = Array.from({ length }, (_, t) => (t === length - 1 ? last : null));
+    const targets: (Float64Array | null)[] = Array.from({ length }, (_, t) =>
+      t === length - 1 ? last : null,
+    );
     return { batch: B, inputs, targets, loss: "mse", pairs };
   }
 }

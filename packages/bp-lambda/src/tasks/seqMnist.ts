@@ -32,11 +32,14 @@ export class SeqMnistTask {
       const base = i * rows * cols;
       for (let r = 0; r < rows; r++) {
         const row = inputs[r] as Float64Array;
-        for (let c = 0; c < cols; c++) row[n * cols + c] = (split.images[base + r * cols + c] as number) / 255;
+        for (let c = 0; c < cols; c++)
+          row[n * cols + c] = (split.images[base + r * cols + c] as number) / 255;
       }
       last[n * C + (split.labels[i] as number)] = 1;
     });
-    const targets: (Float64Array | null)[] = Array.from({ length: rows }, (_, t) => (t === rows - 1 ? last : null));
+    const targets: (Float64Array | null)[] = Array.from({ length: rows }, (_, t) =>
+      t === rows - 1 ? last : null,
+    );
     return { batch: picks.length, inputs, targets, loss: "xent" };
   }
 }
