@@ -41,12 +41,15 @@ function sequence(seed: number, B: number, S: number, T: number) {
   return { states, jacobians, immediate, synth };
 }
 
-function online(seq: ReturnType<typeof sequence>, B: number, lambda: number, gamma: number) {
-  const learner = new BpLambdaLearner(seq.synth, B, {
-    lambda,
-    gamma,
-    stepClipNorm: Number.POSITIVE_INFINITY,
-  });
+function online(
+  seq: ReturnType<typeof sequence>,
+  B: number,
+  lambda: number,
+  gamma: number,
+  implementation: "traces" | "replay" = "traces",
+  stepClipNorm = Number.POSITIVE_INFINITY,
+) {
+  const learner = new BpLambdaLearner(seq.synth, B, { lambda, gamma, stepClipNorm, implementation });
   learner.begin();
   const predictions: Float64Array[] = [];
   const T = seq.states.length;
