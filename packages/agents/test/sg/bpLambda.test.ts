@@ -78,9 +78,14 @@ describe("accumulate BP(lambda)", () => {
   it.each([0, 0.5, 1])(
     "Theorem: with a frozen synthesiser the traces sum to the offline lambda-return update (lambda %s)",
     (lambda) => {
-      for (const gamma of [1, 0.9]) {
+      for (const [gamma, implementation] of [
+        [1, "traces"],
+        [0.9, "traces"],
+        [1, "replay"],
+        [0.9, "replay"],
+      ] as const) {
         const seq = sequence(7, B, S, T);
-        const { learner, predictions } = online(seq, B, lambda, gamma);
+        const { learner, predictions } = online(seq, B, lambda, gamma, implementation);
         const targets = lambdaReturnTargets(predictions, seq.jacobians, seq.immediate, B, S, {
           lambda,
           gamma,
