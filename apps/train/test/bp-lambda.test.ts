@@ -103,3 +103,21 @@ describe("sgprop train bp-lambda (real trainer, tiny)", () => {
     });
   });
 });
+
+describe("the bp-lambda sweep files", () => {
+  it.each(["toy", "copy-repeat", "seq-mnist"])(
+    "paper-bp-lambda-%s expands to the 12 methods of Table 2 x 3 seeds",
+    async (task) => {
+      const { readSweepFile, expandSweep } = await import("../src/sweep/spec.js");
+      const where = new URL(`../sweeps/paper-bp-lambda-${task}.yaml`, import.meta.url).pathname;
+      const sweep = expandSweep(readSweepFile(where), where);
+      expect(sweep.runs).toHaveLength(36);
+      expect(new Set(sweep.runs.map((r) => r.options.task))).toEqual(new Set([task]));
+      expect(
+        sweep.runs
+          .filter((r) => r.options.method === "bptt-sg")
+          .every((r) => typeof r.options.n === "number"),
+      ).toBe(true);
+    },
+  );
+});
