@@ -5,7 +5,7 @@ import { BpLambdaTrainer } from "@sgprop/bp-lambda";
  * with BP(lambda). Returns the mean cosine between synthetic and true gradients over the last 50
  * batches.
  */
-export async function alignment(lambda: number, batches = 200): Promise<number> {
+export async function alignment(lambda: number, batches = 120): Promise<number> {
   const trainer = new BpLambdaTrainer({
     task: "toy",
     fixedRnn: true,
