@@ -39,14 +39,14 @@ const SCALE: Record<"toy" | "copy-repeat", { options: BpLambdaTrainOptions; note
     // Paper: LSTM 100, batch 100, 15000 epochs of 10 batches, lr 1e-3, synthesiser lr 1e-5.
     options: {
       task: "copy-repeat",
-      hiddenSize: 16,
+      hiddenSize: 32,
       batchSize: 20,
       epochs: 300,
       batchesPerEpoch: 10,
       learningRate: 3e-3,
       sgLearningRate: 1e-3,
     },
-    note: "LSTM 16, batch 20, 3,000 batches, lr 3e-3, synthesiser lr 1e-3 (paper: LSTM 100, batch 100, 150,000 batches, lr 1e-3, synthesiser lr 1e-5); n-step methods with n = 5 only",
+    note: "LSTM 32, batch 20, 3,000 batches, lr 3e-3, synthesiser lr 1e-3 (paper: LSTM 100, batch 100, 150,000 batches, lr 1e-3, synthesiser lr 1e-5); n-step methods with n = 5 only",
   },
 };
 
@@ -204,8 +204,9 @@ async function main(argv: string[]): Promise<number> {
   }
   lines.push(`\n${jobs.length} runs in ${((Date.now() - started) / 60000).toFixed(1)} min`);
   process.stdout.write(`${lines.join("\n")}\n`);
-  const outFile = new URL("./table2-results.json", import.meta.url);
+  const outFile = join(CACHE, "table2-results.json");
   writeFileSync(outFile, `${JSON.stringify({ seeds: SEEDS, scale: SCALE, results, ok }, null, 2)}\n`);
+  process.stdout.write(`results: ${outFile}\n`);
   return ok ? 0 : 1;
 }
 
