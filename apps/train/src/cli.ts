@@ -35,7 +35,8 @@ export function buildProgram(out: Output, setExit: (code: number) => void): Comm
     )
     .addCommand(trainCommand("popgym", out, setExit))
     .addCommand(trainCommand("bandit", out, setExit))
-    .addCommand(trainCommand("dni", out, setExit));
+    .addCommand(trainCommand("dni", out, setExit))
+    .addCommand(trainCommand("bp-lambda", out, setExit));
   program.addCommand(train);
   program
     .command("conformance")

@@ -34,6 +34,7 @@ export * from "./ops/perNeuron.js";
 export * from "./optim/adam.js";
 export * from "./optim/clip.js";
 export * from "./recurrent/index.js";
+export * from "./sg/bpLambda.js";
 export * from "./sgprop/mixing.js";
 export * from "./sgprop/thetaEstimator.js";
 export * from "./sgprop/thetaSchedule.js";

@@ -36,12 +36,17 @@ export function positiveInt() {
 export function defaultRunDir(kind: TrainKind, o: ResolvedOptions, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
   if (kind === "dni") return join("runs", `dni-${o.experiment}-s${o.seed}-${stamp}`);
+  if (kind === "bp-lambda") {
+    const n = o.n === undefined ? "" : `${o.n}`;
+    const lambda = o.method === "bp-lambda" ? `${o.lambda ?? 1}` : "";
+    return join("runs", `bp-lambda-${o.task}-${o.method}${lambda}${n}-s${o.seed}-${stamp}`);
+  }
   const env = kind === "popgym" ? `${o.env}-` : "";
   return join("runs", `${kind}-${env}${o.model}-${o.algorithm}-s${o.seed}-${stamp}`);
 }
 
 export function defaultCheckpointEvery(kind: TrainKind): number {
-  return kind === "popgym" ? 10 : kind === "dni" ? 100 : 250;
+  return kind === "popgym" ? 10 : kind === "dni" || kind === "bp-lambda" ? 100 : 250;
 }
 
 interface TrainFlags {
@@ -60,11 +65,13 @@ interface TrainFlags {
 /** `sgprop train popgym|bandit`. */
 export function trainCommand(kind: TrainKind, out: Output, setExit: (code: number) => void): Command {
   const title =
-    kind === "popgym"
-      ? "train an agent on a POPGym labyrinth (REINFORCE; SparseNet sgprop/backprop, GRU, LSTM)"
-      : kind === "dni"
-        ? "run an experiment of Czarnecki et al. 2017 on decoupled neural interfaces (@sgprop/dni)"
-        : "train an agent on the noisy MNIST contextual bandit (SparseNet sgprop/backprop, MLP)";
+    kind === "bp-lambda"
+      ? "train an RNN/LSTM with BP(lambda) or a Table 2 baseline on the toy task, copy-repeat or sequential MNIST"
+      : kind === "popgym"
+        ? "train an agent on a POPGym labyrinth (REINFORCE; SparseNet sgprop/backprop, GRU, LSTM)"
+        : kind === "dni"
+          ? "run an experiment of Czarnecki et al. 2017 on decoupled neural interfaces (@sgprop/dni)"
+          : "train an agent on the noisy MNIST contextual bandit (SparseNet sgprop/backprop, MLP)";
   const cmd = new Command(kind).description(title);
   addPresetFlags(cmd, kind);
   cmd
@@ -201,11 +208,13 @@ export async function trainWithProgress(
   const kind = run.config.kind;
   const o = run.config.options;
   const label =
-    kind === "popgym"
-      ? `${o.env} ${o.model}/${o.algorithm}`
-      : kind === "dni"
-        ? `dni ${o.experiment}`
-        : `bandit ${o.model}/${o.algorithm}`;
+    kind === "bp-lambda"
+      ? `${o.task} ${o.method}`
+      : kind === "popgym"
+        ? `${o.env} ${o.model}/${o.algorithm}`
+        : kind === "dni"
+          ? `dni ${o.experiment}`
+          : `bandit ${o.model}/${o.algorithm}`;
   const progress = createProgress(mode, label, out.stream);
   const live = headlineMetrics(kind).live;
   const latest: Record<string, number | undefined> = Object.fromEntries(live.map((m) => [m, undefined]));
@@ -265,6 +274,7 @@ export function printRunReport(run: PreparedRun, summary: RunSummary, out: Outpu
     RUN_FILES.config,
     RUN_FILES.metrics,
     ...(kind === "bandit" ||
+    kind === "bp-lambda" ||
     (kind === "dni" && (o.experiment === "mnist" || o.experiment === "representations"))
       ? [RUN_FILES.eval]
       : []),

@@ -125,9 +125,25 @@ function dniTerms(r: Resolved): MemoryTerm[] {
   ];
 }
 
+/** BP(lambda): float64 parameters and, per sequence, the replayed states and Jacobians. */
+function bpLambdaTerms(r: Resolved): MemoryTerm[] {
+  const H = num(r, "hiddenSize");
+  const S = r.core === "lstm" || (r.core === undefined && r.task !== "toy") ? 2 * H : H;
+  const T = r.task === "toy" ? num(r, "maxLength") : r.task === "seq-mnist" ? 28 : 64;
+  return [
+    { what: "parameters and Adam moments", bytes: 3 * 8 * (8 * H * H + S * S), keys: ["hiddenSize"] },
+    {
+      what: "per-sequence states and Jacobians",
+      bytes: 8 * T * num(r, "batchSize") * (S * S + 6 * S),
+      keys: ["batchSize", "hiddenSize"],
+    },
+  ];
+}
+
 /** Estimated memory of a run, by part: parameters, optimiser state, rollout or batch buffers. */
 export function estimateMemory(kind: TrainKind, r: Resolved): MemoryTerm[] {
   if (kind === "dni") return dniTerms(r);
+  if (kind === "bp-lambda") return bpLambdaTerms(r);
   return kind === "popgym" ? popgymTerms(r) : banditTerms(r);
 }
 

@@ -3,7 +3,7 @@ import type { Preset } from "./schema.js";
 
 export type { Preset } from "./schema.js";
 
-export type TrainKind = "popgym" | "bandit" | "dni";
+export type TrainKind = "popgym" | "bandit" | "dni" | "bp-lambda";
 
 /** Named settings of the paper (SPEC 6) plus short runs for demos and tests. */
 export const presets: Readonly<Record<TrainKind, Readonly<Record<string, Preset>>>> = {
@@ -81,4 +81,34 @@ export const presets: Readonly<Record<TrainKind, Readonly<Record<string, Preset>
     },
   },
   dni: dniPresets,
+  "bp-lambda": {
+    "paper-toy": {
+      description: "toy task, learning tanh RNN, length grown while solved (Table 2)",
+      values: { task: "toy" },
+    },
+    "paper-toy-fixed": {
+      description: "toy task with the fixed linear RNN: SG alignment per step (Figs. 2/6)",
+      values: { task: "toy", fixedRnn: true },
+    },
+    "paper-copy-repeat": {
+      description: "copy-repeat, LSTM 100, curriculum on N and R (Table 2)",
+      values: { task: "copy-repeat" },
+    },
+    "paper-seq-mnist": {
+      description: "sequential MNIST row by row, LSTM 30 (Table 2)",
+      values: { task: "seq-mnist" },
+    },
+    tiny: {
+      description: "smoke test: toy task, 2 short stages",
+      values: {
+        task: "toy",
+        epochs: 2,
+        batchesPerEpoch: 2,
+        length: 2,
+        maxLength: 4,
+        hiddenSize: 4,
+        solvedWindow: 1,
+      },
+    },
+  },
 };

@@ -1,5 +1,6 @@
 import { InvalidOptionError, UsageError } from "../errors.js";
 import { banditParams } from "./bandit.js";
+import { bpLambdaParams, checkBpLambda } from "./bp-lambda.js";
 import { dniParams } from "./dni.js";
 import { checkMemory } from "./memory.js";
 import { popgymParams } from "./popgym.js";
@@ -17,6 +18,7 @@ import {
 export type ResolvedOptions = Readonly<Record<string, ParamValue>>;
 
 export function paramsOf(kind: TrainKind): readonly ParamSpec[] {
+  if (kind === "bp-lambda") return bpLambdaParams;
   return kind === "popgym" ? popgymParams : kind === "dni" ? dniParams : banditParams;
 }
 
@@ -106,7 +108,9 @@ function checkCrossConstraints(kind: TrainKind, r: Record<string, ParamValue>): 
     );
   }
   if (kind === "dni") return;
-  if (kind === "popgym") {
+  if (kind === "bp-lambda") {
+    checkBpLambda(r);
+  } else if (kind === "popgym") {
     const lastSeed = (r.seed as number) + (r.numEnvs as number) * ((r.batches as number) + 1);
     if (lastSeed > MAX_REFERENCE_SEED) {
       if ((r.numEnvs as number) * ((r.batches as number) + 1) > MAX_REFERENCE_SEED) {

@@ -6,6 +6,21 @@ import type { LoadedRun, LoadedSweep } from "./load.js";
 export function reportMetrics(
   kind: TrainKind,
 ): { metric: string; source: "train" | "eval"; title: string }[] {
+  if (kind === "bp-lambda") {
+    // BP(lambda)'s Table 2 scores (final values per method) and its Fig. 2 alignment; a metric a
+    // task does not log is left out of the report.
+    return [
+      { metric: "charts/solved_length", source: "train", title: "toy: longest length solved (Table 2)" },
+      {
+        metric: "charts/length",
+        source: "train",
+        title: "sequence length (copy-repeat: T reached, Table 2)",
+      },
+      { metric: "eval/accuracy", source: "eval", title: "seq-MNIST test accuracy (Table 2)" },
+      { metric: "sg/alignment", source: "train", title: "synthetic/true gradient alignment (Fig. 2)" },
+      { metric: "losses/loss", source: "train", title: "training loss" },
+    ];
+  }
   return kind === "popgym"
     ? [
         { metric: "charts/return_mean", source: "train", title: "mean episode return" },

@@ -4,6 +4,20 @@ import { dniHeadlineMetrics } from "./dni-metrics.js";
 /** The metrics shown live, summarised and plotted for each kind of run (CleanRL-style names). */
 export function headlineMetrics(kind: TrainKind): { live: string[]; plotted: string[]; primary: string } {
   if (kind === "dni") return dniHeadlineMetrics;
+  if (kind === "bp-lambda") {
+    return {
+      live: ["losses/loss", "charts/length", "charts/solved_length", "eval/accuracy"],
+      plotted: [
+        "losses/loss",
+        "charts/length",
+        "charts/solved_length",
+        "sg/td_error",
+        "sg/alignment",
+        "eval/accuracy",
+      ],
+      primary: "charts/length",
+    };
+  }
   if (kind === "popgym") {
     return {
       live: ["charts/success_rate", "charts/return_mean", "sgprop/theta_mean", "losses/sg_loss"],
@@ -32,15 +46,15 @@ export function headlineMetrics(kind: TrainKind): { live: string[]; plotted: str
 }
 
 export function unitColumn(kind: TrainKind): string {
-  return kind === "popgym" ? "charts/batch" : "charts/step";
+  return kind === "bandit" ? "charts/step" : "charts/batch";
 }
 
 export function unitName(kind: TrainKind): string {
-  return kind === "popgym" ? "batch" : "step";
+  return kind === "bandit" ? "step" : "batch";
 }
 
 export function unitsName(kind: TrainKind): string {
-  return kind === "popgym" ? "batches" : "steps";
+  return kind === "bandit" ? "steps" : "batches";
 }
 
 export interface MetricSummary {

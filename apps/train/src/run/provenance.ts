@@ -28,7 +28,13 @@ export function collectVersions(): Record<string, string> {
   const out: Record<string, string> = { node: process.version };
   const app = JSON.parse(readFileSync(join(here, "../../package.json"), "utf8")) as { version: string };
   out["@sgprop/train"] = app.version;
-  for (const name of ["@sgprop/agents", "@sgprop/gym", "@sgprop/popgym", "@sgprop/mnist-bandit"]) {
+  for (const name of [
+    "@sgprop/agents",
+    "@sgprop/gym",
+    "@sgprop/popgym",
+    "@sgprop/mnist-bandit",
+    "@sgprop/bp-lambda",
+  ]) {
     const v = versionOf(name, here);
     if (v !== undefined) out[name] = v;
   }

@@ -183,6 +183,7 @@ export async function writeRunCurves(dir: string, config: RunConfig): Promise<{ 
   const evalRows = rowsAsRecords(readMetricsCsv(join(dir, RUN_FILES.eval)));
   if (config.kind === "dni") return writeDniFigures(dir, config, train, evalRows);
   const o = config.options;
-  const title = `${config.kind} ${o.model} ${o.algorithm}${config.kind === "popgym" ? ` ${o.env}` : ""} seed ${o.seed} (${basename(dir)})`;
+  const what = config.kind === "bp-lambda" ? `${o.task} ${o.method}` : `${o.model} ${o.algorithm}`;
+  const title = `${config.kind} ${what}${config.kind === "popgym" ? ` ${o.env}` : ""} seed ${o.seed} (${basename(dir)})`;
   return renderFigure(runCurvesSpec(config.kind, title, train, evalRows), join(dir, RUN_FILES.curves));
 }

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
+import { type BpLambdaTrainOptions, plannedBatches, resolveBpLambdaOptions } from "@sgprop/bp-lambda/options";
 import cliProgress from "cli-progress";
 import type { Output } from "../cli/output.js";
 import { writeJsonAtomic } from "../run/files.js";
@@ -30,6 +31,8 @@ export interface SweepOutcome {
 }
 
 export function unitsOf(run: SweepRun, kind: ExpandedSweep["kind"]): number {
+  if (kind === "bp-lambda")
+    return plannedBatches(resolveBpLambdaOptions(run.options as BpLambdaTrainOptions));
   return Number(kind === "popgym" ? run.options.batches : run.options.steps);
 }
 

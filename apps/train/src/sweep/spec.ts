@@ -64,8 +64,8 @@ export function checkSweepFile(raw: Record<string, unknown>, where: string): Swe
         `unknown key ${JSON.stringify(key)} in sweep file ${where}; allowed: ${TOP_KEYS.join(", ")}`,
       );
   }
-  if (raw.kind !== "popgym" && raw.kind !== "bandit")
-    throw new InvalidOptionError(`kind in ${where}`, raw.kind, "popgym or bandit");
+  if (raw.kind !== "popgym" && raw.kind !== "bandit" && raw.kind !== "bp-lambda")
+    throw new InvalidOptionError(`kind in ${where}`, raw.kind, "popgym, bandit or bp-lambda");
   if (typeof raw.name !== "string" || !/^[\w.-]+$/.test(raw.name)) {
     throw new InvalidOptionError(`name in ${where}`, raw.name, "a name of letters, digits, '.', '_' or '-'");
   }
@@ -155,7 +155,8 @@ export function expandSweep(file: SweepFile, where: string): ExpandedSweep {
   return {
     name: file.name,
     kind: file.kind,
-    checkpointEvery: file.checkpointEvery ?? (file.kind === "popgym" ? 25 : 250),
+    checkpointEvery:
+      file.checkpointEvery ?? (file.kind === "popgym" ? 25 : file.kind === "bp-lambda" ? 100 : 250),
     keepCheckpoints: file.keepCheckpoints ?? 1,
     runs,
   };

@@ -1,4 +1,5 @@
 import type { BanditTrainOptions, PopgymTrainOptions } from "@sgprop/agents";
+import type { BpLambdaTrainOptions } from "@sgprop/bp-lambda/options";
 import type { DniTrainOptions } from "@sgprop/dni";
 import type { TrainKind } from "../options/presets.js";
 import { fakeTrainerFactory } from "./fake.js";
@@ -11,6 +12,15 @@ import type { TrainerFactory, TrainerOptions } from "./types.js";
  */
 export async function trainerFactory(kind: TrainKind): Promise<TrainerFactory> {
   if (process.env.SGPROP_TRAINER === "fake") return fakeTrainerFactory(kind);
+  if (kind === "bp-lambda") {
+    // Plain float64 arrays, no tfjs backend: options were validated against options/bp-lambda.ts.
+    const bp = await import("@sgprop/bp-lambda");
+    return {
+      implementation: "bp-lambda",
+      create: (o) => bp.createBpLambdaTrainer(o as BpLambdaTrainOptions),
+      restore: (dir, o) => bp.restoreBpLambdaTrainer(dir, o as BpLambdaTrainOptions),
+    };
+  }
   const agents = await import("@sgprop/agents");
   const backend = () => agents.currentBackend();
   if (kind === "dni") {

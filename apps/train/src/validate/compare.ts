@@ -24,6 +24,7 @@ export const METRIC_LABELS: Readonly<Record<TrainKind, { final: string; mean: st
   popgym: { final: "success, last 50 batches", mean: "success, all batches" },
   // `sgprop validate` has no dni reference runs; the entry keeps the table total.
   dni: { final: "final loss", mean: "mean loss" },
+  "bp-lambda": { final: "last value", mean: "mean value" },
 };
 
 /** The two headline numbers of one curve (eval rewards or per-batch success rates, in order). */

@@ -33,6 +33,8 @@ const COLUMNS: Readonly<Record<TrainKind, { unit: string; value: string }>> = {
   bandit: { unit: "step", value: "eval_reward" },
   popgym: { unit: "update", value: "success_rate" },
   dni: { unit: "step", value: "loss" },
+  // No reference curves of the BP(lambda) paper are shipped; FILE_NAME never selects this kind.
+  "bp-lambda": { unit: "batch", value: "length" },
 };
 
 function readColumns(path: string, kind: TrainKind): { units: number[]; values: number[] } {
