@@ -6,7 +6,7 @@ export * from "./bandit/types.js";
 export * from "./checkpoint.js";
 export * from "./conformance/index.js";
 export * from "./gradients.js";
-export { disposeKernelThreads, kernelHelperCalls, prewarmKernelThreads } from "./kernels/runtime.js";
+export { disposeKernelThreads, kernelHelperCalls, prewarmKernelThreads } from "@sgprop/kernels";
 export * from "./models/errors.js";
 export * from "./models/mlp.js";
 export * from "./models/sparseNet.js";

@@ -6,7 +6,7 @@
  * The tfjs implementation in sparseNet.ts and sgprop/feedforward.ts stays the reference and the
  * path for other backends; both are checked against the golden files.
  */
-import { type KernelName, kernelRuntime } from "../kernels/runtime.js";
+import { type KernelName, kernelRuntime } from "@sgprop/kernels";
 import type { FeedforwardSparseNetConfig } from "./sparseNet.js";
 
 // Word indices of the kernels' parameter block (enum FB_* in kernels/feedforward.h).

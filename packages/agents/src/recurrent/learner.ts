@@ -3,7 +3,7 @@ import { Adam } from "../optim/adam.js";
 import { clipByGlobalNorm } from "../optim/clip.js";
 import type { SgMode } from "../sgprop/mixing.js";
 import { disposeLossTensors, type LossTensors, lossTensors, type SequenceBatch } from "./batch.js";
-import { prewarmCoreWorker } from "./corePool.js";
+import { prewarmKernelThreads } from "@sgprop/kernels";
 import { pick, RecurrentConfigError, type TensorMap } from "./params.js";
 import type { RnnGradients, RnnPolicy, RnnState } from "./rnn.js";
 import { SPARSENET_POLICY_PARAMS, SPARSENET_SG_PARAMS, type SparseNetPolicy } from "./sparsenet.js";
@@ -109,7 +109,7 @@ export class SparseNetLearner {
       hyper.algorithm === "sgprop"
         ? createAdam(pick(policy.params, SPARSENET_SG_PARAMS), hyper.sgLearningRate)
         : undefined;
-    if (hyper.algorithm === "sgprop") prewarmCoreWorker();
+    if (hyper.algorithm === "sgprop") prewarmKernelThreads();
   }
 
   /**

@@ -1,0 +1,18 @@
+export { addr, allocLayout, type KernelLayout, type LayoutSpec, pad8 } from "./layout.js";
+export { type CoreKernelName, f64, startHalves, type TaskArg } from "./coreTasks.js";
+export * from "./kernels/perNeuron.js";
+export { onOneThread, withKernelHelper } from "./threads.js";
+export {
+  disposeKernelThreads,
+  KERNELS,
+  type KernelName,
+  type KernelRuntime,
+  kernelHelperCalls,
+  kernelHelperChunks,
+  kernelRuntime,
+  type PendingKernel,
+  prewarmKernelThreads,
+  SLACK,
+  type StartOptions,
+  transientLayout,
+} from "./runtime.js";
