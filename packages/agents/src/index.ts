@@ -1,3 +1,4 @@
+export { disposeKernelThreads, kernelHelperCalls, prewarmKernelThreads } from "@sgprop/kernels";
 export * from "./backend.js";
 export * from "./bandit/loss.js";
 export * from "./bandit/options.js";
@@ -6,7 +7,6 @@ export * from "./bandit/types.js";
 export * from "./checkpoint.js";
 export * from "./conformance/index.js";
 export * from "./gradients.js";
-export { disposeKernelThreads, kernelHelperCalls, prewarmKernelThreads } from "@sgprop/kernels";
 export * from "./models/errors.js";
 export * from "./models/mlp.js";
 export * from "./models/sparseNet.js";

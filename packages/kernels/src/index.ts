@@ -1,7 +1,6 @@
-export { addr, allocLayout, type KernelLayout, type LayoutSpec, pad8 } from "./layout.js";
 export { type CoreKernelName, f64, startHalves, type TaskArg } from "./coreTasks.js";
 export * from "./kernels/perNeuron.js";
-export { onOneThread, withKernelHelper } from "./threads.js";
+export { addr, allocLayout, type KernelLayout, type LayoutSpec, pad8 } from "./layout.js";
 export {
   disposeKernelThreads,
   KERNELS,
@@ -16,3 +15,4 @@ export {
   type StartOptions,
   transientLayout,
 } from "./runtime.js";
+export { onOneThread, withKernelHelper } from "./threads.js";

@@ -13,8 +13,12 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 /** The hash scripts/build.sh embeds: sha256 over "path\n" + contents of every source, sorted by path. */
 function sourceHash(): string {
   const files = [
-    ...readdirSync(join(root, "src/include")).filter((f) => f.endsWith(".h")).map((f) => `src/include/${f}`),
-    ...readdirSync(join(root, "src/kernels")).filter((f) => f.endsWith(".c")).map((f) => `src/kernels/${f}`),
+    ...readdirSync(join(root, "src/include"))
+      .filter((f) => f.endsWith(".h"))
+      .map((f) => `src/include/${f}`),
+    ...readdirSync(join(root, "src/kernels"))
+      .filter((f) => f.endsWith(".c"))
+      .map((f) => `src/kernels/${f}`),
     "scripts/build.sh",
   ].sort();
   const h = createHash("sha256");
@@ -44,9 +48,9 @@ describe("the committed kernel module", () => {
   });
 
   it("exports every kernel the runtime binds, and nothing the runtime does not know", () => {
-    const mod = new (globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => object } }).WebAssembly.Module(
-      Buffer.from(KERNELS_WASM_BASE64, "base64"),
-    );
+    const mod = new (
+      globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => object } }
+    ).WebAssembly.Module(Buffer.from(KERNELS_WASM_BASE64, "base64"));
     const exports = (
       globalThis as unknown as { WebAssembly: { Module: { exports(m: object): { name: string }[] } } }
     ).WebAssembly.Module.exports(mod).map((e) => e.name);
@@ -56,7 +60,10 @@ describe("the committed kernel module", () => {
   // Where a wasm32 clang is installed (developer machines); CI without one relies on the hash.
   it.skipIf(!hasClang())("scripts/build.sh rebuilds it byte for byte", () => {
     const out = join(mkdtempSync(join(tmpdir(), "sgprop-kernels-")), "kernels.ts");
-    execFileSync("bash", [join(root, "scripts/build.sh")], { env: { ...process.env, OUT: out }, stdio: "pipe" });
+    execFileSync("bash", [join(root, "scripts/build.sh")], {
+      env: { ...process.env, OUT: out },
+      stdio: "pipe",
+    });
     expect(readFileSync(out, "utf8")).toBe(readFileSync(join(root, "src/generated/kernelsWasm.ts"), "utf8"));
   });
 });

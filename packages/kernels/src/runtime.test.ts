@@ -48,7 +48,11 @@ describe("kernel thread hand-off", () => {
     const u = randomArray(rng, n * nw * d);
     const w = randomArray(rng, nw * d * k);
     // Three independent matvecs on blocks of their own, started before any is finished.
-    const blocks = [0, 1, 2].map(() => ({ u: rt.alloc(u.length), w: rt.alloc(w.length), z: rt.alloc(n * nw * k) }));
+    const blocks = [0, 1, 2].map(() => ({
+      u: rt.alloc(u.length),
+      w: rt.alloc(w.length),
+      z: rt.alloc(n * nw * k),
+    }));
     const heap = rt.heap(0);
     for (const b of blocks) {
       heap.set(u, b.u);

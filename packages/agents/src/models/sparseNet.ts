@@ -1,7 +1,7 @@
 import type { Rng } from "@sgprop/gym";
+import { type SimdForwardNet, simdForwardHidden } from "@sgprop/kernels";
 import * as tf from "@tensorflow/tfjs-core";
 import { hostData } from "../kernels/hostMirror.js";
-import { type SimdForwardNet, simdForwardHidden } from "@sgprop/kernels";
 import { gatherNeuronMajor, HostGather } from "../ops/hostGather.js";
 import {
   fastTanh,

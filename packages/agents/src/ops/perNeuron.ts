@@ -1,5 +1,5 @@
-import * as tf from "@tensorflow/tfjs-core";
 import { simdMatVecs, simdOuter } from "@sgprop/kernels";
+import * as tf from "@tensorflow/tfjs-core";
 
 /**
  * Per-neuron contractions: every neuron i of a layer has its own small matrix, and the batch of N

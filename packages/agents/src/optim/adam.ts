@@ -1,6 +1,6 @@
+import { kernelRuntime, transientLayout } from "@sgprop/kernels";
 import * as tf from "@tensorflow/tfjs-core";
 import { hostData, rememberHostData } from "../kernels/hostMirror.js";
-import { kernelRuntime, transientLayout } from "@sgprop/kernels";
 
 /** Adam hyper-parameters; defaults are PyTorch's (no weight decay, no AMSGrad). */
 export interface AdamOptions {

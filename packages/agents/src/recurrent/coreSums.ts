@@ -151,18 +151,18 @@ function sgLossHalf(
   const rest = [MqP, addr(dz), addr(uRows), addr(loss), addr(dsgBias), addr(kDzIn), addr(dsgPar)];
   rest.push(emb !== undefined ? 1 : 0, addr(kEmb), Ep, addr(dsgEmb));
   const finish = () => {
-  out.loss[0] = (out.loss[0] as number) + (loss[0] as number);
-  for (let x = 0; x < W * Mq; x++) out.dsgBias[x] = (out.dsgBias[x] as number) + (dsgBias[x] as number);
-  for (let ik = 0; ik < W * Pq; ik++)
-    for (let c = 0; c < Mq; c++)
-      out.dsgPar[ik * Mq + c] = (out.dsgPar[ik * Mq + c] as number) + (dsgPar[ik * MqP + c] as number);
-  for (let l = 0; l < n; l++) {
-    const r = rows[lo + l] as number;
-    dzIn.set(kDzIn.subarray(l * Ni * Mq, (l + 1) * Ni * Mq), r * Ni * Mq);
-  }
-  for (let ic = 0; ic < Ni * Mq; ic++)
-    for (let e = 0; e < E; e++)
-      out.dsgEmb[ic * E + e] = (out.dsgEmb[ic * E + e] as number) + (dsgEmb[ic * Ep + e] as number);
+    out.loss[0] = (out.loss[0] as number) + (loss[0] as number);
+    for (let x = 0; x < W * Mq; x++) out.dsgBias[x] = (out.dsgBias[x] as number) + (dsgBias[x] as number);
+    for (let ik = 0; ik < W * Pq; ik++)
+      for (let c = 0; c < Mq; c++)
+        out.dsgPar[ik * Mq + c] = (out.dsgPar[ik * Mq + c] as number) + (dsgPar[ik * MqP + c] as number);
+    for (let l = 0; l < n; l++) {
+      const r = rows[lo + l] as number;
+      dzIn.set(kDzIn.subarray(l * Ni * Mq, (l + 1) * Ni * Mq), r * Ni * Mq);
+    }
+    for (let ic = 0; ic < Ni * Mq; ic++)
+      for (let e = 0; e < E; e++)
+        out.dsgEmb[ic * E + e] = (out.dsgEmb[ic * E + e] as number) + (dsgEmb[ic * Ep + e] as number);
     lay.release();
   };
   return { args: [...args, f64(Math.max(rows.length, 1) * W * q), ...rest], finish };
@@ -370,24 +370,24 @@ function estimatorHalf(
   const rest = [PqP, addr(xw), addr(xd), addr(uRows), addr(sums), addr(tw), addr(td), addr(gw), addr(gd)];
   rest.push(addr(kXwIn), addr(kXdIn), addr(gwEmb), addr(gdEmb), addr(scratch));
   const finish = () => {
-  for (let i = 0; i < W; i++) {
-    out.sumDd[i] = (out.sumDd[i] as number) + (sums[2 * i] as number);
-    out.sumWd[i] = (out.sumWd[i] as number) + (sums[2 * i + 1] as number);
-  }
-  for (let x = 0; x < W * Mq; x++) {
-    out.tw[x] = (out.tw[x] as number) + (tw[x] as number);
-    out.td[x] = (out.td[x] as number) + (td[x] as number);
-  }
-  for (let ic = 0; ic < W * C; ic++)
-    for (let k = 0; k < Pq; k++) {
-      out.gw[ic * Pq + k] = (out.gw[ic * Pq + k] as number) + (gw[ic * PqP + k] as number);
-      out.gd[ic * Pq + k] = (out.gd[ic * Pq + k] as number) + (gd[ic * PqP + k] as number);
+    for (let i = 0; i < W; i++) {
+      out.sumDd[i] = (out.sumDd[i] as number) + (sums[2 * i] as number);
+      out.sumWd[i] = (out.sumWd[i] as number) + (sums[2 * i + 1] as number);
     }
-  for (let ic = 0; ic < Ni * C; ic++)
-    for (let e = 0; e < E; e++) {
-      out.gwEmb[ic * E + e] = (out.gwEmb[ic * E + e] as number) + (gwEmb[ic * Ep + e] as number);
-      out.gdEmb[ic * E + e] = (out.gdEmb[ic * E + e] as number) + (gdEmb[ic * Ep + e] as number);
+    for (let x = 0; x < W * Mq; x++) {
+      out.tw[x] = (out.tw[x] as number) + (tw[x] as number);
+      out.td[x] = (out.td[x] as number) + (td[x] as number);
     }
+    for (let ic = 0; ic < W * C; ic++)
+      for (let k = 0; k < Pq; k++) {
+        out.gw[ic * Pq + k] = (out.gw[ic * Pq + k] as number) + (gw[ic * PqP + k] as number);
+        out.gd[ic * Pq + k] = (out.gd[ic * Pq + k] as number) + (gd[ic * PqP + k] as number);
+      }
+    for (let ic = 0; ic < Ni * C; ic++)
+      for (let e = 0; e < E; e++) {
+        out.gwEmb[ic * E + e] = (out.gwEmb[ic * E + e] as number) + (gwEmb[ic * Ep + e] as number);
+        out.gdEmb[ic * E + e] = (out.gdEmb[ic * E + e] as number) + (gdEmb[ic * Ep + e] as number);
+      }
     lay.release();
   };
   return { args: [...args, f64(1 / Math.sqrt(s.D)), ...rest], finish };

@@ -1,9 +1,9 @@
+import { prewarmKernelThreads } from "@sgprop/kernels";
 import * as tf from "@tensorflow/tfjs-core";
 import { Adam } from "../optim/adam.js";
 import { clipByGlobalNorm } from "../optim/clip.js";
 import type { SgMode } from "../sgprop/mixing.js";
 import { disposeLossTensors, type LossTensors, lossTensors, type SequenceBatch } from "./batch.js";
-import { prewarmKernelThreads } from "@sgprop/kernels";
 import { pick, RecurrentConfigError, type TensorMap } from "./params.js";
 import type { RnnGradients, RnnPolicy, RnnState } from "./rnn.js";
 import { SPARSENET_POLICY_PARAMS, SPARSENET_SG_PARAMS, type SparseNetPolicy } from "./sparsenet.js";

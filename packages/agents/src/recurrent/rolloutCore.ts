@@ -224,11 +224,24 @@ function rolloutHalf(
   const b = (x: Row) => addr(rows.layout.f32[x] as Float32Array);
   const wt = (x: Wt) => addr(wb.layout.f32[x] as Float32Array);
   (rows.layout.f32[Row.Obs] as Float32Array).set(obs.subarray(r0 * O, r1 * O));
-  (rows.layout.f32[Row.HPrev] as Float32Array).set(hPrev.subarray(hPrevOffset + r0 * F, hPrevOffset + r1 * F));
+  (rows.layout.f32[Row.HPrev] as Float32Array).set(
+    hPrev.subarray(hPrevOffset + r0 * F, hPrevOffset + r1 * F),
+  );
   const keepBuf = rows.layout.f32[Row.Keep] as Float32Array;
   for (let r = 0; r < n; r++) keepBuf[r] = keep[r0 + r] as number;
   // The argument order of rollout_halves (rollout.c).
-  const args: (number | { f64: number })[] = [n, O, E1, E, b(Row.Obs), wt(Wt.W1), E1p, wt(Wt.B1), wt(Wt.W2), Ep];
+  const args: (number | { f64: number })[] = [
+    n,
+    O,
+    E1,
+    E,
+    b(Row.Obs),
+    wt(Wt.W1),
+    E1p,
+    wt(Wt.B1),
+    wt(Wt.W2),
+    Ep,
+  ];
   args.push(wt(Wt.B2), b(Row.X1), b(Row.Emb), f64(w.lnEps), f64(w.leakySlope), wt(Wt.WEmb), NCp, b(Row.Ext));
   args.push(W, q, P, M, Ni, addr(wb.layout.i32[0] as Int32Array), b(Row.HPrev), b(Row.Keep), wt(Wt.Bias));
   args.push(wt(Wt.WPar), CP, f64(1 / Math.sqrt(s.D)), b(Row.U), b(Row.Z), b(Row.Y), b(Row.Alpha), b(Row.H));

@@ -111,7 +111,6 @@ export function traceRows(trace: CoreTrace, s: CoreSizes, rows: number): CoreTra
   };
 }
 
-
 /** One half of a core phase: its kernel arguments, and what to do with its outputs. */
 export interface CoreHalf {
   readonly args: readonly TaskArg[];
@@ -168,7 +167,13 @@ export function coreForwardStep(
   args.push(addr(ws.bias), addr(ws.w), ws.cp);
   startHalves(
     "forward_step_halves",
-    [[...args, { f64: 1 / Math.sqrt(s.D) }, ...[ws.u, ws.z, ws.y, ws.alpha, ws.h, ws.zz].map((v) => addr(v))]],
+    [
+      [
+        ...args,
+        { f64: 1 / Math.sqrt(s.D) },
+        ...[ws.u, ws.z, ws.y, ws.alpha, ws.h, ws.zz].map((v) => addr(v)),
+      ],
+    ],
     false,
   ).finish();
   trace.uPar.set(ws.u.subarray(0, n * W * Pq), row0 * W * Pq);

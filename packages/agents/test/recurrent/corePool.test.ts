@@ -52,7 +52,9 @@ describe("core worker pool", () => {
     const fromRows = await withKernelHelper(() =>
       predictionsParallel(s, sgParT, sgBias, { emb, maps: sgEmb }, trace),
     );
-    expect(fromRows).toEqual(onOneThread(() => corePredictions(s, sgParT, sgBias, { emb, maps: sgEmb }, trace)));
+    expect(fromRows).toEqual(
+      onOneThread(() => corePredictions(s, sgParT, sgBias, { emb, maps: sgEmb }, trace)),
+    );
     const ext = new Float32Array(R * s.Ni * s.Mq);
     for (let r = 0; r < R; r++)
       for (let c = 0; c < s.Ni * s.Mq; c++) {

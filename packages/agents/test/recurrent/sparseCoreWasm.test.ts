@@ -1,6 +1,6 @@
 import { Rng } from "@sgprop/gym";
-import * as tf from "@tensorflow/tfjs-core";
 import { onOneThread, withKernelHelper } from "@sgprop/kernels";
+import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   allocTrace,

@@ -32,6 +32,15 @@
 #define ARG_I(p, k) ((p)[2 + 2 * (k)])
 #define ARG_F64(p, k) (*(const double*)((p) + 2 + 2 * (k)))
 #define ARG_PTR(T, p, k) ((T*)(p)[2 + 2 * (k)])
+/* Defines NAME_halves; the rest of the arguments run one half, with its task block in `p`. */
+#define CORE_HALVES(NAME, ...)                                              \
+  EXPORT void NAME##_halves(const int* blocks, int lo, int hi, int slot) { \
+    (void)slot;                                                            \
+    for (int half = lo; half < hi; half++) {                               \
+      const int* p = blocks + half * TASK_WORDS;                           \
+      if (p[0] != 0) __VA_ARGS__                                           \
+    }                                                                      \
+  }
 
 /* Rows summed in f32 before their block sum is added to the f64 output. */
 #define OUTER_BLOCK 32
@@ -44,6 +53,38 @@ static inline void add4_f64(double* g, v4 a) {
   wasm_v128_store(g, wasm_f64x2_add(wasm_v128_load(g), lo));
   wasm_v128_store(g + 2, wasm_f64x2_add(wasm_v128_load(g + 2), hi));
 }
+
+/*
+ * The register block of the two contractions: accumulators a0 b0 .. a3 b3 hold 4 rows x 8
+ * columns. BLOCK_4x8_MADD adds s_r * (w0 | w1) to row r; BLOCK_4x8_PUT hands the block to `put`
+ * (a store, or an f64 accumulation) at g with row stride ld.
+ */
+#define BLOCK_4x8_MADD(s0, s1, s2, s3, w0, w1) \
+  do {                                         \
+    v4 x_ = wasm_f32x4_splat(s0);              \
+    a0 = madd(a0, x_, w0);                     \
+    b0 = madd(b0, x_, w1);                     \
+    x_ = wasm_f32x4_splat(s1);                 \
+    a1 = madd(a1, x_, w0);                     \
+    b1 = madd(b1, x_, w1);                     \
+    x_ = wasm_f32x4_splat(s2);                 \
+    a2 = madd(a2, x_, w0);                     \
+    b2 = madd(b2, x_, w1);                     \
+    x_ = wasm_f32x4_splat(s3);                 \
+    a3 = madd(a3, x_, w0);                     \
+    b3 = madd(b3, x_, w1);                     \
+  } while (0)
+#define BLOCK_4x8_PUT(put, g, ld) \
+  do {                            \
+    put((g), a0);                 \
+    put((g) + 4, b0);             \
+    put((g) + (ld), a1);          \
+    put((g) + (ld) + 4, b1);      \
+    put((g) + 2 * (ld), a2);      \
+    put((g) + 2 * (ld) + 4, b2);  \
+    put((g) + 3 * (ld), a3);      \
+    put((g) + 3 * (ld) + 4, b3);  \
+  } while (0)
 
 /*
  * Per neuron i < nn and row r < n:
@@ -68,28 +109,9 @@ static void matvec_impl(const float* U, int us, int uis, const float* Wm, int le
         for (int k = 0; k < len; k++) {
           v4 w0 = wasm_v128_load(wc + (long)k * cp);
           v4 w1 = wasm_v128_load(wc + (long)k * cp + 4);
-          v4 x = wasm_f32x4_splat(u0[k]);
-          a0 = madd(a0, x, w0);
-          b0 = madd(b0, x, w1);
-          x = wasm_f32x4_splat(u1[k]);
-          a1 = madd(a1, x, w0);
-          b1 = madd(b1, x, w1);
-          x = wasm_f32x4_splat(u2[k]);
-          a2 = madd(a2, x, w0);
-          b2 = madd(b2, x, w1);
-          x = wasm_f32x4_splat(u3[k]);
-          a3 = madd(a3, x, w0);
-          b3 = madd(b3, x, w1);
+          BLOCK_4x8_MADD(u0[k], u1[k], u2[k], u3[k], w0, w1);
         }
-        float* z0 = z + (long)r * zs + c;
-        wasm_v128_store(z0, a0);
-        wasm_v128_store(z0 + 4, b0);
-        wasm_v128_store(z0 + zs, a1);
-        wasm_v128_store(z0 + zs + 4, b1);
-        wasm_v128_store(z0 + 2 * zs, a2);
-        wasm_v128_store(z0 + 2 * zs + 4, b2);
-        wasm_v128_store(z0 + 3 * zs, a3);
-        wasm_v128_store(z0 + 3 * zs + 4, b3);
+        BLOCK_4x8_PUT(wasm_v128_store, z + (long)r * zs + c, zs);
       }
     }
     for (; r < n; r++) {
@@ -127,28 +149,9 @@ static void outer_acc_impl(const float* X, const float* Y, double* G, int n, int
           const float* y = Y + (long)r * lenp + k;
           v4 y0 = wasm_v128_load(y);
           v4 y1 = wasm_v128_load(y + 4);
-          v4 s = wasm_f32x4_splat(x[0]);
-          a0 = madd(a0, s, y0);
-          b0 = madd(b0, s, y1);
-          s = wasm_f32x4_splat(x[1]);
-          a1 = madd(a1, s, y0);
-          b1 = madd(b1, s, y1);
-          s = wasm_f32x4_splat(x[2]);
-          a2 = madd(a2, s, y0);
-          b2 = madd(b2, s, y1);
-          s = wasm_f32x4_splat(x[3]);
-          a3 = madd(a3, s, y0);
-          b3 = madd(b3, s, y1);
+          BLOCK_4x8_MADD(x[0], x[1], x[2], x[3], y0, y1);
         }
-        double* g = G + (long)c * lenp + k;
-        add4_f64(g, a0);
-        add4_f64(g + 4, b0);
-        add4_f64(g + lenp, a1);
-        add4_f64(g + lenp + 4, b1);
-        add4_f64(g + 2 * lenp, a2);
-        add4_f64(g + 2 * lenp + 4, b2);
-        add4_f64(g + 3 * lenp, a3);
-        add4_f64(g + 3 * lenp + 4, b3);
+        BLOCK_4x8_PUT(add4_f64, G + (long)c * lenp + k, lenp);
       }
     }
     for (; c < cols; c++) {
@@ -299,6 +302,39 @@ static inline v4 tanh_f64x2(v4 x) {
   t = wasm_v128_bitselect(x, t, wasm_f64x2_ne(x, x));
   v4 sign = wasm_v128_and(x, wasm_i64x2_splat((long long)0x8000000000000000ULL));
   return wasm_v128_or(t, sign);
+}
+
+/* zz[c] = bias[c] (+ ext[c]) + z[c] for c < n, in f64 (ext: the input neurons' embedding term, or 0). */
+static inline void preact_f64(double* zz, const float* bias, const float* ext, const float* z, int n) {
+  if (ext != 0) {
+    for (int c = 0; c < n; c++) zz[c] = ((double)bias[c] + (double)ext[c]) + (double)z[c];
+  } else {
+    for (int c = 0; c < n; c++) zz[c] = (double)bias[c] + (double)z[c];
+  }
+}
+
+/*
+ * A neuron's slot backward for one row: given x (the gradient at its output, q values), routing
+ * weights ao [M] and slot outputs yo [M][q], f [C] receives the pre-activation gradients: slot
+ * part f[s*q+j] = alpha_s x_j (1 - y_sj^2), routing part f[Mq+s] = alpha_s (<x, y_s> -
+ * sum_r alpha_r <x, y_r>) / sqrt(D). Shared by BPTT (coreBackward.c) and eq. 3 (coreEstimator.c).
+ */
+static inline void slot_backward(const double* x, double* f, const float* ao, const float* yo, int M, int q,
+                                 double invSqrtD) {
+  int Mq = M * q;
+  double weighted = 0;
+  for (int m = 0; m < M; m++) {
+    double a = ao[m];
+    double xy = 0;
+    for (int j = 0; j < q; j++) {
+      double yv = yo[m * q + j];
+      xy += x[j] * yv;
+      f[m * q + j] = a * x[j] * (1 - yv * yv);
+    }
+    f[Mq + m] = xy;
+    weighted += a * xy;
+  }
+  for (int m = 0; m < M; m++) f[Mq + m] = (double)ao[m] * (f[Mq + m] - weighted) * invSqrtD;
 }
 
 /* One forward step of n rows (coreForward.c; also the core of a rollout step, rollout.c). */

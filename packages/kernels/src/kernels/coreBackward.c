@@ -26,7 +26,6 @@ static void backward(int T, int nb, int W, int q, int P, int M, int Ni, const in
   double* g = scratch;
   double* mixed = g + q;
   double* dzc = mixed + q;
-  double* dAlpha = dzc + C;
   for (long x = 0; x < stateLen; x++) carry[x] = 0;
   for (int t = T - 1; t >= 0; t--) {
     for (long x = 0; x < stateLen; x++) next[x] = 0;
@@ -62,19 +61,7 @@ static void backward(int T, int nb, int W, int q, int P, int M, int Ni, const in
         }
         const float* ao = alpha + (rl * W + i) * M;
         const float* yo = y + (rl * W + i) * Mq;
-        double weighted = 0;
-        for (int m = 0; m < M; m++) {
-          double a = ao[m];
-          double da = 0;
-          for (int j = 0; j < q; j++) {
-            double yv = yo[m * q + j];
-            da += mixed[j] * yv;
-            dzc[m * q + j] = a * mixed[j] * (1 - yv * yv);
-          }
-          dAlpha[m] = da;
-          weighted += a * da;
-        }
-        for (int m = 0; m < M; m++) dzc[Mq + m] = (double)ao[m] * (dAlpha[m] - weighted) * invSqrtD;
+        slot_backward(mixed, dzc, ao, yo, M, q, invSqrtD);
         double* db = dBias + (long)i * C;
         for (int c = 0; c < C; c++) db[c] += dzc[c];
         if (i < Ni) {
@@ -120,11 +107,6 @@ static void backward(int T, int nb, int W, int q, int P, int M, int Ni, const in
 }
 
 /* Halves of the backward pass: the task arguments are backward's, in order. */
-EXPORT void backward_halves(const int* blocks, int lo, int hi, int slot) {
-  (void)slot;
-  for (int h = lo; h < hi; h++) {
-    const int* p = blocks + h * TASK_WORDS;
-    if (p[0] == 0) continue;
+CORE_HALVES(backward, {
     backward(ARG_I(p, 0), ARG_I(p, 1), ARG_I(p, 2), ARG_I(p, 3), ARG_I(p, 4), ARG_I(p, 5), ARG_I(p, 6), ARG_PTR(const int, p, 7), ARG_PTR(const float, p, 8), ARG_PTR(const float, p, 9), ARG_PTR(const float, p, 10), ARG_PTR(const float, p, 11), ARG_PTR(const float, p, 12), ARG_PTR(const float, p, 13), ARG_PTR(const double, p, 14), ARG_I(p, 15), ARG_I(p, 16), ARG_F64(p, 17), ARG_PTR(const float, p, 18), ARG_I(p, 19), ARG_I(p, 20), ARG_PTR(float, p, 21), ARG_PTR(float, p, 22), ARG_PTR(float, p, 23), ARG_PTR(float, p, 24), ARG_PTR(float, p, 25), ARG_PTR(float, p, 26), ARG_PTR(double, p, 27), ARG_PTR(double, p, 28), ARG_PTR(double, p, 29), ARG_PTR(double, p, 30), ARG_PTR(float, p, 31), ARG_PTR(double, p, 32), ARG_I(p, 33), ARG_PTR(const float, p, 34), ARG_I(p, 35), ARG_PTR(const float, p, 36), ARG_PTR(double, p, 37), ARG_PTR(float, p, 38));
-  }
-}
+})

@@ -2,24 +2,6 @@
 #include "core.h"
 
 
-static void estimator_factors(const double* x, double* f, const float* ao, const float* yo, int M, int q,
-                              double invSqrtD) {
-  int Mq = M * q;
-  double weighted = 0;
-  for (int m = 0; m < M; m++) {
-    double a = ao[m];
-    double xy = 0;
-    for (int j = 0; j < q; j++) {
-      double yv = yo[m * q + j];
-      xy += x[j] * yv;
-      f[m * q + j] = a * x[j] * (1 - yv * yv);
-    }
-    f[Mq + m] = xy;
-    weighted += a * xy;
-  }
-  for (int m = 0; m < M; m++) f[Mq + m] = (double)ao[m] * (f[Mq + m] - weighted) * invSqrtD;
-}
-
 /*
  * Eq. 3 sums over n rows (local layout) for every neuron: sums[i] += (sum ||d||^2, sum <w, d>)
  * ([W][2]), tw/td[i] += summed b-parts, gw/gd[i] ([C][cp], f64, overwritten) = sum x u^T for
@@ -63,8 +45,8 @@ static void estimator(int n, int W, int q, int P, int M, int Ni, const float* g,
       }
       const float* ao = alpha + o * M;
       const float* yo = y + o * Mq;
-      estimator_factors(gh, fw, ao, yo, M, q, invSqrtD);
-      estimator_factors(sh, fs, ao, yo, M, q, invSqrtD);
+      slot_backward(gh, fw, ao, yo, M, q, invSqrtD);
+      slot_backward(sh, fs, ao, yo, M, q, invSqrtD);
       const float* uo = uPar + o * Pq;
       double uSq = i < Ni ? embSq[l] : 0;
       for (int k = 0; k < Pq; k++) {
@@ -74,25 +56,19 @@ static void estimator(int n, int W, int q, int P, int M, int Ni, const float* g,
       double dd = 0, wd = 0, ddB = 0, wdB = 0;
       float* xwl = xw + (long)l * C;
       float* xdl = xd + (long)l * C;
-      for (int c = 0; c < Mq; c++) {
+      for (int c = 0; c < C; c++) {
         double w = fw[c];
         double d = fs[c] - w;
         xwl[c] = (float)w;
         xdl[c] = (float)d;
         dd += d * d;
         wd += w * d;
-        ddB += d * d;
-        wdB += w * d;
-        tw[(long)i * Mq + c] += w;
-        td[(long)i * Mq + c] += d;
-      }
-      for (int c = Mq; c < C; c++) {
-        double w = fw[c];
-        double d = fs[c] - w;
-        xwl[c] = (float)w;
-        xdl[c] = (float)d;
-        dd += d * d;
-        wd += w * d;
+        if (c < Mq) {
+          ddB += d * d;
+          wdB += w * d;
+          tw[(long)i * Mq + c] += w;
+          td[(long)i * Mq + c] += d;
+        }
       }
       sums[2 * i] = sums[2 * i] + dd * uSq + ddB;
       sums[2 * i + 1] = sums[2 * i + 1] + wd * uSq + wdB;
@@ -124,11 +100,6 @@ static void estimator(int n, int W, int q, int P, int M, int Ni, const float* g,
 }
 
 /* Halves of the eq. 3 sums: the task arguments are estimator's, in order. */
-EXPORT void estimator_halves(const int* blocks, int lo, int hi, int slot) {
-  (void)slot;
-  for (int h = lo; h < hi; h++) {
-    const int* p = blocks + h * TASK_WORDS;
-    if (p[0] == 0) continue;
+CORE_HALVES(estimator, {
     estimator(ARG_I(p, 0), ARG_I(p, 1), ARG_I(p, 2), ARG_I(p, 3), ARG_I(p, 4), ARG_I(p, 5), ARG_PTR(const float, p, 6), ARG_PTR(const float, p, 7), ARG_PTR(const float, p, 8), ARG_PTR(const float, p, 9), ARG_PTR(const float, p, 10), ARG_PTR(const float, p, 11), ARG_I(p, 12), ARG_I(p, 13), ARG_F64(p, 14), ARG_I(p, 15), ARG_PTR(float, p, 16), ARG_PTR(float, p, 17), ARG_PTR(float, p, 18), ARG_PTR(double, p, 19), ARG_PTR(double, p, 20), ARG_PTR(double, p, 21), ARG_PTR(double, p, 22), ARG_PTR(double, p, 23), ARG_PTR(float, p, 24), ARG_PTR(float, p, 25), ARG_PTR(double, p, 26), ARG_PTR(double, p, 27), ARG_PTR(double, p, 28));
-  }
-}
+})

@@ -33,12 +33,7 @@ void forward_step(int n, int W, int q, int P, int M, int Ni, const int* parentId
     for (int i = 0; i < W; i++) {
       const float* zp = z + ((long)b * W + i) * cp;
       const float* bi = bias + (long)i * C;
-      if (i < Ni) {
-        const float* e = ext + (long)b * extStride + (long)i * C;
-        for (int c = 0; c < C; c++) zz[c] = ((double)bi[c] + (double)e[c]) + (double)zp[c];
-      } else {
-        for (int c = 0; c < C; c++) zz[c] = (double)bi[c] + (double)zp[c];
-      }
+      preact_f64(zz, bi, i < Ni ? ext + (long)b * extStride + (long)i * C : 0, zp, C);
       long o = (long)b * W + i;
       float* yo = y + o * Mq;
       int c = 0;
@@ -91,12 +86,7 @@ static void predictions(int n, int W, int q, int P, int M, int Ni, const float* 
       long o = (long)l * W + i;
       const float* zp = z + o * cp;
       const float* bi = sgBias + (long)i * Mq;
-      if (i < Ni) {
-        const float* e = sgExt + (long)l * extStride + (long)i * Mq;
-        for (int c = 0; c < Mq; c++) zz[c] = ((double)bi[c] + (double)e[c]) + (double)zp[c];
-      } else {
-        for (int c = 0; c < Mq; c++) zz[c] = (double)bi[c] + (double)zp[c];
-      }
+      preact_f64(zz, bi, i < Ni ? sgExt + (long)l * extStride + (long)i * Mq : 0, zp, Mq);
       const float* ao = alpha + o * M;
       float* ho = out + o * q;
       for (int j = 0; j < q; j++) {
@@ -109,22 +99,13 @@ static void predictions(int n, int W, int q, int P, int M, int Ni, const float* 
 }
 
 /* Rows of a forward step: the task arguments are forward_step's, in order. */
-EXPORT void forward_step_halves(const int* blocks, int lo, int hi, int slot) {
-  (void)slot;
-  for (int h = lo; h < hi; h++) {
-    const int* p = blocks + h * TASK_WORDS;
-    if (p[0] == 0) continue;
+CORE_HALVES(forward_step, {
     forward_step(ARG_I(p, 0), ARG_I(p, 1), ARG_I(p, 2), ARG_I(p, 3), ARG_I(p, 4), ARG_I(p, 5), ARG_PTR(const int, p, 6), ARG_PTR(const float, p, 7), ARG_PTR(const float, p, 8), ARG_PTR(const float, p, 9), ARG_I(p, 10), ARG_PTR(const float, p, 11), ARG_PTR(const float, p, 12), ARG_I(p, 13), ARG_F64(p, 14), ARG_PTR(float, p, 15), ARG_PTR(float, p, 16), ARG_PTR(float, p, 17), ARG_PTR(float, p, 18), ARG_PTR(float, p, 19), ARG_PTR(double, p, 20));
-  }
-}
+})
 
 /* Halves of the SG predictions: predictions' arguments, then withEmb, the embedding rows [n][ep], ep,
  * the embedding maps [E][extStride] and E (the input neurons' term is then written into sgExt). */
-EXPORT void predictions_halves(const int* blocks, int lo, int hi, int slot) {
-  (void)slot;
-  for (int h = lo; h < hi; h++) {
-    const int* p = blocks + h * TASK_WORDS;
-    if (p[0] == 0) continue;
+CORE_HALVES(predictions, {
     /* With embedding rows the input neurons' term is emb sgEmb, formed here for the half's rows. */
     if (ARG_I(p, 16)) {
       const int n = ARG_I(p, 0), extStride = ARG_I(p, 9);
@@ -132,5 +113,4 @@ EXPORT void predictions_halves(const int* blocks, int lo, int hi, int slot) {
                   extStride, ARG_PTR(float, p, 8), extStride, 0, n, 1);
     }
     predictions(ARG_I(p, 0), ARG_I(p, 1), ARG_I(p, 2), ARG_I(p, 3), ARG_I(p, 4), ARG_I(p, 5), ARG_PTR(const float, p, 6), ARG_PTR(const float, p, 7), ARG_PTR(const float, p, 8), ARG_I(p, 9), ARG_PTR(const float, p, 10), ARG_PTR(const float, p, 11), ARG_I(p, 12), ARG_PTR(float, p, 13), ARG_PTR(float, p, 14), ARG_PTR(double, p, 15));
-  }
-}
+})

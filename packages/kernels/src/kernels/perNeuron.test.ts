@@ -17,7 +17,15 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** Float64 reference of z[n, i, k] = sum_d u[n, i, d] w[i, d, k] (w [W, K, D] when transposed). */
-function naiveMatVec(u: Float32Array, w: Float32Array, n: number, nw: number, d: number, k: number, tr: boolean) {
+function naiveMatVec(
+  u: Float32Array,
+  w: Float32Array,
+  n: number,
+  nw: number,
+  d: number,
+  k: number,
+  tr: boolean,
+) {
   const z = new Float64Array(n * nw * k);
   for (let s = 0; s < n; s++)
     for (let i = 0; i < nw; i++)
@@ -99,8 +107,10 @@ describe("per-neuron kernels (perNeuron.c)", () => {
             for (let r = 0; r < k; r++) {
               let z = b[r] as number;
               for (let c = 0; c < d; c++) {
-                wantOuter[r * d + c] = (wantOuter[r * d + c] as number) + (a[s * k + r] as number) * (u[s * d + c] as number);
-                wantMv[s * d + c] = (wantMv[s * d + c] as number) + (a[s * k + r] as number) * (w[r * d + c] as number);
+                wantOuter[r * d + c] =
+                  (wantOuter[r * d + c] as number) + (a[s * k + r] as number) * (u[s * d + c] as number);
+                wantMv[s * d + c] =
+                  (wantMv[s * d + c] as number) + (a[s * k + r] as number) * (w[r * d + c] as number);
                 z += (u[s * d + c] as number) * (w[r * d + c] as number);
               }
               wantAct[s * k + r] = Math.tanh(z);

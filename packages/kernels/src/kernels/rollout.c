@@ -68,11 +68,7 @@ static void actor_logits(int n, int F, int A, int S, const float* f, const float
  * arguments (18-35: W q P M Ni parentIdx hPrev keep bias wPad cp invSqrtD u z y alpha h zz), then
  * actor_logits' (36-44: F A S w cp bAct invSqrtF z logits; its input is the new state h).
  */
-EXPORT void rollout_halves(const int* blocks, int lo, int hi, int slot) {
-  (void)slot;
-  for (int hh = lo; hh < hi; hh++) {
-    const int* p = blocks + hh * TASK_WORDS;
-    if (p[0] == 0) continue;
+CORE_HALVES(rollout, {
     const int n = ARG_I(p, 0), E = ARG_I(p, 3), ep = ARG_I(p, 9), ncp = ARG_I(p, 16);
     float* emb = ARG_PTR(float, p, 12);
     float* ext = ARG_PTR(float, p, 17);
@@ -88,5 +84,4 @@ EXPORT void rollout_halves(const int* blocks, int lo, int hi, int slot) {
                  ARG_PTR(double, p, 35));
     actor_logits(n, ARG_I(p, 36), ARG_I(p, 37), ARG_I(p, 38), h, ARG_PTR(const float, p, 39), ARG_I(p, 40),
                  ARG_PTR(const float, p, 41), ARG_F64(p, 42), ARG_PTR(float, p, 43), ARG_PTR(float, p, 44));
-  }
-}
+})
