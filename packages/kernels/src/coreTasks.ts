@@ -15,6 +15,18 @@ const TASK_WORDS = 128;
 /** An int32 argument (a size, a flag or a byte address), or an f64 one. */
 export type TaskArg = number | { readonly f64: number };
 
+/** A core kernel's named arguments (every one a number: size, flag, byte address or f64). */
+export type TaskArgs<K extends readonly string[]> = Readonly<Record<K[number], number>>;
+
+/** Named arguments in the kernel's order, the names in `doubles` as f64. */
+export function taskArgs<K extends readonly string[]>(
+  order: K,
+  doubles: readonly K[number][],
+  a: TaskArgs<K>,
+): TaskArg[] {
+  return order.map((k: K[number]) => (doubles.includes(k) ? { f64: a[k] } : a[k]));
+}
+
 /** An f64 argument of a core kernel. */
 export function f64(x: number): TaskArg {
   return { f64: x };

@@ -1,5 +1,10 @@
-export { type CoreKernelName, f64, startHalves, type TaskArg } from "./coreTasks.js";
+export { type CoreKernelName, f64, startHalves, type TaskArg, type TaskArgs, taskArgs } from "./coreTasks.js";
+export * from "./kernels/coreBackward.js";
+export * from "./kernels/coreEstimator.js";
+export * from "./kernels/coreForward.js";
+export * from "./kernels/coreSgLoss.js";
 export * from "./kernels/perNeuron.js";
+export * from "./kernels/rollout.js";
 export { addr, allocLayout, type KernelLayout, type LayoutSpec, pad8 } from "./layout.js";
 export {
   disposeKernelThreads,

@@ -372,12 +372,14 @@ class KernelRuntime {
       this.awaitAtLeast(b + S_DONE, chunks, `kernel ${name}`);
       throw e;
     }
-    if (!this.awaitAtLeast(b + S_DONE, chunks, `kernel ${name}`) || Atomics.load(ctl, b + S_FAILED) !== 0) {
-      // Outputs may be partial (some kernels update in place), so this is an error, not a retry.
-      const why = Atomics.load(ctl, b + S_FAILED) !== 0 ? "failed" : "timed out";
+    if (!this.awaitAtLeast(b + S_DONE, chunks, `kernel ${name}`)) {
       this.markBroken();
-      throw new Error(`kernel ${name ?? "call"} ${why} on the helper thread`);
+      throw new Error(`kernel ${name ?? "call"} timed out on the helper thread`);
     }
+    // A kernel that threw there (a trap) is this call's error; the helper itself is fine. Outputs
+    // may be partial (some kernels update in place), so this is an error, not a retry.
+    if (Atomics.load(ctl, b + S_FAILED) !== 0)
+      throw new Error(`kernel ${name ?? "call"} failed on the helper thread`);
     if (mine < chunks) {
       this.helperCalls++;
       this.helperChunks += chunks - mine;

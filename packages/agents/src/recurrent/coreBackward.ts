@@ -3,7 +3,7 @@
  * (coreBackward.c), as two fixed groups of environments whose parameter gradients are added in a
  * fixed order (see sparseCore.ts).
  */
-import { addr, allocLayout, f64, type KernelLayout, pad8 } from "@sgprop/kernels";
+import { addr, allocLayout, backwardTask, type KernelLayout, pad8 } from "@sgprop/kernels";
 import {
   type CoreHalf,
   type CoreMaps,
@@ -253,12 +253,47 @@ function backwardHalf(
       }
   }
   dBias.fill(0);
-  const args = [T, nb, W, q, P, M, Ni, addr(parentIdx), addr(kKeep), addr(kdActor), addr(kAlpha), addr(kY)];
-  args.push(addr(kU), addr(kPred), addr(theta), mixing !== undefined ? 1 : 0);
-  args.push(mixing?.positiveProjection === true ? 1 : 0);
-  const rest = [addr(wT), CP, PqP, addr(kTrue), addr(kMixed), addr(kSub), addr(kDzIn), addr(dzAll), addr(du)];
-  rest.push(addr(carry), addr(next), addr(dBias), addr(dwPar), addr(uRows), addr(scratch));
-  rest.push(embedding !== undefined ? 1 : 0, addr(kEmb), Ep, addr(wEmbT), addr(dWemb), addr(kDe));
+  const args = backwardTask({
+    T,
+    nb,
+    W,
+    q,
+    P,
+    M,
+    Ni,
+    parentIdx: addr(parentIdx),
+    keep: addr(kKeep),
+    dActor: addr(kdActor),
+    alpha: addr(kAlpha),
+    y: addr(kY),
+    uPar: addr(kU),
+    pred: addr(kPred),
+    theta: addr(theta),
+    mixing: mixing !== undefined ? 1 : 0,
+    positiveProjection: mixing?.positiveProjection === true ? 1 : 0,
+    invSqrtD: 1 / Math.sqrt(s.D),
+    wT: addr(wT),
+    cp: CP,
+    pqp: PqP,
+    trueGrad: addr(kTrue),
+    mixedGrad: addr(kMixed),
+    substitute: addr(kSub),
+    dzIn: addr(kDzIn),
+    dzAll: addr(dzAll),
+    du: addr(du),
+    carry: addr(carry),
+    next: addr(next),
+    dBias: addr(dBias),
+    dwPar: addr(dwPar),
+    uRows: addr(uRows),
+    scratch: addr(scratch),
+    withEmb: embedding !== undefined ? 1 : 0,
+    emb: addr(kEmb),
+    ep: Ep,
+    wEmbT: addr(wEmbT),
+    dWemb: addr(dWemb),
+    de: addr(kDe),
+  });
   const finish = () => {
     const copyOut = (src: Float32Array, dst: Float32Array, t: number, width: number) =>
       dst.set(src.subarray(t * nb * width, (t + 1) * nb * width), (t * numEnvs + b0) * width);
@@ -288,5 +323,5 @@ function backwardHalf(
     }
     lay.release();
   };
-  return { args: [...args, f64(1 / Math.sqrt(s.D)), ...rest], finish };
+  return { args, finish };
 }

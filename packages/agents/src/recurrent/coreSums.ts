@@ -3,7 +3,7 @@
  * kernels (coreSgLoss.c, coreEstimator.c): each summed as two fixed halves of the valid rows whose
  * partial sums are added in a fixed order, half 0 first (see sparseCore.ts).
  */
-import { addr, allocLayout, f64, pad8 } from "@sgprop/kernels";
+import { addr, allocLayout, estimatorTask, pad8, sgLossTask } from "@sgprop/kernels";
 import {
   type CoreHalf,
   type CoreSizes,
@@ -147,9 +147,30 @@ function sgLossHalf(
   }
   loss.fill(0);
   dsgBias.fill(0);
-  const args = [n, W, q, P, M, Ni, addr(kPred), addr(kMixed), addr(kAlpha), addr(kU)];
-  const rest = [MqP, addr(dz), addr(uRows), addr(loss), addr(dsgBias), addr(kDzIn), addr(dsgPar)];
-  rest.push(emb !== undefined ? 1 : 0, addr(kEmb), Ep, addr(dsgEmb));
+  const args = sgLossTask({
+    n,
+    W,
+    q,
+    P,
+    M,
+    Ni,
+    pred: addr(kPred),
+    mixed: addr(kMixed),
+    alpha: addr(kAlpha),
+    uPar: addr(kU),
+    denom: Math.max(rows.length, 1) * W * q,
+    cp: MqP,
+    dz: addr(dz),
+    uRows: addr(uRows),
+    loss: addr(loss),
+    dsgBias: addr(dsgBias),
+    dzIn: addr(kDzIn),
+    dsgPar: addr(dsgPar),
+    withEmb: emb !== undefined ? 1 : 0,
+    emb: addr(kEmb),
+    ep: Ep,
+    dsgEmb: addr(dsgEmb),
+  });
   const finish = () => {
     out.loss[0] = (out.loss[0] as number) + (loss[0] as number);
     for (let x = 0; x < W * Mq; x++) out.dsgBias[x] = (out.dsgBias[x] as number) + (dsgBias[x] as number);
@@ -165,7 +186,7 @@ function sgLossHalf(
         out.dsgEmb[ic * E + e] = (out.dsgEmb[ic * E + e] as number) + (dsgEmb[ic * Ep + e] as number);
     lay.release();
   };
-  return { args: [...args, f64(Math.max(rows.length, 1) * W * q), ...rest], finish };
+  return { args, finish };
 }
 
 /** Per-neuron sums of the theta estimator over the valid rows (see thetaEstimator.ts). */
@@ -366,9 +387,37 @@ function estimatorHalf(
   sums.fill(0);
   tw.fill(0);
   td.fill(0);
-  const args = [n, W, q, P, M, Ni, addr(kG), addr(kSub), addr(kAlpha), addr(kY), addr(kU), addr(kEmb), E, Ep];
-  const rest = [PqP, addr(xw), addr(xd), addr(uRows), addr(sums), addr(tw), addr(td), addr(gw), addr(gd)];
-  rest.push(addr(kXwIn), addr(kXdIn), addr(gwEmb), addr(gdEmb), addr(scratch));
+  const args = estimatorTask({
+    n,
+    W,
+    q,
+    P,
+    M,
+    Ni,
+    g: addr(kG),
+    sub: addr(kSub),
+    alpha: addr(kAlpha),
+    y: addr(kY),
+    uPar: addr(kU),
+    emb: addr(kEmb),
+    E,
+    ep: Ep,
+    invSqrtD: 1 / Math.sqrt(s.D),
+    cp: PqP,
+    xw: addr(xw),
+    xd: addr(xd),
+    uRows: addr(uRows),
+    sums: addr(sums),
+    tw: addr(tw),
+    td: addr(td),
+    gw: addr(gw),
+    gd: addr(gd),
+    xwIn: addr(kXwIn),
+    xdIn: addr(kXdIn),
+    gwEmb: addr(gwEmb),
+    gdEmb: addr(gdEmb),
+    scratch: addr(scratch),
+  });
   const finish = () => {
     for (let i = 0; i < W; i++) {
       out.sumDd[i] = (out.sumDd[i] as number) + (sums[2 * i] as number);
@@ -390,5 +439,5 @@ function estimatorHalf(
       }
     lay.release();
   };
-  return { args: [...args, f64(1 / Math.sqrt(s.D)), ...rest], finish };
+  return { args, finish };
 }

@@ -6,7 +6,15 @@
  * The per-step tfjs version cost ~30 small ops of tens of microseconds each; the numbers agree
  * with it to f32 rounding (same formulas, sums in f32 for the contractions and f64 elsewhere).
  */
-import { addr, allocLayout, f64, type KernelLayout, pad8, startHalves } from "@sgprop/kernels";
+import {
+  addr,
+  allocLayout,
+  type KernelLayout,
+  pad8,
+  rolloutTask,
+  startHalves,
+  type TaskArg,
+} from "@sgprop/kernels";
 import { type CoreMaps, type CoreSizes, type CoreTrace, padMaps, padMapsTransposed } from "./sparseCore.js";
 
 /** The rollout's non-core weights in plain arrays (read once per batch). */
@@ -212,7 +220,7 @@ function rolloutHalf(
   obs: Float32Array,
   r0: number,
   r1: number,
-): { rows: RowBuffers; args: (number | { f64: number })[] } | undefined {
+): { rows: RowBuffers; args: TaskArg[] } | undefined {
   const n = r1 - r0;
   if (n <= 0) return undefined;
   const w = wb.weights;
@@ -229,23 +237,52 @@ function rolloutHalf(
   );
   const keepBuf = rows.layout.f32[Row.Keep] as Float32Array;
   for (let r = 0; r < n; r++) keepBuf[r] = keep[r0 + r] as number;
-  // The argument order of rollout_halves (rollout.c).
-  const args: (number | { f64: number })[] = [
+  const args = rolloutTask({
     n,
     O,
     E1,
     E,
-    b(Row.Obs),
-    wt(Wt.W1),
-    E1p,
-    wt(Wt.B1),
-    wt(Wt.W2),
-    Ep,
-  ];
-  args.push(wt(Wt.B2), b(Row.X1), b(Row.Emb), f64(w.lnEps), f64(w.leakySlope), wt(Wt.WEmb), NCp, b(Row.Ext));
-  args.push(W, q, P, M, Ni, addr(wb.layout.i32[0] as Int32Array), b(Row.HPrev), b(Row.Keep), wt(Wt.Bias));
-  args.push(wt(Wt.WPar), CP, f64(1 / Math.sqrt(s.D)), b(Row.U), b(Row.Z), b(Row.Y), b(Row.Alpha), b(Row.H));
-  args.push(addr(rows.layout.f64[0] as Float64Array), F, A, S, wt(Wt.Actor), Ap, wt(Wt.ActorB));
-  args.push(f64(1 / Math.sqrt(F)), b(Row.ZActor), b(Row.Logits));
+    obs: b(Row.Obs),
+    w1: wt(Wt.W1),
+    e1p: E1p,
+    b1: wt(Wt.B1),
+    w2: wt(Wt.W2),
+    ep: Ep,
+    b2: wt(Wt.B2),
+    x1: b(Row.X1),
+    emb: b(Row.Emb),
+    lnEps: w.lnEps,
+    slope: w.leakySlope,
+    wEmb: wt(Wt.WEmb),
+    ncp: NCp,
+    ext: b(Row.Ext),
+    W,
+    q,
+    P,
+    M,
+    Ni,
+    parentIdx: addr(wb.layout.i32[0] as Int32Array),
+    hPrev: b(Row.HPrev),
+    keep: b(Row.Keep),
+    bias: wt(Wt.Bias),
+    wPad: wt(Wt.WPar),
+    cp: CP,
+    invSqrtD: 1 / Math.sqrt(s.D),
+    u: b(Row.U),
+    z: b(Row.Z),
+    y: b(Row.Y),
+    alpha: b(Row.Alpha),
+    h: b(Row.H),
+    zz: addr(rows.layout.f64[0] as Float64Array),
+    F,
+    A,
+    S,
+    actor: wt(Wt.Actor),
+    actorCp: Ap,
+    actorBias: wt(Wt.ActorB),
+    invSqrtF: 1 / Math.sqrt(F),
+    zActor: b(Row.ZActor),
+    logits: b(Row.Logits),
+  });
   return { rows, args };
 }

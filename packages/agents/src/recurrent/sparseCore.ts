@@ -23,7 +23,16 @@
  * s*q+j (slot outputs) then M routing scores.
  */
 
-import { addr, allocLayout, type KernelLayout, pad8, startHalves, type TaskArg } from "@sgprop/kernels";
+import {
+  addr,
+  allocLayout,
+  forwardStepTask,
+  type KernelLayout,
+  pad8,
+  predictionsTask,
+  startHalves,
+  type TaskArg,
+} from "@sgprop/kernels";
 
 /** Sizes of the core (see SparseNetDims). */
 export interface CoreSizes {
@@ -163,19 +172,30 @@ export function coreForwardStep(
   ws.hPrev.set(hPrev.subarray(hPrevOffset, hPrevOffset + n * W * q));
   for (let b = 0; b < n; b++) ws.keep[b] = keep[b] as number;
   if (Ni > 0) ws.ext.set(ext.subarray(extOffset, extOffset + n * Ni * C));
-  const args = [n, W, q, P, M, Ni, addr(ws.parentIdx), addr(ws.hPrev), addr(ws.keep), addr(ws.ext), Ni * C];
-  args.push(addr(ws.bias), addr(ws.w), ws.cp);
-  startHalves(
-    "forward_step_halves",
-    [
-      [
-        ...args,
-        { f64: 1 / Math.sqrt(s.D) },
-        ...[ws.u, ws.z, ws.y, ws.alpha, ws.h, ws.zz].map((v) => addr(v)),
-      ],
-    ],
-    false,
-  ).finish();
+  const step = forwardStepTask({
+    n,
+    W,
+    q,
+    P,
+    M,
+    Ni,
+    parentIdx: addr(ws.parentIdx),
+    hPrev: addr(ws.hPrev),
+    keep: addr(ws.keep),
+    ext: addr(ws.ext),
+    extStride: Ni * C,
+    bias: addr(ws.bias),
+    wPad: addr(ws.w),
+    cp: ws.cp,
+    invSqrtD: 1 / Math.sqrt(s.D),
+    u: addr(ws.u),
+    z: addr(ws.z),
+    y: addr(ws.y),
+    alpha: addr(ws.alpha),
+    h: addr(ws.h),
+    zz: addr(ws.zz),
+  });
+  startHalves("forward_step_halves", [step], false).finish();
   trace.uPar.set(ws.u.subarray(0, n * W * Pq), row0 * W * Pq);
   trace.y.set(ws.y.subarray(0, n * W * Mq), row0 * W * Mq);
   trace.alpha.set(ws.alpha.subarray(0, n * W * M), row0 * W * M);
@@ -374,9 +394,29 @@ function predictionHalf(
   } else if (Ni > 0) {
     ext.set((sgExt as Float32Array).subarray(r0 * Ni * Mq, r1 * Ni * Mq));
   }
-  const args = [n, W, q, P, M, Ni, addr(u), addr(alpha), addr(ext), extStride, addr(m.bias), addr(m.w), MqP];
-  args.push(addr(z), addr(pred), addr(lay.f64[0] as Float64Array));
-  args.push(term !== undefined ? 1 : 0, addr(embRows), Ep, addr(m.embMaps), E);
+  const args = predictionsTask({
+    n,
+    W,
+    q,
+    P,
+    M,
+    Ni,
+    u: addr(u),
+    alpha: addr(alpha),
+    sgExt: addr(ext),
+    extStride,
+    sgBias: addr(m.bias),
+    wPad: addr(m.w),
+    cp: MqP,
+    z: addr(z),
+    out: addr(pred),
+    zz: addr(lay.f64[0] as Float64Array),
+    withEmb: term !== undefined ? 1 : 0,
+    embRows: addr(embRows),
+    ep: Ep,
+    embMaps: addr(m.embMaps),
+    E,
+  });
   return {
     args,
     finish: () => {
