@@ -1,4 +1,5 @@
 export { type CoreKernelName, f64, startHalves, type TaskArg, type TaskArgs, taskArgs } from "./coreTasks.js";
+export * from "./kernels/adam.js";
 export * from "./kernels/coreBackward.js";
 export * from "./kernels/coreEstimator.js";
 export * from "./kernels/coreForward.js";
