@@ -102,7 +102,7 @@ export function backwardHalves(
   const inputs: BackwardInputs = { s, trace, dActor, keep, numSteps, numEnvs, mixing, embedding, shared };
   startCoreHalves(
     "backward_halves",
-    [backwardHalf(inputs, 0, mid, out, out), backwardHalf(inputs, mid, numEnvs, out, half)],
+    [() => backwardHalf(inputs, 0, mid, out, out), () => backwardHalf(inputs, mid, numEnvs, out, half)],
     parallel,
     shared,
   )();

@@ -84,8 +84,8 @@ export function startSgLossHalves(
   const finish = startCoreHalves(
     "sg_loss_halves",
     [
-      sgLossHalf(s, trace, pred, mixed, rows, 0, mid, a, dzIn, emb),
-      sgLossHalf(s, trace, pred, mixed, rows, mid, n, b, dzIn, emb),
+      () => sgLossHalf(s, trace, pred, mixed, rows, 0, mid, a, dzIn, emb),
+      () => sgLossHalf(s, trace, pred, mixed, rows, mid, n, b, dzIn, emb),
     ],
     parallel,
   );
@@ -275,8 +275,8 @@ export function startEstimatorHalves(
   const finish = startCoreHalves(
     "estimator_halves",
     [
-      estimatorHalf(s, trace, g, sub, rows, emb, 0, mid, a),
-      estimatorHalf(s, trace, g, sub, rows, emb, mid, n, b),
+      () => estimatorHalf(s, trace, g, sub, rows, emb, 0, mid, a),
+      () => estimatorHalf(s, trace, g, sub, rows, emb, mid, n, b),
     ],
     parallel,
   );

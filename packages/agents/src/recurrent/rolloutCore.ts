@@ -6,16 +6,16 @@
  * The per-step tfjs version cost ~30 small ops of tens of microseconds each; the numbers agree
  * with it to f32 rounding (same formulas, sums in f32 for the contractions and f64 elsewhere).
  */
+import { addr, allocLayout, type KernelLayout, pad8, rolloutTask, type TaskArg } from "@sgprop/kernels";
 import {
-  addr,
-  allocLayout,
-  type KernelLayout,
-  pad8,
-  rolloutTask,
-  startHalves,
-  type TaskArg,
-} from "@sgprop/kernels";
-import { type CoreMaps, type CoreSizes, type CoreTrace, padMaps, padMapsTransposed } from "./sparseCore.js";
+  type CoreHalf,
+  type CoreMaps,
+  type CoreSizes,
+  type CoreTrace,
+  padMaps,
+  padMapsTransposed,
+  startCoreHalves,
+} from "./sparseCore.js";
 
 /** The rollout's non-core weights in plain arrays (read once per batch). */
 export interface RolloutWeights {
@@ -182,30 +182,25 @@ export function rolloutStep(
   const logits = new Float32Array(n * weights.numActions);
   const wb = weightBuffers(s, maps, weights);
   const mid = Math.floor(n / 2);
-  const halves = [
-    [0, mid],
-    [mid, n],
-  ].map(([r0, r1], h) => rolloutHalf(s, wb, h, hPrev, hPrevOffset, keep, obs, r0 as number, r1 as number));
-  startHalves(
-    "rollout_halves",
-    halves.map((x) => x?.args),
-    parallel,
-  ).finish();
-  const { W, q, M, Pq, Mq } = s;
-  const F = W * q;
-  const A = weights.numActions;
-  halves.forEach((x, h) => {
-    if (x === undefined) return;
-    const r0 = h === 0 ? 0 : mid;
-    const nh = (h === 0 ? mid : n) - r0;
+  const half = (h: number, r0: number, r1: number) => (): CoreHalf | undefined => {
+    const x = rolloutHalf(s, wb, h, hPrev, hPrevOffset, keep, obs, r0, r1);
+    if (x === undefined) return undefined;
+    const nh = r1 - r0;
+    const { W, q, M, Pq, Mq } = s;
+    const F = W * q;
+    const A = weights.numActions;
     const b = (r: Row) => x.rows.layout.f32[r] as Float32Array;
     const first = row0 + r0;
-    trace.uPar.set(b(Row.U).subarray(0, nh * W * Pq), first * W * Pq);
-    trace.y.set(b(Row.Y).subarray(0, nh * W * Mq), first * W * Mq);
-    trace.alpha.set(b(Row.Alpha).subarray(0, nh * W * M), first * W * M);
-    trace.h.set(b(Row.H).subarray(0, nh * F), first * F);
-    logits.set(b(Row.Logits).subarray(0, nh * A), r0 * A);
-  });
+    const finish = () => {
+      trace.uPar.set(b(Row.U).subarray(0, nh * W * Pq), first * W * Pq);
+      trace.y.set(b(Row.Y).subarray(0, nh * W * Mq), first * W * Mq);
+      trace.alpha.set(b(Row.Alpha).subarray(0, nh * W * M), first * W * M);
+      trace.h.set(b(Row.H).subarray(0, nh * F), first * F);
+      logits.set(b(Row.Logits).subarray(0, nh * A), r0 * A);
+    };
+    return { args: x.args, finish };
+  };
+  startCoreHalves("rollout_halves", [half(0, 0, mid), half(1, mid, n)], parallel)();
   return logits;
 }
 

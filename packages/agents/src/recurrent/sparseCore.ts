@@ -26,8 +26,10 @@
 import {
   addr,
   allocLayout,
+  type CoreKernelName,
   forwardStepTask,
   type KernelLayout,
+  type PendingKernel,
   pad8,
   predictionsTask,
   startHalves,
@@ -128,23 +130,29 @@ export interface CoreHalf {
 }
 
 /**
- * Starts core kernel `name` on its halves (`undefined`: a half without rows), on two threads when
- * `parallel`; the returned function completes them and then finishes the halves in order.
+ * Starts core kernel `name` on its halves, given as functions that copy a half's inputs into
+ * kernel memory (`undefined`: a half without rows). The last half is prepared and queued for the
+ * helper thread first (when `parallel`), so that it computes while this thread prepares the
+ * others, as a separate request of width 1 each; the returned function completes them (this
+ * thread takes any the helper has not started) and then finishes the halves in order, half 0
+ * first. Which thread computes a half changes no bit.
  */
 export function startCoreHalves(
-  name: Parameters<typeof startHalves>[0],
-  halves: readonly (CoreHalf | undefined)[],
+  name: CoreKernelName,
+  halves: readonly (() => CoreHalf | undefined)[],
   parallel: boolean,
   shared?: KernelLayout,
 ): () => void {
-  const pending = startHalves(
-    name,
-    halves.map((h) => h?.args),
-    parallel,
-  );
+  const prepared: (CoreHalf | undefined)[] = [];
+  const pending: PendingKernel[] = [];
+  for (let h = halves.length - 1; h >= 0; h--) {
+    const half = (halves[h] as () => CoreHalf | undefined)();
+    prepared[h] = half;
+    pending[h] = startHalves(name, [half?.args], parallel);
+  }
   return () => {
-    pending.finish();
-    for (const h of halves) h?.finish();
+    for (const p of pending) p.finish();
+    for (const h of prepared) h?.finish();
     shared?.release();
   };
 }
@@ -356,7 +364,12 @@ export function startPredictionHalves(
   if (term !== undefined) padMaps(term.maps, 1, E, Ni * Mq, extStride, embMaps);
   const half = (r0: number, r1: number) =>
     predictionHalf(s, { w, bias, embMaps, MqP, extStride, E }, sgExt, trace, out, r0, r1);
-  return startCoreHalves("predictions_halves", [half(0, mid), half(mid, trace.rows)], parallel, shared);
+  return startCoreHalves(
+    "predictions_halves",
+    [() => half(0, mid), () => half(mid, trace.rows)],
+    parallel,
+    shared,
+  );
 }
 
 /** Predictions of rows r0..r1-1 into `out` [R][W][q] (the maps already in kernel memory). */
