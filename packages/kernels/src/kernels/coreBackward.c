@@ -1,4 +1,7 @@
-/* The recurrent SparseNet's neuron core, backward through time (host side: sparseCore.ts). */
+/*
+ * The recurrent SparseNet's neuron core, backward through time (wrapper: coreBackward.ts; host
+ * side: @sgprop/agents recurrent/coreBackward.ts).
+ */
 #include "core.h"
 
 
@@ -108,5 +111,14 @@ static void backward(int T, int nb, int W, int q, int P, int M, int Ni, const in
 
 /* Halves of the backward pass: the task arguments are backward's, in order. */
 CORE_HALVES(backward, {
-    backward(ARG_I(p, 0), ARG_I(p, 1), ARG_I(p, 2), ARG_I(p, 3), ARG_I(p, 4), ARG_I(p, 5), ARG_I(p, 6), ARG_PTR(const int, p, 7), ARG_PTR(const float, p, 8), ARG_PTR(const float, p, 9), ARG_PTR(const float, p, 10), ARG_PTR(const float, p, 11), ARG_PTR(const float, p, 12), ARG_PTR(const float, p, 13), ARG_PTR(const double, p, 14), ARG_I(p, 15), ARG_I(p, 16), ARG_F64(p, 17), ARG_PTR(const float, p, 18), ARG_I(p, 19), ARG_I(p, 20), ARG_PTR(float, p, 21), ARG_PTR(float, p, 22), ARG_PTR(float, p, 23), ARG_PTR(float, p, 24), ARG_PTR(float, p, 25), ARG_PTR(float, p, 26), ARG_PTR(double, p, 27), ARG_PTR(double, p, 28), ARG_PTR(double, p, 29), ARG_PTR(double, p, 30), ARG_PTR(float, p, 31), ARG_PTR(double, p, 32), ARG_I(p, 33), ARG_PTR(const float, p, 34), ARG_I(p, 35), ARG_PTR(const float, p, 36), ARG_PTR(double, p, 37), ARG_PTR(float, p, 38));
+    backward(ARG_I(p, 0), ARG_I(p, 1), ARG_I(p, 2), ARG_I(p, 3), ARG_I(p, 4), ARG_I(p, 5), ARG_I(p, 6),
+             ARG_PTR(const int, p, 7), ARG_PTR(const float, p, 8), ARG_PTR(const float, p, 9),
+             ARG_PTR(const float, p, 10), ARG_PTR(const float, p, 11), ARG_PTR(const float, p, 12),
+             ARG_PTR(const float, p, 13), ARG_PTR(const double, p, 14), ARG_I(p, 15), ARG_I(p, 16),
+             ARG_F64(p, 17), ARG_PTR(const float, p, 18), ARG_I(p, 19), ARG_I(p, 20),
+             ARG_PTR(float, p, 21), ARG_PTR(float, p, 22), ARG_PTR(float, p, 23), ARG_PTR(float, p, 24),
+             ARG_PTR(float, p, 25), ARG_PTR(float, p, 26), ARG_PTR(double, p, 27),
+             ARG_PTR(double, p, 28), ARG_PTR(double, p, 29), ARG_PTR(double, p, 30),
+             ARG_PTR(float, p, 31), ARG_PTR(double, p, 32), ARG_I(p, 33), ARG_PTR(const float, p, 34),
+             ARG_I(p, 35), ARG_PTR(const float, p, 36), ARG_PTR(double, p, 37), ARG_PTR(float, p, 38));
 })

@@ -1,4 +1,7 @@
-/* The recurrent SparseNet's eq. 3 sums (host side: sparseCore.ts). */
+/*
+ * The recurrent SparseNet's eq. 3 sums (wrapper: coreEstimator.ts; host side: @sgprop/agents
+ * recurrent/coreSums.ts).
+ */
 #include "core.h"
 
 
@@ -101,5 +104,12 @@ static void estimator(int n, int W, int q, int P, int M, int Ni, const float* g,
 
 /* Halves of the eq. 3 sums: the task arguments are estimator's, in order. */
 CORE_HALVES(estimator, {
-    estimator(ARG_I(p, 0), ARG_I(p, 1), ARG_I(p, 2), ARG_I(p, 3), ARG_I(p, 4), ARG_I(p, 5), ARG_PTR(const float, p, 6), ARG_PTR(const float, p, 7), ARG_PTR(const float, p, 8), ARG_PTR(const float, p, 9), ARG_PTR(const float, p, 10), ARG_PTR(const float, p, 11), ARG_I(p, 12), ARG_I(p, 13), ARG_F64(p, 14), ARG_I(p, 15), ARG_PTR(float, p, 16), ARG_PTR(float, p, 17), ARG_PTR(float, p, 18), ARG_PTR(double, p, 19), ARG_PTR(double, p, 20), ARG_PTR(double, p, 21), ARG_PTR(double, p, 22), ARG_PTR(double, p, 23), ARG_PTR(float, p, 24), ARG_PTR(float, p, 25), ARG_PTR(double, p, 26), ARG_PTR(double, p, 27), ARG_PTR(double, p, 28));
+    estimator(ARG_I(p, 0), ARG_I(p, 1), ARG_I(p, 2), ARG_I(p, 3), ARG_I(p, 4), ARG_I(p, 5),
+              ARG_PTR(const float, p, 6), ARG_PTR(const float, p, 7), ARG_PTR(const float, p, 8),
+              ARG_PTR(const float, p, 9), ARG_PTR(const float, p, 10), ARG_PTR(const float, p, 11),
+              ARG_I(p, 12), ARG_I(p, 13), ARG_F64(p, 14), ARG_I(p, 15), ARG_PTR(float, p, 16),
+              ARG_PTR(float, p, 17), ARG_PTR(float, p, 18), ARG_PTR(double, p, 19),
+              ARG_PTR(double, p, 20), ARG_PTR(double, p, 21), ARG_PTR(double, p, 22),
+              ARG_PTR(double, p, 23), ARG_PTR(float, p, 24), ARG_PTR(float, p, 25),
+              ARG_PTR(double, p, 26), ARG_PTR(double, p, 27), ARG_PTR(double, p, 28));
 })

@@ -1,6 +1,6 @@
 /*
  * The recurrent SparseNet's neuron core, forward: one step of n rows, and the SG predictions of
- * n rows (host side: packages/agents/src/recurrent/sparseCore.ts).
+ * n rows (wrapper: coreForward.ts; host side: @sgprop/agents recurrent/sparseCore.ts).
  */
 #include "core.h"
 
@@ -100,7 +100,12 @@ static void predictions(int n, int W, int q, int P, int M, int Ni, const float* 
 
 /* Rows of a forward step: the task arguments are forward_step's, in order. */
 CORE_HALVES(forward_step, {
-    forward_step(ARG_I(p, 0), ARG_I(p, 1), ARG_I(p, 2), ARG_I(p, 3), ARG_I(p, 4), ARG_I(p, 5), ARG_PTR(const int, p, 6), ARG_PTR(const float, p, 7), ARG_PTR(const float, p, 8), ARG_PTR(const float, p, 9), ARG_I(p, 10), ARG_PTR(const float, p, 11), ARG_PTR(const float, p, 12), ARG_I(p, 13), ARG_F64(p, 14), ARG_PTR(float, p, 15), ARG_PTR(float, p, 16), ARG_PTR(float, p, 17), ARG_PTR(float, p, 18), ARG_PTR(float, p, 19), ARG_PTR(double, p, 20));
+    forward_step(ARG_I(p, 0), ARG_I(p, 1), ARG_I(p, 2), ARG_I(p, 3), ARG_I(p, 4), ARG_I(p, 5),
+                 ARG_PTR(const int, p, 6), ARG_PTR(const float, p, 7), ARG_PTR(const float, p, 8),
+                 ARG_PTR(const float, p, 9), ARG_I(p, 10), ARG_PTR(const float, p, 11),
+                 ARG_PTR(const float, p, 12), ARG_I(p, 13), ARG_F64(p, 14), ARG_PTR(float, p, 15),
+                 ARG_PTR(float, p, 16), ARG_PTR(float, p, 17), ARG_PTR(float, p, 18),
+                 ARG_PTR(float, p, 19), ARG_PTR(double, p, 20));
 })
 
 /* Halves of the SG predictions: predictions' arguments, then withEmb, the embedding rows [n][ep], ep,
@@ -112,5 +117,8 @@ CORE_HALVES(predictions, {
       matvec_impl(ARG_PTR(const float, p, 17), ARG_I(p, 18), 0, ARG_PTR(const float, p, 19), ARG_I(p, 20),
                   extStride, ARG_PTR(float, p, 8), extStride, 0, n, 1);
     }
-    predictions(ARG_I(p, 0), ARG_I(p, 1), ARG_I(p, 2), ARG_I(p, 3), ARG_I(p, 4), ARG_I(p, 5), ARG_PTR(const float, p, 6), ARG_PTR(const float, p, 7), ARG_PTR(const float, p, 8), ARG_I(p, 9), ARG_PTR(const float, p, 10), ARG_PTR(const float, p, 11), ARG_I(p, 12), ARG_PTR(float, p, 13), ARG_PTR(float, p, 14), ARG_PTR(double, p, 15));
+    predictions(ARG_I(p, 0), ARG_I(p, 1), ARG_I(p, 2), ARG_I(p, 3), ARG_I(p, 4), ARG_I(p, 5),
+                ARG_PTR(const float, p, 6), ARG_PTR(const float, p, 7), ARG_PTR(const float, p, 8),
+                ARG_I(p, 9), ARG_PTR(const float, p, 10), ARG_PTR(const float, p, 11), ARG_I(p, 12),
+                ARG_PTR(float, p, 13), ARG_PTR(float, p, 14), ARG_PTR(double, p, 15));
 })

@@ -1,4 +1,7 @@
-/* The recurrent SparseNet's SG regression loss and its gradient (host side: sparseCore.ts). */
+/*
+ * The recurrent SparseNet's SG regression loss and its gradient (wrapper: coreSgLoss.ts; host
+ * side: @sgprop/agents recurrent/coreSums.ts).
+ */
 #include "core.h"
 
 
@@ -49,5 +52,10 @@ static void sg_loss(int n, int W, int q, int P, int M, int Ni, const float* pred
 
 /* Halves of the SG loss: the task arguments are sg_loss's, in order. */
 CORE_HALVES(sg_loss, {
-    sg_loss(ARG_I(p, 0), ARG_I(p, 1), ARG_I(p, 2), ARG_I(p, 3), ARG_I(p, 4), ARG_I(p, 5), ARG_PTR(const float, p, 6), ARG_PTR(const float, p, 7), ARG_PTR(const float, p, 8), ARG_PTR(const float, p, 9), ARG_F64(p, 10), ARG_I(p, 11), ARG_PTR(float, p, 12), ARG_PTR(float, p, 13), ARG_PTR(double, p, 14), ARG_PTR(double, p, 15), ARG_PTR(float, p, 16), ARG_PTR(double, p, 17), ARG_I(p, 18), ARG_PTR(const float, p, 19), ARG_I(p, 20), ARG_PTR(double, p, 21));
+    sg_loss(ARG_I(p, 0), ARG_I(p, 1), ARG_I(p, 2), ARG_I(p, 3), ARG_I(p, 4), ARG_I(p, 5),
+            ARG_PTR(const float, p, 6), ARG_PTR(const float, p, 7), ARG_PTR(const float, p, 8),
+            ARG_PTR(const float, p, 9), ARG_F64(p, 10), ARG_I(p, 11), ARG_PTR(float, p, 12),
+            ARG_PTR(float, p, 13), ARG_PTR(double, p, 14), ARG_PTR(double, p, 15),
+            ARG_PTR(float, p, 16), ARG_PTR(double, p, 17), ARG_I(p, 18), ARG_PTR(const float, p, 19),
+            ARG_I(p, 20), ARG_PTR(double, p, 21));
 })

@@ -1,4 +1,7 @@
-/* A rollout step of the recurrent SparseNet: observation embedding and actor (host side: rolloutCore.ts). */
+/*
+ * A rollout step of the recurrent SparseNet: observation embedding and actor (wrapper: rollout.ts;
+ * host side: @sgprop/agents recurrent/rolloutCore.ts).
+ */
 #include "core.h"
 
 
