@@ -308,7 +308,7 @@ class KernelRuntime {
   start(name: KernelName, args: readonly number[], width: number, opts: StartOptions): PendingKernel {
     const fn = this.fns[name];
     const w = opts.parallel && this.threadsEnabled() ? this.helper() : undefined;
-    if (w === undefined) {
+    if (w === undefined || !this.slotFree()) {
       let done = false;
       return {
         finish: () => {
@@ -322,11 +322,19 @@ class KernelRuntime {
     return { finish: () => this.join(seq, name) };
   }
 
-  /** Writes request `seq + 1` into its slot and wakes the helper; returns its sequence number. */
+  /**
+   * Whether the next request's slot may be written: its previous request is finished here and
+   * behind the helper. When the helper lags that far (descheduled on a busy machine), calls run on
+   * this thread rather than wait for it.
+   */
+  private slotFree(): boolean {
+    const old = this.seq + 1 - SLOTS;
+    return old <= 0 || (Atomics.load(this.ctl, C_AT) >= old && !this.open.has(old));
+  }
+
+  /** Writes request `seq + 1` into its (free) slot and wakes the helper; returns its number. */
   private post(name: KernelName, args: readonly number[], width: number, chunk: number): number {
     const seq = this.seq + 1;
-    // The slot's previous request must be behind the helper before the slot is reused.
-    if (seq > SLOTS) this.awaitAtLeast(C_AT, seq - SLOTS, "helper queue");
     const ctl = this.ctl;
     const b = SLOT0 + (seq % SLOTS) * SLOT_WORDS;
     if (args.length > SLOT_WORDS - S_ARGS) throw new RangeError(`kernel ${name}: too many arguments`);
@@ -369,10 +377,10 @@ class KernelRuntime {
       // Take the remaining chunks off the helper and let it finish the one it holds.
       const taken = Math.min(Atomics.exchange(ctl, b + S_NEXT, chunks), chunks);
       Atomics.add(ctl, b + S_DONE, chunks - taken + 1);
-      this.awaitAtLeast(b + S_DONE, chunks, `kernel ${name}`);
+      this.awaitAtLeast(b + S_DONE, chunks);
       throw e;
     }
-    if (!this.awaitAtLeast(b + S_DONE, chunks, `kernel ${name}`)) {
+    if (!this.awaitAtLeast(b + S_DONE, chunks)) {
       this.markBroken();
       throw new Error(`kernel ${name ?? "call"} timed out on the helper thread`);
     }
@@ -387,7 +395,7 @@ class KernelRuntime {
   }
 
   /** Waits until control word `word` reaches `value`; false after the time limit. */
-  private awaitAtLeast(word: number, value: number, what: string): boolean {
+  private awaitAtLeast(word: number, value: number): boolean {
     const ctl = this.ctl;
     const deadline = Date.now() + WAIT_MS;
     for (;;) {
@@ -397,10 +405,6 @@ class KernelRuntime {
       if (now >= value) return true;
       if (Date.now() >= deadline) break;
       Atomics.wait(ctl, word, now, 1000);
-    }
-    if (word === C_AT) {
-      this.markBroken();
-      throw new Error(`${what}: the helper thread stopped answering`);
     }
     return false;
   }
