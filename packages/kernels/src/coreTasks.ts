@@ -18,13 +18,18 @@ export type TaskArg = number | { readonly f64: number };
 /** A core kernel's named arguments (every one a number: size, flag, byte address or f64). */
 export type TaskArgs<K extends readonly string[]> = Readonly<Record<K[number], number>>;
 
-/** Named arguments in the kernel's order, the names in `doubles` as f64. */
-export function taskArgs<K extends readonly string[]>(
+/** The sizes every core kernel takes after its row count: width, q, parents, slots, input neurons. */
+export const NEURON_SIZES = ["W", "q", "P", "M", "Ni"] as const;
+
+/**
+ * The typed writer of one core kernel's task arguments: named arguments in, the C function's
+ * order out, the names in `doubles` as f64.
+ */
+export function taskWriter<K extends readonly string[]>(
   order: K,
   doubles: readonly K[number][],
-  a: TaskArgs<K>,
-): TaskArg[] {
-  return order.map((k: K[number]) => (doubles.includes(k) ? { f64: a[k] } : a[k]));
+): (a: TaskArgs<K>) => TaskArg[] {
+  return (a) => order.map((k: K[number]) => (doubles.includes(k) ? { f64: a[k] } : a[k]));
 }
 
 /** An f64 argument of a core kernel. */

@@ -1,4 +1,12 @@
-export { type CoreKernelName, f64, startHalves, type TaskArg, type TaskArgs, taskArgs } from "./coreTasks.js";
+export {
+  type CoreKernelName,
+  f64,
+  NEURON_SIZES,
+  startHalves,
+  type TaskArg,
+  type TaskArgs,
+  taskWriter,
+} from "./coreTasks.js";
 export * from "./kernels/adam.js";
 export * from "./kernels/coreBackward.js";
 export * from "./kernels/coreEstimator.js";

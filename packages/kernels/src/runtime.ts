@@ -259,13 +259,7 @@ class KernelRuntime {
    */
   private markBroken(): void {
     this.broken = true;
-    const w = this.worker;
-    this.worker = undefined;
-    if (w !== undefined) {
-      Atomics.store(this.ctl, C_REQ, -1);
-      Atomics.notify(this.ctl, C_REQ);
-      void w.terminate();
-    }
+    this.stopWorker();
   }
 
   /** Starts the helper thread now so that it is ready by the first large call. */
@@ -273,9 +267,8 @@ class KernelRuntime {
     if (this.threadsEnabled()) this.helper();
   }
 
-  /** Stops the helper thread after finishing every started call (a later call starts a new one). */
-  dispose(): void {
-    for (const seq of [...this.open]) this.join(seq, undefined);
+  /** Tells the helper thread to exit and terminates it. */
+  private stopWorker(): void {
     const w = this.worker;
     this.worker = undefined;
     if (w !== undefined) {
@@ -283,6 +276,12 @@ class KernelRuntime {
       Atomics.notify(this.ctl, C_REQ);
       void w.terminate();
     }
+  }
+
+  /** Stops the helper thread after finishing every started call (a later call starts a new one). */
+  dispose(): void {
+    for (const seq of [...this.open]) this.join(seq, undefined);
+    this.stopWorker();
     this.ctl = new Int32Array(new SharedArrayBuffer(CTL_WORDS * 4));
     this.seq = 0;
   }

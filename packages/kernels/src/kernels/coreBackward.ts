@@ -1,18 +1,14 @@
 /**
- * Typed host wrapper of coreBackward.c (backward_halves): the kernel's arguments by name, written into a task block in the
- * C function's order (see coreTasks.ts).
+ * Typed host wrapper of coreBackward.c (backward_halves): the kernel's arguments by name, written
+ * into a task block in the C function's order (see coreTasks.ts).
  */
-import { type TaskArg, type TaskArgs, taskArgs } from "../coreTasks.js";
+import { NEURON_SIZES, type TaskArgs, taskWriter } from "../coreTasks.js";
 
 /** backward: BPTT over T steps for nb environments, with the mix at every H_t. */
 export const BACKWARD_ARGS = [
   "T",
   "nb",
-  "W",
-  "q",
-  "P",
-  "M",
-  "Ni",
+  ...NEURON_SIZES,
   "parentIdx",
   "keep",
   "dActor",
@@ -49,6 +45,4 @@ export const BACKWARD_ARGS = [
 /** One half's arguments of `backward_halves`: sizes and flags, byte addresses (`addr`), f64 scalars. */
 export type BackwardArgs = TaskArgs<typeof BACKWARD_ARGS>;
 /** The task arguments of one half of `backward_halves`, in the kernel's order. */
-export function backwardTask(a: BackwardArgs): TaskArg[] {
-  return taskArgs(BACKWARD_ARGS, ["invSqrtD"], a);
-}
+export const backwardTask = taskWriter(BACKWARD_ARGS, ["invSqrtD"]);

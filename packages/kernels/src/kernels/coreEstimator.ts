@@ -1,17 +1,13 @@
 /**
- * Typed host wrapper of coreEstimator.c (estimator_halves): the kernel's arguments by name, written into a task block in the
- * C function's order (see coreTasks.ts).
+ * Typed host wrapper of coreEstimator.c (estimator_halves): the kernel's arguments by name,
+ * written into a task block in the C function's order (see coreTasks.ts).
  */
-import { type TaskArg, type TaskArgs, taskArgs } from "../coreTasks.js";
+import { NEURON_SIZES, type TaskArgs, taskWriter } from "../coreTasks.js";
 
 /** estimator: the eq. 3 sums over n rows. */
 export const ESTIMATOR_ARGS = [
   "n",
-  "W",
-  "q",
-  "P",
-  "M",
-  "Ni",
+  ...NEURON_SIZES,
   "g",
   "sub",
   "alpha",
@@ -39,6 +35,4 @@ export const ESTIMATOR_ARGS = [
 /** One half's arguments of `estimator_halves`: sizes and flags, byte addresses (`addr`), f64 scalars. */
 export type EstimatorArgs = TaskArgs<typeof ESTIMATOR_ARGS>;
 /** The task arguments of one half of `estimator_halves`, in the kernel's order. */
-export function estimatorTask(a: EstimatorArgs): TaskArg[] {
-  return taskArgs(ESTIMATOR_ARGS, ["invSqrtD"], a);
-}
+export const estimatorTask = taskWriter(ESTIMATOR_ARGS, ["invSqrtD"]);

@@ -1,17 +1,13 @@
 /**
- * Typed host wrapper of coreSgLoss.c (sg_loss_halves): the kernel's arguments by name, written into a task block in the
- * C function's order (see coreTasks.ts).
+ * Typed host wrapper of coreSgLoss.c (sg_loss_halves): the kernel's arguments by name, written
+ * into a task block in the C function's order (see coreTasks.ts).
  */
-import { type TaskArg, type TaskArgs, taskArgs } from "../coreTasks.js";
+import { NEURON_SIZES, type TaskArgs, taskWriter } from "../coreTasks.js";
 
 /** sg_loss: SG regression loss sums and gradients over n rows. */
 export const SG_LOSS_ARGS = [
   "n",
-  "W",
-  "q",
-  "P",
-  "M",
-  "Ni",
+  ...NEURON_SIZES,
   "pred",
   "mixed",
   "alpha",
@@ -32,6 +28,4 @@ export const SG_LOSS_ARGS = [
 /** One half's arguments of `sg_loss_halves`: sizes and flags, byte addresses (`addr`), f64 scalars. */
 export type SgLossArgs = TaskArgs<typeof SG_LOSS_ARGS>;
 /** The task arguments of one half of `sg_loss_halves`, in the kernel's order. */
-export function sgLossTask(a: SgLossArgs): TaskArg[] {
-  return taskArgs(SG_LOSS_ARGS, ["denom"], a);
-}
+export const sgLossTask = taskWriter(SG_LOSS_ARGS, ["denom"]);

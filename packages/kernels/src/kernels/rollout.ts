@@ -1,8 +1,9 @@
 /**
- * Typed host wrapper of rollout.c (rollout_halves): the kernel's arguments by name, written into a task block in the
- * C function's order (see coreTasks.ts).
+ * Typed host wrapper of rollout.c (rollout_halves): the kernel's arguments by name, written into a
+ * task block in the C function's order (see coreTasks.ts).
  */
-import { type TaskArg, type TaskArgs, taskArgs } from "../coreTasks.js";
+import { NEURON_SIZES, type TaskArgs, taskWriter } from "../coreTasks.js";
+import { STEP_MAPS_AND_OUTPUTS, STEP_STATE } from "./coreForward.js";
 
 /** A rollout step: observation embedding, the input neurons' term, the core step and the actor. */
 export const ROLLOUT_ARGS = [
@@ -24,24 +25,9 @@ export const ROLLOUT_ARGS = [
   "wEmb",
   "ncp",
   "ext",
-  "W",
-  "q",
-  "P",
-  "M",
-  "Ni",
-  "parentIdx",
-  "hPrev",
-  "keep",
-  "bias",
-  "wPad",
-  "cp",
-  "invSqrtD",
-  "u",
-  "z",
-  "y",
-  "alpha",
-  "h",
-  "zz",
+  ...NEURON_SIZES,
+  ...STEP_STATE,
+  ...STEP_MAPS_AND_OUTPUTS,
   "F",
   "A",
   "S",
@@ -55,6 +41,4 @@ export const ROLLOUT_ARGS = [
 /** One half's arguments of `rollout_halves`: sizes, byte addresses (`addr`), f64 scalars. */
 export type RolloutArgs = TaskArgs<typeof ROLLOUT_ARGS>;
 /** The task arguments of one half of `rollout_halves`, in the kernel's order. */
-export function rolloutTask(a: RolloutArgs): TaskArg[] {
-  return taskArgs(ROLLOUT_ARGS, ["lnEps", "slope", "invSqrtD", "invSqrtF"], a);
-}
+export const rolloutTask = taskWriter(ROLLOUT_ARGS, ["lnEps", "slope", "invSqrtD", "invSqrtF"]);
