@@ -395,9 +395,17 @@ function predictionHalf(
   const { MqP, extStride, E } = m;
   const term = sgExt instanceof Float32Array ? undefined : sgExt;
   const Ep = pad8(E);
+  const chunk = Math.min(n, PREDICTION_CHUNK);
   const lay = allocLayout({
     f64: [Mq],
-    f32: [n * W * Pq, n * W * M, n * extStride, n * W * MqP, n * W * q, n * Ep],
+    f32: [
+      n * W * Pq,
+      n * W * M,
+      (term !== undefined ? chunk : n) * extStride,
+      chunk * W * MqP,
+      n * W * q,
+      n * Ep,
+    ],
   });
   const [u, alpha, ext, z, pred, embRows] = lay.f32 as F32s<6>;
   u.set(trace.uPar.subarray(r0 * W * Pq, r1 * W * Pq));
@@ -429,6 +437,7 @@ function predictionHalf(
     ep: Ep,
     embMaps: addr(m.embMaps),
     E,
+    chunkRows: chunk,
   });
   return {
     args,
@@ -445,6 +454,9 @@ export function validRows(valid: ArrayLike<number>, numRows: number): Int32Array
   for (let r = 0; r < numRows; r++) if (valid[r]) rows.push(r);
   return Int32Array.from(rows);
 }
+
+/** Rows per kernel chunk of the predictions (their pre-activations stay in cache). */
+const PREDICTION_CHUNK = 64;
 
 /** Width E of the embedding part of a neuron's input. */
 export function embeddingWidth(s: CoreSizes): number {

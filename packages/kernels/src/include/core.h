@@ -29,6 +29,11 @@
  * when the half has work, argument k sits at words 2 + 2k (an int32, or an f64 over both words).
  */
 #define TASK_WORDS 128
+/*
+ * Kernels and contractions stay functions of their own, as separate exports did before: inlined
+ * into the task wrappers they made functions V8 optimises later and worse (measured).
+ */
+#define NOINLINE __attribute__((noinline))
 #define ARG_I(p, k) ((p)[2 + 2 * (k)])
 #define ARG_F64(p, k) (*(const double*)((p) + 2 + 2 * (k)))
 #define ARG_PTR(T, p, k) ((T*)(p)[2 + 2 * (k)])
@@ -91,7 +96,7 @@ static inline void add4_f64(double* g, v4 a) {
  *   z[r][c] = sum_{k < len} u[r][k] * w[k][c]   for c < cp (cp a multiple of 8),
  * with u = U + i*uis (row stride us), w = Wm + i*len*cp ([len][cp]), z = Z + i*zis (row stride zs).
  */
-static void matvec_impl(const float* U, int us, int uis, const float* Wm, int len, int cp, float* Z, int zs,
+static NOINLINE void matvec_impl(const float* U, int us, int uis, const float* Wm, int len, int cp, float* Z, int zs,
                    int zis, int n, int nn) {
   for (int i = 0; i < nn; i++) {
     const float* u = U + (long)i * uis;
@@ -137,7 +142,7 @@ static void matvec_impl(const float* U, int us, int uis, const float* Wm, int le
  * X [n][cols], Y [n][lenp] and G [cols][lenp] in f64. Rows are summed in f32 within blocks of
  * OUTER_BLOCK rows; the block sums are added to G in f64, block after block.
  */
-static void outer_acc_impl(const float* X, const float* Y, double* G, int n, int cols, int lenp) {
+static NOINLINE void outer_acc_impl(const float* X, const float* Y, double* G, int n, int cols, int lenp) {
   for (int r0 = 0; r0 < n; r0 += OUTER_BLOCK) {
     int r1 = r0 + OUTER_BLOCK < n ? r0 + OUTER_BLOCK : n;
     int c = 0;
@@ -338,7 +343,7 @@ static inline void slot_backward(const double* x, double* f, const float* ao, co
 }
 
 /* One forward step of n rows (coreForward.c; also the core of a rollout step, rollout.c). */
-__attribute__((visibility("hidden"))) void forward_step(
+__attribute__((visibility("hidden"))) NOINLINE void forward_step(
     int n, int W, int q, int P, int M, int Ni, const int* parentIdx, const float* hPrev, const float* keep,
     const float* ext, int extStride, const float* bias, const float* wPad, int cp, double invSqrtD, float* u,
     float* z, float* y, float* alpha, float* h, double* zz);

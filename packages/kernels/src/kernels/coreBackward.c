@@ -15,7 +15,7 @@
  * sum_l dzIn_l e_l^T for the embedding rows emb [nRows][ep], and the gradient reaching the
  * embedding, de [nRows][ep] = dzIn wEmb^T (wEmbT [Ni*C][ep]).
  */
-static void backward(int T, int nb, int W, int q, int P, int M, int Ni, const int* parentIdx,
+static NOINLINE void backward(int T, int nb, int W, int q, int P, int M, int Ni, const int* parentIdx,
                      const float* keep, const float* dActor, const float* alpha, const float* y,
                      const float* uPar, const float* pred, const double* theta, int mixing,
                      int positiveProjection, double invSqrtD, const float* wT, int cp, int pqp,

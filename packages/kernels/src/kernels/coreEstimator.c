@@ -12,7 +12,7 @@
  * the embeddings emb [n][ep] give gwEmb/gdEmb ([Ni*C][ep], f64, overwritten) = sum x e^T, and
  * ||e||^2 joins their ||u||^2.
  */
-static void estimator(int n, int W, int q, int P, int M, int Ni, const float* g, const float* sub,
+static NOINLINE void estimator(int n, int W, int q, int P, int M, int Ni, const float* g, const float* sub,
                       const float* alpha, const float* y, const float* uPar, const float* emb, int E,
                       int ep, double invSqrtD, int cp, float* xw, float* xd, float* uRows, double* sums,
                       double* tw, double* td, double* gw, double* gd, float* xwIn, float* xdIn,

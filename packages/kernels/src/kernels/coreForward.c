@@ -11,7 +11,7 @@
  * bias (+ ext for input neurons; row b of ext at b*extStride, [Ni][C]), slot outputs y = tanh,
  * routing alpha = softmax(scores / sqrt(D)) and the new state h = sum_s alpha_s y_s.
  */
-void forward_step(int n, int W, int q, int P, int M, int Ni, const int* parentIdx,
+NOINLINE void forward_step(int n, int W, int q, int P, int M, int Ni, const int* parentIdx,
                          const float* hPrev, const float* keep, const float* ext, int extStride,
                          const float* bias,
                          const float* wPad, int cp, double invSqrtD, float* u, float* z, float* y,
@@ -76,7 +76,7 @@ void forward_step(int n, int W, int q, int P, int M, int Ni, const int* parentId
 
 /* SG predictions of n rows: hhat = sum_s alpha_s (sgBias_s + sgExt_s + u wSg_s) [n][W][q] (row l of
  * sgExt at l*extStride, [Ni][Mq]). */
-static void predictions(int n, int W, int q, int P, int M, int Ni, const float* u, const float* alpha,
+static NOINLINE void predictions(int n, int W, int q, int P, int M, int Ni, const float* u, const float* alpha,
                         const float* sgExt, int extStride, const float* sgBias, const float* wPad, int cp,
                         float* z, float* out, double* zz) {
   int Pq = P * q, Mq = M * q;
@@ -108,17 +108,29 @@ CORE_HALVES(forward_step, {
                  ARG_PTR(float, p, 19), ARG_PTR(double, p, 20));
 })
 
-/* Halves of the SG predictions: predictions' arguments, then withEmb, the embedding rows [n][ep], ep,
- * the embedding maps [E][extStride] and E (the input neurons' term is then written into sgExt). */
+/*
+ * Halves of the SG predictions: predictions' arguments, then withEmb, the embedding rows [n][ep],
+ * ep, the embedding maps [E][extStride], E and chunkRows. The half's rows run in chunks of
+ * chunkRows, so that the pre-activations z [chunkRows][W][cp] stay in cache between the
+ * contraction and the mixture; with embedding rows the input neurons' term emb sgEmb is formed
+ * per chunk into sgExt [chunkRows][extStride], else sgExt holds the half's rows.
+ */
 CORE_HALVES(predictions, {
-    /* With embedding rows the input neurons' term is emb sgEmb, formed here for the half's rows. */
-    if (ARG_I(p, 16)) {
-      const int n = ARG_I(p, 0), extStride = ARG_I(p, 9);
-      matvec_impl(ARG_PTR(const float, p, 17), ARG_I(p, 18), 0, ARG_PTR(const float, p, 19), ARG_I(p, 20),
-                  extStride, ARG_PTR(float, p, 8), extStride, 0, n, 1);
+    const int n = ARG_I(p, 0), W = ARG_I(p, 1), q = ARG_I(p, 2), P = ARG_I(p, 3), M = ARG_I(p, 4);
+    const int extStride = ARG_I(p, 9), withEmb = ARG_I(p, 16), ep = ARG_I(p, 18), chunk = ARG_I(p, 21);
+    const float* u = ARG_PTR(const float, p, 6);
+    const float* alpha = ARG_PTR(const float, p, 7);
+    float* ext = ARG_PTR(float, p, 8);
+    const float* emb = ARG_PTR(const float, p, 17);
+    float* out = ARG_PTR(float, p, 14);
+    for (int c0 = 0; c0 < n; c0 += chunk) {
+      const int m = n - c0 < chunk ? n - c0 : chunk;
+      if (withEmb)
+        matvec_impl(emb + (long)c0 * ep, ep, 0, ARG_PTR(const float, p, 19), ARG_I(p, 20), extStride, ext,
+                    extStride, 0, m, 1);
+      predictions(m, W, q, P, M, ARG_I(p, 5), u + (long)c0 * W * P * q, alpha + (long)c0 * W * M,
+                  withEmb ? ext : ext + (long)c0 * extStride, extStride, ARG_PTR(const float, p, 10),
+                  ARG_PTR(const float, p, 11), ARG_I(p, 12), ARG_PTR(float, p, 13), out + (long)c0 * W * q,
+                  ARG_PTR(double, p, 15));
     }
-    predictions(ARG_I(p, 0), ARG_I(p, 1), ARG_I(p, 2), ARG_I(p, 3), ARG_I(p, 4), ARG_I(p, 5),
-                ARG_PTR(const float, p, 6), ARG_PTR(const float, p, 7), ARG_PTR(const float, p, 8),
-                ARG_I(p, 9), ARG_PTR(const float, p, 10), ARG_PTR(const float, p, 11), ARG_I(p, 12),
-                ARG_PTR(float, p, 13), ARG_PTR(float, p, 14), ARG_PTR(double, p, 15));
 })

@@ -34,7 +34,10 @@ export type ForwardStepArgs = TaskArgs<typeof FORWARD_STEP_ARGS>;
 /** The task arguments of one half of `forward_step_halves`, in the kernel's order. */
 export const forwardStepTask = taskWriter(FORWARD_STEP_ARGS, ["invSqrtD"]);
 
-/** predictions, then the input neurons' embedding term (withEmb, embRows [n][ep], ep, embMaps [E][extStride], E). */
+/**
+ * predictions, then the input neurons' embedding term (withEmb, embRows [n][ep], ep, embMaps
+ * [E][extStride], E) and the rows per chunk (z and, with embedding rows, sgExt hold one chunk).
+ */
 export const PREDICTIONS_ARGS = [
   "n",
   ...NEURON_SIZES,
@@ -53,6 +56,7 @@ export const PREDICTIONS_ARGS = [
   "ep",
   "embMaps",
   "E",
+  "chunkRows",
 ] as const;
 /** One half's arguments of `predictions_halves`: sizes and flags, byte addresses (`addr`), f64 scalars. */
 export type PredictionsArgs = TaskArgs<typeof PREDICTIONS_ARGS>;

@@ -11,7 +11,7 @@
  * (input neurons), dsgPar[i] ([Pq][cp], f64, overwritten) = sum_l u_l dz_l^T; with withEmb also
  * dsgEmb ([Ni*Mq][ep], f64, overwritten) = sum_l dzIn_l e_l^T for the embedding rows emb [n][ep].
  */
-static void sg_loss(int n, int W, int q, int P, int M, int Ni, const float* pred, const float* mixed,
+static NOINLINE void sg_loss(int n, int W, int q, int P, int M, int Ni, const float* pred, const float* mixed,
                     const float* alpha, const float* uPar, double denom, int cp, float* dz, float* uRows,
                     double* loss, double* dsgBias, float* dzIn, double* dsgPar, int withEmb,
                     const float* emb, int ep, double* dsgEmb) {

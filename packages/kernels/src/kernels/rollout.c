@@ -10,7 +10,7 @@
  * w1 = W1^T as [O][e1p], w2 = W2^T as [E1][ep], x1 [n][e1p] scratch, out [n][ep]. LayerNorm has no
  * affine part and uses the population variance.
  */
-static void embed_rows(int n, int O, int E1, int E, const float* obs, const float* w1, int e1p,
+static NOINLINE void embed_rows(int n, int O, int E1, int E, const float* obs, const float* w1, int e1p,
                        const float* b1, const float* w2, int ep, const float* b2, float* x1, float* out,
                        double lnEps, double slope) {
   matvec_impl(obs, O, 0, w1, O, e1p, x1, e1p, 0, n, 1);
@@ -46,7 +46,7 @@ static void embed_rows(int n, int O, int E1, int E, const float* obs, const floa
  * a*S+s the keys, A*S + a*S+s the value maps), beta_{a,s} = softmax_s(z_key / sqrt(F)),
  * logit_a = sum_s beta_{a,s} (z_value + bAct[a*S+s]). z [n][cp] scratch, logits [n][A].
  */
-static void actor_logits(int n, int F, int A, int S, const float* f, const float* w, int cp,
+static NOINLINE void actor_logits(int n, int F, int A, int S, const float* f, const float* w, int cp,
                          const float* bAct, double invSqrtF, float* z, float* logits) {
   matvec_impl(f, F, 0, w, F, cp, z, cp, 0, n, 1);
   for (int r = 0; r < n; r++) {
