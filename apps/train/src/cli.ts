@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from "commander";
 import { expertSimCliCommand } from "./cli/expert-sim-flags.js";
 import { type Output, processOutput } from "./cli/output.js";
 import { benchCommand } from "./commands/bench.js";
+import { sweepStatusCommand, workerCommand } from "./commands/queue.js";
 import { reportCommand } from "./commands/report.js";
 import { reproduceCommand } from "./commands/reproduce.js";
 import { sweepCommand } from "./commands/sweep.js";
@@ -33,7 +34,8 @@ export function buildProgram(out: Output, setExit: (code: number) => void): Comm
       "train one agent and write a results folder (without a subcommand: the quick LabyrinthEscape demo)",
     )
     .addCommand(trainCommand("popgym", out, setExit))
-    .addCommand(trainCommand("bandit", out, setExit));
+    .addCommand(trainCommand("bandit", out, setExit))
+    .addCommand(trainCommand("dni", out, setExit));
   program.addCommand(train);
   program
     .command("conformance")
@@ -50,6 +52,8 @@ export function buildProgram(out: Output, setExit: (code: number) => void): Comm
       setExit((await conformanceCommand(files, out.info, flags.backend)).exitCode);
     });
   program.addCommand(sweepCommand(out, setExit));
+  program.addCommand(workerCommand(out, setExit));
+  program.addCommand(sweepStatusCommand(out, setExit));
   program.addCommand(reportCommand(out, setExit));
   program.addCommand(reproduceCommand(out, setExit));
   program.addCommand(benchCommand(out, setExit));

@@ -1,6 +1,11 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { assertSameSweep } from "../src/commands/sweep.js";
 import { ConfigFileError, InvalidOptionError } from "../src/errors.js";
 import { applyQuick, PAPER_SWEEPS, paperSweepPath, QUICK_OVERRIDES } from "../src/reproduce/experiments.js";
+import { SWEEP_FILES } from "../src/sweep/run-sweep.js";
 import { checkSweepFile, expandSweep, readSweepFile } from "../src/sweep/spec.js";
 
 describe("sweep files", () => {
@@ -47,8 +52,28 @@ describe("sweep files", () => {
       expect(quick.runs.length).toBeLessThan(sizes[name] as number);
       expect(quick.name).toBe(`${name}-quick`);
     }
-    // 3 methods x 5 learning rates x 6 seeds; 4 models x 2 env counts x 5 rates x 6 seeds.
-    expect(sizes["paper-bandit"]).toBe(90);
+    // test/paper-grids.test.ts checks every run against the authors' grids
+    expect(sizes["paper-bandit-lr"]).toBe(120);
     expect(sizes["paper-popgym-escape"]).toBe(240);
+  });
+});
+
+describe("a sweep folder recorded before a setting existed", () => {
+  it("is the same sweep when the new setting is at its paper default, and a different one otherwise", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sgprop-same-sweep-"));
+    const file = checkSweepFile({ name: "t", kind: "bandit", preset: "tiny", grid: { seed: [0, 1] } }, "t");
+    const sweep = expandSweep(file, "t");
+    const old = {
+      ...sweep,
+      runs: sweep.runs.map((r) => {
+        const { policyWeightDecay: _p, sgWeightDecay: _s, ...options } = r.options;
+        return { ...r, options };
+      }),
+    };
+    writeFileSync(join(dir, SWEEP_FILES.spec), JSON.stringify(old));
+    expect(() => assertSameSweep(sweep, dir)).not.toThrow();
+    const decayed = expandSweep({ ...file, base: { policyWeightDecay: 1e-4 } }, "t");
+    expect(() => assertSameSweep(decayed, dir)).toThrow(/holds a different sweep/);
+    rmSync(dir, { recursive: true });
   });
 });

@@ -19,8 +19,8 @@ import type {
   ContextualBandit,
   PolicyProbabilities,
 } from "../src/bandit/types.js";
-import { Mlp } from "../src/models/mlp.js";
-import { FeedforwardSparseNet } from "../src/models/sparseNet.js";
+import { Mlp } from "../src/feedforward/mlp.js";
+import { FeedforwardSparseNet } from "../src/feedforward/sparsenet.js";
 import { perNeuronKernel, perNeuronMatVec, setPerNeuronKernel } from "../src/ops/perNeuron.js";
 
 /** Reference PyTorch seconds (issue 6). */

@@ -6,18 +6,36 @@ export * from "./bandit/trainer.js";
 export * from "./bandit/types.js";
 export * from "./checkpoint.js";
 export * from "./conformance/index.js";
+export * from "./feedforward/errors.js";
+export * from "./feedforward/mlp.js";
+export * from "./feedforward/sgprop.js";
+export * from "./feedforward/sgpropShared.js";
+export * from "./feedforward/sparsenet.js";
+export {
+  checkFeedforwardConfig,
+  drawFeedforwardConnectivity,
+  type FeedforwardConnectivity,
+  type FeedforwardSparseNetConfig,
+  feedforwardPolicyNames,
+  feedforwardSgNames,
+  feedforwardShapes,
+  initFeedforwardParams,
+} from "./feedforward/sparsenetConfig.js";
+export {
+  type FeedforwardForward,
+  type FeedforwardLayerCache,
+  liveTrace,
+  type NativeTraceRef,
+} from "./feedforward/sparsenetTrace.js";
 export * from "./gradients.js";
-export * from "./models/errors.js";
-export * from "./models/mlp.js";
-export * from "./models/sparseNet.js";
 export * from "./neuron/slotNeuron.js";
 export * from "./ops/gather.js";
 export * from "./ops/perNeuron.js";
 export * from "./optim/adam.js";
 export * from "./optim/clip.js";
 export * from "./recurrent/index.js";
-export * from "./sgprop/feedforward.js";
 export * from "./sgprop/mixing.js";
 export * from "./sgprop/thetaEstimator.js";
+export * from "./sgprop/thetaSchedule.js";
 export * from "./streams.js";
 export * from "./trainer.js";

@@ -3,15 +3,16 @@ import { kernelRuntime } from "@sgprop/kernels";
 import * as tf from "@tensorflow/tfjs-core";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
-import { Mlp } from "../src/models/mlp.js";
-import { FeedforwardSparseNet, type FeedforwardSparseNetConfig } from "../src/models/sparseNet.js";
-import { setPerNeuronKernel } from "../src/ops/perNeuron.js";
-import { Adam } from "../src/optim/adam.js";
+import { Mlp } from "../src/feedforward/mlp.js";
 import {
   backpropPolicyGradients,
   sgPhaseGradients,
   sgpropPolicyGradients,
-} from "../src/sgprop/feedforward.js";
+} from "../src/feedforward/sgprop.js";
+import { FeedforwardSparseNet } from "../src/feedforward/sparsenet.js";
+import type { FeedforwardSparseNetConfig } from "../src/feedforward/sparsenetConfig.js";
+import { setPerNeuronKernel } from "../src/ops/perNeuron.js";
+import { Adam } from "../src/optim/adam.js";
 import { banditBatch, maxAbsDiff, TEST_BACKENDS, useBackend } from "./helpers.js";
 
 /*

@@ -2,7 +2,8 @@ import { Rng } from "@sgprop/gym";
 import { disposeKernelThreads, onOneThread, simdForwardHidden, withKernelHelper } from "@sgprop/kernels";
 import * as tf from "@tensorflow/tfjs-core";
 import { afterAll, describe, expect, it } from "vitest";
-import { FeedforwardSparseNet, type FeedforwardSparseNetConfig } from "../src/models/sparseNet.js";
+import { FeedforwardSparseNet } from "../src/feedforward/sparsenet.js";
+import type { FeedforwardSparseNetConfig } from "../src/feedforward/sparsenetConfig.js";
 import { maxAbsDiff, useBackend } from "./helpers.js";
 
 // The kernels themselves are tested in @sgprop/kernels (float64 loops, one vs two threads); this

@@ -2,17 +2,17 @@ import { Rng } from "@sgprop/gym";
 import * as tf from "@tensorflow/tfjs-core";
 import { describe, expect, it } from "vitest";
 import { banditLoss } from "../src/bandit/loss.js";
-import { InvalidConfigError, InvalidInputError } from "../src/models/errors.js";
-import { Mlp } from "../src/models/mlp.js";
+import { InvalidConfigError, InvalidInputError } from "../src/feedforward/errors.js";
+import { Mlp } from "../src/feedforward/mlp.js";
+import { backpropPolicyGradients, sgpropPolicyGradients } from "../src/feedforward/sgprop.js";
+import { FeedforwardSparseNet } from "../src/feedforward/sparsenet.js";
 import {
-  FeedforwardSparseNet,
   type FeedforwardSparseNetConfig,
   feedforwardPolicyNames,
-} from "../src/models/sparseNet.js";
+} from "../src/feedforward/sparsenetConfig.js";
 import { slotLayerForward } from "../src/neuron/slotNeuron.js";
 import { IndexGather } from "../src/ops/gather.js";
 import { setPerNeuronKernel } from "../src/ops/perNeuron.js";
-import { backpropPolicyGradients, sgpropPolicyGradients } from "../src/sgprop/feedforward.js";
 import { banditBatch, maxAbsDiff, TEST_BACKENDS, useBackend } from "./helpers.js";
 
 const CFG: FeedforwardSparseNetConfig = {

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import type { BanditTrainOptions } from "../src/bandit/options.js";
 import { banditEvalSteps, defaultBanditOptions } from "../src/bandit/options.js";
 import { createBanditTrainer, restoreBanditTrainer } from "../src/bandit/trainer.js";
-import { InvalidConfigError } from "../src/models/errors.js";
+import { InvalidConfigError } from "../src/feedforward/errors.js";
 import { NonFiniteError, type TrainerRows } from "../src/trainer.js";
 import { useBackend } from "./helpers.js";
 import { SyntheticBandit, TINY_SPARSE } from "./support/syntheticBandit.js";

@@ -10,6 +10,7 @@ import {
   PAPER_SWEEPS,
   type PaperSweep,
   paperSweepPath,
+  QUICK_BUDGET,
   QUICK_OVERRIDES,
 } from "../reproduce/experiments.js";
 import type { ProgressMode } from "../run/progress.js";
@@ -33,8 +34,8 @@ export function reproduceCommand(out: Output, setExit: (code: number) => void): 
   const names = [...PAPER_SWEEPS, "expert-sim"];
   return new Command("reproduce")
     .description("run every experiment of the paper (scaled down with --quick) and write one report")
-    .option("--quick", "few seeds, steps and learning rates (under 30 minutes on 2 cores)")
-    .option("--full", "the paper's sizes (days of CPU time; resumable)")
+    .option("--quick", `every figure at a toy scale: ${QUICK_BUDGET}`)
+    .option("--full", "the paper's grids (786 runs, days of CPU time on 2 cores; resumable)")
     .option("--out <dir>", "results folder (default: results/reproduce-quick or results/reproduce-full)")
     .option("--workers <n>", "parallel worker threads (default: one per core)", positiveInt())
     .addOption(new Option("--only <names...>", "run only these experiments").choices(names))
@@ -98,6 +99,11 @@ export function reproduceCommand(out: Output, setExit: (code: number) => void): 
           sweepDirs,
           reportDir,
           `Reproduction (${mode}) of "Is Backpropagation Optimal? When Synthetic Gradients Improve Sample Efficiency"`,
+          mode === "quick"
+            ? [
+                `\`sgprop reproduce --quick\`: every experiment of the paper at a toy scale (${QUICK_BUDGET}; see \`src/reproduce/experiments.ts\`). The runs are far too short and too few to decide the paper's claims: the table shows the machinery (statistics, intervals, verdicts), not the paper's conclusions. \`--full\` runs the authors' grids.`,
+              ]
+            : [],
         );
         if (expertDir !== undefined && existsSync(join(expertDir, "ratio-vs-d-minus-k.png"))) {
           const rel = relative(reportDir, join(expertDir, "ratio-vs-d-minus-k.png"));

@@ -4,13 +4,16 @@ import { Command, Option } from "commander";
 import type { Output } from "../cli/output.js";
 import { ExitCode, InvalidOptionError, ResultsFolderError, UsageError } from "../errors.js";
 import { checkBanditData } from "../options/data-dir.js";
+import { paramsOf } from "../options/resolve.js";
+import { isDerived } from "../options/schema.js";
 import { formatNumber, textTable } from "../run/metrics.js";
 import { checkWritableFolder } from "../run/out-dir.js";
-import { readBookkeeping } from "../run/prepare.js";
 import type { ProgressMode } from "../run/progress.js";
 import { runLockedSweep } from "../sweep/run-locked.js";
 import { type RunStatus, SWEEP_FILES } from "../sweep/run-sweep.js";
 import { type ExpandedSweep, expandSweep, readSweepFile } from "../sweep/spec.js";
+import { readSweepSpec } from "../sweep/spec-file.js";
+import { enqueueSweepAction } from "./queue.js";
 import { positiveInt } from "./train.js";
 
 interface SweepFlags {
@@ -19,6 +22,9 @@ interface SweepFlags {
   workers?: number;
   progress: ProgressMode;
   dryRun?: boolean;
+  queue?: string | true;
+  attempts?: number;
+  backoff?: number;
 }
 
 /** Loads, expands and places a sweep; refuses a folder that holds a different sweep. */
@@ -52,17 +58,6 @@ export function planSweep(
   return { sweep, dir };
 }
 
-function readSweepSpec(path: string): ExpandedSweep {
-  return readBookkeeping<ExpandedSweep>(
-    path,
-    (v) => {
-      const r = v as Partial<ExpandedSweep> | null;
-      return typeof r === "object" && r !== null && typeof r.name === "string" && Array.isArray(r.runs);
-    },
-    "an expanded sweep ({name, kind, runs, ...})",
-  );
-}
-
 /** The --data-dir checks of `train bandit`, once per distinct folder and class list. */
 function checkSweepData(sweep: ExpandedSweep): void {
   if (sweep.kind !== "bandit") return;
@@ -76,10 +71,34 @@ function checkSweepData(sweep: ExpandedSweep): void {
 }
 
 /** A sweep folder continues only the sweep it was started with. */
+/**
+ * A sweep recorded before a setting existed (e.g. the weight-decay flags of issue 18) is the same
+ * sweep when the setting is at its paper default now: its runs get that setting, in the new order.
+ */
+function withNewDefaults(previous: ExpandedSweep, current: ExpandedSweep): ExpandedSweep {
+  const defaults = new Map(
+    paramsOf(current.kind)
+      .filter((p) => p.default !== undefined && !isDerived(p.default))
+      .map((p) => [p.key, JSON.stringify(p.default)]),
+  );
+  const runs = previous.runs.map((run, i) => {
+    const now = current.runs[i];
+    if (now === undefined || now.id !== run.id) return run;
+    const added = Object.keys(now.options).filter((k) => !(k in run.options));
+    if (added.length === 0 || added.some((k) => JSON.stringify(now.options[k]) !== defaults.get(k)))
+      return run;
+    const options = Object.fromEntries(
+      Object.keys(now.options).map((k) => [k, k in run.options ? run.options[k] : now.options[k]]),
+    );
+    return { ...run, options } as typeof run;
+  });
+  return { ...previous, runs };
+}
+
 export function assertSameSweep(sweep: ExpandedSweep, dir: string): void {
   const specPath = join(dir, SWEEP_FILES.spec);
   if (!existsSync(specPath)) return;
-  const previous = readSweepSpec(specPath);
+  const previous = withNewDefaults(readSweepSpec(specPath), sweep);
   if (JSON.stringify(previous) !== JSON.stringify(sweep)) {
     throw new ResultsFolderError(
       `${dir} holds a different sweep (${previous.name}); choose another --out or remove the folder`,
@@ -102,12 +121,30 @@ export function sweepCommand(out: Output, setExit: (code: number) => void): Comm
         .default("auto"),
     )
     .option("--dry-run", "list the runs and exit")
+    .option(
+      "--queue [url]",
+      "enqueue the unfinished runs on a BullMQ queue (redis:// or rediss://; alone: $SGPROP_QUEUE) for `sgprop worker`",
+    )
+    .option(
+      "--attempts <n>",
+      "with --queue: tries of a failing run before it is recorded as failed (default 3)",
+      positiveInt(),
+    )
+    .option(
+      "--backoff <ms>",
+      "with --queue: wait before the first retry, doubled each time (default 10000)",
+      positiveInt(),
+    )
     .action(async (file: string | undefined, flags: SweepFlags) => {
       const { sweep, dir } = planSweep(file, flags);
       if (flags.dryRun) {
         for (const r of sweep.runs) out.info(`${r.id}  ${JSON.stringify(r.params)}`);
         out.info(`${sweep.runs.length} runs -> ${dir}`);
         setExit(ExitCode.ok);
+        return;
+      }
+      if (flags.queue !== undefined) {
+        setExit(await enqueueSweepAction(sweep, dir, flags, out));
         return;
       }
       const previous = existsSync(join(dir, SWEEP_FILES.spec));

@@ -35,12 +35,13 @@ export function positiveInt() {
 
 export function defaultRunDir(kind: TrainKind, o: ResolvedOptions, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+  if (kind === "dni") return join("runs", `dni-${o.experiment}-s${o.seed}-${stamp}`);
   const env = kind === "popgym" ? `${o.env}-` : "";
   return join("runs", `${kind}-${env}${o.model}-${o.algorithm}-s${o.seed}-${stamp}`);
 }
 
 export function defaultCheckpointEvery(kind: TrainKind): number {
-  return kind === "popgym" ? 10 : 250;
+  return kind === "popgym" ? 10 : kind === "dni" ? 100 : 250;
 }
 
 interface TrainFlags {
@@ -61,7 +62,9 @@ export function trainCommand(kind: TrainKind, out: Output, setExit: (code: numbe
   const title =
     kind === "popgym"
       ? "train an agent on a POPGym labyrinth (REINFORCE; SparseNet sgprop/backprop, GRU, LSTM)"
-      : "train an agent on the noisy MNIST contextual bandit (SparseNet sgprop/backprop, MLP)";
+      : kind === "dni"
+        ? "run an experiment of Czarnecki et al. 2017 on decoupled neural interfaces (@sgprop/dni)"
+        : "train an agent on the noisy MNIST contextual bandit (SparseNet sgprop/backprop, MLP)";
   const cmd = new Command(kind).description(title);
   addPresetFlags(cmd, kind);
   cmd
@@ -147,6 +150,7 @@ async function runTrainCommand(
     const harness = settings.harness;
     const outDir = flags.out ?? harnessPath(harness.out) ?? defaultRunDir(kind, settings.options);
     if (kind === "bandit") checkBanditData(settings.options);
+    if (kind === "dni") checkBanditData({ ...settings.options, classes: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] });
     run = await prepareNewRun(
       {
         kind,
@@ -196,7 +200,12 @@ export async function trainWithProgress(
 ): Promise<RunSummary> {
   const kind = run.config.kind;
   const o = run.config.options;
-  const label = kind === "popgym" ? `${o.env} ${o.model}/${o.algorithm}` : `bandit ${o.model}/${o.algorithm}`;
+  const label =
+    kind === "popgym"
+      ? `${o.env} ${o.model}/${o.algorithm}`
+      : kind === "dni"
+        ? `dni ${o.experiment}`
+        : `bandit ${o.model}/${o.algorithm}`;
   const progress = createProgress(mode, label, out.stream);
   const live = headlineMetrics(kind).live;
   const latest: Record<string, number | undefined> = Object.fromEntries(live.map((m) => [m, undefined]));
@@ -234,6 +243,7 @@ export async function trainWithProgress(
 
 export function printRunReport(run: PreparedRun, summary: RunSummary, out: Output, plots = true): void {
   const kind = run.config.kind;
+  const o = run.config.options;
   const rows = Object.entries(summary.metrics)
     .filter(([name]) => !name.startsWith("perf/"))
     .map(([name, s]) => [
@@ -254,7 +264,10 @@ export function printRunReport(run: PreparedRun, summary: RunSummary, out: Outpu
   for (const f of [
     RUN_FILES.config,
     RUN_FILES.metrics,
-    ...(kind === "bandit" ? [RUN_FILES.eval] : []),
+    ...(kind === "bandit" ||
+    (kind === "dni" && (o.experiment === "mnist" || o.experiment === "representations"))
+      ? [RUN_FILES.eval]
+      : []),
     RUN_FILES.summary,
     "checkpoints/",
     ...(plots ? [`${RUN_FILES.curves}.svg`, `${RUN_FILES.curves}.png`] : []),

@@ -41,6 +41,18 @@ export const banditParams: readonly ParamSpec[] = [
     },
   },
   sgLearningRateParam(5e-3),
+  {
+    key: "policyWeightDecay",
+    description: "L2 weight decay of the policy Adam, as torch's Adam weight_decay (paper: 0)",
+    type: { type: "number", min: 0 },
+    default: 0,
+  },
+  {
+    key: "sgWeightDecay",
+    description: "L2 weight decay of the SG-predictor Adam (paper: 0)",
+    type: { type: "number", min: 0 },
+    default: 0,
+  },
   positiveInteger("steps", "policy steps (batches)", 1500),
   positiveInteger("batchSize", "contexts per policy step", 64),
   positiveInteger("evalBatchSize", "held-out contexts per evaluation (noiseless reward)", 4000),

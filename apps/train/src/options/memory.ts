@@ -109,8 +109,25 @@ function banditTerms(r: Resolved): MemoryTerm[] {
   ];
 }
 
+/** The dni MNIST net (float32): parameters with Adam's two moments, and one batch's activations. */
+function dniTerms(r: Resolved): MemoryTerm[] {
+  if (r.experiment !== "mnist" && r.experiment !== "representations") return [];
+  const w = num(r, "width");
+  const layers = num(r, "hiddenLayers");
+  const params = 784 * w + (layers - 1) * w * w + w * 10;
+  return [
+    { what: "parameters and Adam moments", bytes: params * 4 * 3, keys: ["width", "hiddenLayers"] },
+    {
+      what: "activations of a batch",
+      bytes: num(r, "batchSize") * w * layers * 4 * 4,
+      keys: ["batchSize", "width"],
+    },
+  ];
+}
+
 /** Estimated memory of a run, by part: parameters, optimiser state, rollout or batch buffers. */
 export function estimateMemory(kind: TrainKind, r: Resolved): MemoryTerm[] {
+  if (kind === "dni") return dniTerms(r);
   return kind === "popgym" ? popgymTerms(r) : banditTerms(r);
 }
 

@@ -72,6 +72,12 @@ export const popgymParams: readonly ParamSpec[] = [
     default: 0.01,
   },
   {
+    key: "normalizeReturns",
+    description: "normalise each batch's returns to mean 0, std 1 (paper code: --normalize-returns)",
+    type: { type: "boolean" },
+    default: true,
+  },
+  {
     key: "maxGradNorm",
     description: "global gradient-norm clip of the policy",
     type: { type: "number", min: 0, exclusiveMin: true },

@@ -1,11 +1,9 @@
-import type { ParamValue } from "./schema.js";
+import { dniPresets } from "./dni-presets.js";
+import type { Preset } from "./schema.js";
 
-export type TrainKind = "popgym" | "bandit";
+export type { Preset } from "./schema.js";
 
-export interface Preset {
-  readonly description: string;
-  readonly values: Readonly<Record<string, ParamValue>>;
-}
+export type TrainKind = "popgym" | "bandit" | "dni";
 
 /** Named settings of the paper (SPEC 6) plus short runs for demos and tests. */
 export const presets: Readonly<Record<TrainKind, Readonly<Record<string, Preset>>>> = {
@@ -82,4 +80,5 @@ export const presets: Readonly<Record<TrainKind, Readonly<Record<string, Preset>
       },
     },
   },
+  dni: dniPresets,
 };

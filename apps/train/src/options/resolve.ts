@@ -1,5 +1,6 @@
 import { InvalidOptionError, UsageError } from "../errors.js";
 import { banditParams } from "./bandit.js";
+import { dniParams } from "./dni.js";
 import { checkMemory } from "./memory.js";
 import { popgymParams } from "./popgym.js";
 import { presets, type TrainKind } from "./presets.js";
@@ -16,7 +17,7 @@ import {
 export type ResolvedOptions = Readonly<Record<string, ParamValue>>;
 
 export function paramsOf(kind: TrainKind): readonly ParamSpec[] {
-  return kind === "popgym" ? popgymParams : banditParams;
+  return kind === "popgym" ? popgymParams : kind === "dni" ? dniParams : banditParams;
 }
 
 /** One layer of settings and where it came from (for error messages). */
@@ -104,6 +105,7 @@ function checkCrossConstraints(kind: TrainKind, r: Record<string, ParamValue>): 
       `backprop for --model ${r.model} (synthetic gradients need --model sparsenet)`,
     );
   }
+  if (kind === "dni") return;
   if (kind === "popgym") {
     const lastSeed = (r.seed as number) + (r.numEnvs as number) * ((r.batches as number) + 1);
     if (lastSeed > MAX_REFERENCE_SEED) {

@@ -3,6 +3,12 @@ import { InvalidOptionError } from "../errors.js";
 /** A hyper-parameter value as it appears in configs, CLI flags and config.json. */
 export type ParamValue = number | string | boolean | readonly number[];
 
+/** A named set of settings (`--preset`); the tables are in presets.ts and dni-presets.ts. */
+export interface Preset {
+  readonly description: string;
+  readonly values: Readonly<Record<string, ParamValue>>;
+}
+
 export type ParamType =
   | { readonly type: "number"; readonly min?: number; readonly max?: number; readonly exclusiveMin?: boolean }
   | { readonly type: "integer"; readonly min?: number; readonly max?: number }

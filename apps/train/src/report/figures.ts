@@ -2,6 +2,7 @@ import type { TrainKind } from "../options/presets.js";
 import type { VegaLiteSpec } from "../plot/index.js";
 import { unitName } from "../run/metrics.js";
 import { type GroupStats, meanCurve, seriesOf } from "./aggregate.js";
+import { FORMATS } from "./chart.js";
 import type { LoadedRun } from "./load.js";
 
 const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
@@ -40,7 +41,12 @@ export function curvesSpec(
       n: p.n,
     })),
   );
-  const x = { field: "unit", type: "quantitative" as const, title: unitName(kind) };
+  const x = {
+    field: "unit",
+    type: "quantitative" as const,
+    title: unitName(kind),
+    axis: { format: FORMATS.count },
+  };
   const color = { field: "method", type: "nominal" as const, title: "method", legend: { labelLimit: 400 } };
   return {
     $schema: SCHEMA,
@@ -60,7 +66,11 @@ export function curvesSpec(
       },
       {
         mark: { type: "line", strokeWidth: 1.8 },
-        encoding: { x, y: { field: "mean", type: "quantitative", title: metric }, color },
+        encoding: {
+          x,
+          y: { field: "mean", type: "quantitative", title: metric, axis: { format: FORMATS.general } },
+          color,
+        },
       },
     ]),
   };
@@ -85,6 +95,7 @@ export function lrSensitivitySpec(
     type: "quantitative" as const,
     scale: { type: "log" as const },
     title: "learning rate",
+    axis: { format: FORMATS.rate },
   };
   const color = { field: "method", type: "nominal" as const };
   return {
@@ -99,7 +110,13 @@ export function lrSensitivitySpec(
         mark: { type: "line", point: true },
         encoding: {
           x,
-          y: { field: "auc", type: "quantitative", title: `AUC of ${metric}`, scale: { zero: false } },
+          y: {
+            field: "auc",
+            type: "quantitative",
+            title: `AUC of ${metric}`,
+            scale: { zero: false },
+            axis: { format: FORMATS.general },
+          },
           color,
         },
       },
@@ -157,8 +174,14 @@ export function thetaSpec(
       height: 180,
       mark: { type: "line", strokeWidth: 1.5 },
       encoding: {
-        x: { field: "unit", type: "quantitative", title: unitName(kind) },
-        y: { field: "theta", type: "quantitative", title: "theta", scale: { zero: false } },
+        x: { field: "unit", type: "quantitative", title: unitName(kind), axis: { format: FORMATS.count } },
+        y: {
+          field: "theta",
+          type: "quantitative",
+          title: "theta",
+          scale: { zero: false },
+          axis: { format: FORMATS.decimal },
+        },
         color: { field: "curve", type: "nominal", title: null },
       },
     },

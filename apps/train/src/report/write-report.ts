@@ -3,17 +3,21 @@ import { basename, join, relative } from "node:path";
 import { renderFigure, type VegaLiteSpec } from "../plot/index.js";
 import { writeJsonAtomic } from "../run/files.js";
 import { formatNumber, textTable } from "../run/metrics.js";
+import { loadReferenceRuns, type ReferenceRun } from "../validate/reference.js";
 import { bestLearningRates, type GroupStats, groupRuns, reportMetrics } from "./aggregate.js";
-import { checkOrderings } from "./claims.js";
 import { curvesSpec, lrSensitivitySpec, thetaSpec } from "./figures.js";
-import { type LoadedSweep, loadSweep } from "./load.js";
+import { loadSweep } from "./load.js";
+import { type ClaimResult, claimLine, claimsMarkdown, paperClaims } from "./paper-claims.js";
+import { findPaperSweeps, isPaperSweep } from "./paper-data.js";
+import { paperFigures } from "./paper-figures.js";
 
 export interface ReportOutput {
   readonly markdown: string;
   readonly figures: string[];
   readonly json: string;
-  /** One sentence per paper ordering checked, e.g. whether sgprop > MLP > backprop held. */
+  /** One line per claim of the paper checked (verdict, effect, interval). */
   readonly claims: string[];
+  readonly claimResults: readonly ClaimResult[];
 }
 
 function pm(s: { mean: number; sem: number; n: number }): string {
@@ -48,14 +52,22 @@ export async function writeReport(
   sweepDirs: readonly string[],
   outDir: string,
   title: string,
+  /** Paragraphs under the title (e.g. what a quick reproduction can and cannot show). */
+  preamble: readonly string[] = [],
 ): Promise<ReportOutput> {
   const figuresDir = join(outDir, "figures");
   mkdirSync(figuresDir, { recursive: true });
-  const md: string[] = [`# ${title}`, "", `Generated ${new Date().toISOString()} by \`sgprop report\`.`, ""];
+  const md: string[] = [
+    `# ${title}`,
+    "",
+    `Generated ${new Date().toISOString()} by \`sgprop report\`.`,
+    "",
+    ...preamble.flatMap((p) => [p, ""]),
+  ];
   const figures: string[] = [];
   const json: Record<string, unknown>[] = [];
   const claims: string[] = [];
-  const figure = async (spec: VegaLiteSpec, name: string, caption: string) => {
+  const figure = async (spec: VegaLiteSpec, name: string, caption: string, notes: readonly string[] = []) => {
     const out = await renderFigure(spec, join(figuresDir, name));
     writeFileSync(join(figuresDir, `${name}.vl.json`), `${JSON.stringify(spec, null, 2)}\n`);
     figures.push(out.svg, out.png);
@@ -64,24 +76,41 @@ export async function writeReport(
       "",
       `*${caption}* ([SVG](${relative(outDir, out.svg)}))`,
       "",
+      ...(notes.length === 0 ? [] : [...notes.map((n) => `- ${n}`), ""]),
     );
   };
-  for (const dir of sweepDirs) {
-    const loaded: LoadedSweep = loadSweep(dir);
-    const { sweep, runs } = loaded;
+  const allLoaded = sweepDirs.map((dir) => loadSweep(dir));
+  const paper = findPaperSweeps(allLoaded);
+  const claimResults = allLoaded.some((l) => isPaperSweep(l.sweep.name)) ? paperClaims(paper) : [];
+  if (claimResults.length > 0) {
+    md.push("## Claims of the paper", "");
+    md.push(
+      `Each claim as a testable statement, measured on the runs below (${claimResults.filter((c) => c.verdict !== "not measured").length} of ${claimResults.length} measurable with the sweeps in this report).`,
+      "",
+    );
+    md.push(...claimsMarkdown(claimResults), "");
+    claims.push(...claimResults.map(claimLine));
+    const figs = paperFigures(paper, { bandit: references("bandit"), popgym: references("popgym") });
+    if (figs.length > 0) md.push("## Figures of the paper", "");
+    for (const f of figs) await figure(f.spec, f.name, f.caption, f.notes);
+  }
+  for (const loaded of allLoaded) {
+    const { sweep, runs, dir } = loaded;
     const name = sweep.name;
+    // The paper's sweeps are drawn above in the paper's layout; here only their tables.
+    const genericFigures = !isPaperSweep(name);
     const complete = runs.filter((r) => r.status === "complete").length;
     const failed = runs.filter((r) => r.status === "failed");
     const incomplete = runs.filter((r) => r.status === "incomplete").length;
     md.push(`## ${name} (${sweep.kind})`, "");
     md.push(
-      `Sweep folder: \`${dir}\`. Runs: ${runs.length} (${complete} complete, ${failed.length} failed, ${incomplete} incomplete).`,
+      `Sweep folder: \`${relative(outDir, dir) || "."}\`. Runs: ${runs.length} (${complete} complete, ${failed.length} failed, ${incomplete} incomplete).`,
       "",
     );
     const sweepJson: Record<string, unknown> = {
       name,
       kind: sweep.kind,
-      dir,
+      dir: relative(outDir, dir) || ".",
       runs: runs.length,
       complete,
       failed: failed.length,
@@ -91,12 +120,6 @@ export async function writeReport(
       const groups = sortGroups(groupRuns(loaded, metric, source));
       if (groups.length === 0) continue;
       const best = sortGroups(bestLearningRates(groups));
-      if (i === 0) {
-        const orderings = checkOrderings(sweep.kind, best);
-        for (const o of orderings) md.push(`**${o.text}**`, "");
-        claims.push(...orderings.map((o) => `${name}: ${o.text}`));
-        if (orderings.length > 0) sweepJson.orderings = orderings;
-      }
       const slug = metric.replace(/[^a-z0-9]+/gi, "-");
       md.push(`### ${metricTitle} (\`${metric}\`)`, "");
       md.push(
@@ -113,11 +136,12 @@ export async function writeReport(
         ),
         "",
       );
-      await figure(
-        curvesSpec(sweep.kind, `${name}: ${metricTitle}`, best, metric, source),
-        `${name}-curves-${slug}`,
-        `${name}: ${metricTitle}, mean ± SEM over seeds`,
-      );
+      if (genericFigures)
+        await figure(
+          curvesSpec(sweep.kind, `${name}: ${metricTitle}`, best, metric, source),
+          `${name}-curves-${slug}`,
+          `${name}: ${metricTitle}, mean ± SEM over seeds`,
+        );
       const lrs = new Set(groups.map((g) => g.learningRate));
       const swept = groups.some((g) =>
         groups.some(
@@ -141,11 +165,12 @@ export async function writeReport(
         });
         md.push(`Learning-rate sensitivity (AUC of \`${metric}\`, mean ± SEM over seeds):`, "");
         md.push(markdownTable(["setting", "method", ...sortedLrs.map((lr) => `lr ${lr}`)], rows), "");
-        await figure(
-          lrSensitivitySpec(`${name}: learning-rate sensitivity`, groups, metric),
-          `${name}-lr-auc`,
-          `${name}: AUC of ${metric} against the learning rate`,
-        );
+        if (genericFigures)
+          await figure(
+            lrSensitivitySpec(`${name}: learning-rate sensitivity`, groups, metric),
+            `${name}-lr-auc`,
+            `${name}: AUC of ${metric} against the learning rate`,
+          );
       }
       (sweepJson.metrics as Record<string, unknown>)[metric] = groups.map((g) => ({
         setting: g.setting,
@@ -158,7 +183,7 @@ export async function writeReport(
       }));
     }
     const theta = thetaSpec(sweep.kind, `${name}: theta dynamics`, runs);
-    if (theta !== undefined) {
+    if (theta !== undefined && genericFigures) {
       md.push("### theta dynamics", "");
       await figure(theta, `${name}-theta`, `${name}: mixing weight theta during training (sgprop runs)`);
     }
@@ -177,8 +202,17 @@ export async function writeReport(
   const markdown = join(outDir, "report.md");
   writeFileSync(markdown, `${md.join("\n")}\n`);
   const jsonPath = join(outDir, "report.json");
-  writeJsonAtomic(jsonPath, { title, sweeps: json });
-  return { markdown, figures, json: jsonPath, claims };
+  writeJsonAtomic(jsonPath, { title, claims: claimResults, sweeps: json });
+  return { markdown, figures, json: jsonPath, claims, claimResults };
+}
+
+/** The reference curves for overlays; none when the folder is absent (a trimmed install). */
+function references(kind: "bandit" | "popgym"): ReferenceRun[] {
+  try {
+    return loadReferenceRuns(kind);
+  } catch {
+    return [];
+  }
 }
 
 export function reportTitle(dirs: readonly string[]): string {

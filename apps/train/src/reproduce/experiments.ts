@@ -5,9 +5,12 @@ import type { SweepFile } from "../sweep/spec.js";
 /** The paper's sweep files shipped with the app (`apps/train/sweeps/*.yaml`). */
 export const SWEEPS_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../sweeps");
 
+/** One sweep file per figure of the paper, mirroring the authors' scripts (see each file's header). */
 export const PAPER_SWEEPS = [
-  "paper-bandit",
-  "paper-bandit-ablations",
+  "paper-bandit-lr",
+  "paper-bandit-pflip",
+  "paper-bandit-parents",
+  "paper-bandit-fixed-theta",
   "paper-popgym-escape",
   "paper-popgym-explore",
 ] as const;
@@ -26,36 +29,53 @@ export interface QuickOverride {
   readonly checkpointEvery?: number;
 }
 
-const quickBandit = { steps: 150, numEvals: 5, evalBatchSize: 500, width: 100 };
-const quickPopgym = { batches: 12, numEnvs: 20, width: 64, numInputNeurons: 16, hiddenSize: 128 };
+/**
+ * `--quick`: every figure at a toy scale, sized to finish in 10-15 minutes on a shared 2-core machine
+ * (QUICK_BUDGET): 40 bandit steps of a width-32 SparseNet (4 evaluations of 200 contexts), 8 POPGym
+ * batches of a width-32 SparseNet and hidden-64 GRU/LSTM, 2-3 seeds, 2 learning rates per method, the
+ * ablations at one value besides the base point. It shows the pipeline, not the paper's conclusions.
+ */
+export const QUICK_BUDGET =
+  "118 runs, budget 10-15 minutes on a 2-core machine shared with a few other jobs (measured: 22.7 min at load average 15-25)";
+const quickBandit = { steps: 40, numEvals: 4, evalBatchSize: 200, width: 32 };
+const quickPopgym = { batches: 8, width: 32, numInputNeurons: 8, hiddenSize: 64 };
+const quickSeeds = [0, 1, 2];
 
-/** Scaled-down versions of every paper experiment (few seeds, steps and learning rates). */
 export const QUICK_OVERRIDES: Readonly<Record<PaperSweep, QuickOverride>> = {
-  "paper-bandit": {
+  "paper-bandit-lr": {
     base: quickBandit,
-    grid: { seed: [0, 1] },
+    grid: { seed: quickSeeds },
     methods: {
-      "sparse-sgprop": { grid: { learningRate: [0.001, 0.005] } },
-      "sparse-backprop": { grid: { learningRate: [0.001, 0.005] } },
+      sparse_sgprop_fixed_theta: { grid: { learningRate: [0.001, 0.005] } },
+      sparse_sgprop_adaptive: { grid: { learningRate: [0.001, 0.005] } },
+      sparse_backprop: { grid: { learningRate: [0.001, 0.005] } },
       mlp: { grid: { learningRate: [0.00002, 0.0001] } },
     },
-    checkpointEvery: 50,
+    checkpointEvery: 20,
   },
-  "paper-bandit-ablations": {
+  "paper-bandit-pflip": {
     base: quickBandit,
-    grid: { pFlip: [0.2, 0.4], numParents: [5], seed: [0] },
-    checkpointEvery: 50,
+    grid: { pFlip: [0], seed: quickSeeds },
+    checkpointEvery: 20,
+  },
+  "paper-bandit-parents": {
+    base: quickBandit,
+    grid: { numParents: [2], seed: quickSeeds },
+    checkpointEvery: 20,
+  },
+  "paper-bandit-fixed-theta": {
+    base: quickBandit,
+    grid: { thetaInit: [0, 0.5, 1.0], seed: quickSeeds },
+    checkpointEvery: 20,
   },
   "paper-popgym-escape": {
     base: quickPopgym,
-    grid: { numEnvs: [20], learningRate: [0.001, 0.004], seed: [0, 1] },
-    methods: { lstm: null },
+    grid: { numEnvs: [20, 40], learningRate: [0.001, 0.004], seed: [0, 1] },
     checkpointEvery: 4,
   },
   "paper-popgym-explore": {
     base: quickPopgym,
-    grid: { numEnvs: [20], learningRate: [0.001, 0.004], seed: [0] },
-    methods: { lstm: null },
+    grid: { numEnvs: [20, 40], learningRate: [0.001, 0.004], seed: [0, 1] },
     checkpointEvery: 4,
   },
 };

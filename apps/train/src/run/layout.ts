@@ -8,6 +8,8 @@ export const RUN_FILES = {
   checkpoints: "checkpoints",
   checkpointIndex: "checkpoints/index.json",
   curves: "curves",
+  /** `sgprop train dni`: the experiment's table or analysis, next to the paper's numbers. */
+  results: "results.md",
   lock: ".sgprop-lock",
 } as const;
 
@@ -24,6 +26,7 @@ export const RUN_FOLDER_NAMES: readonly string[] = [
   RUN_FILES.checkpoints,
   `${RUN_FILES.curves}.svg`,
   `${RUN_FILES.curves}.png`,
+  RUN_FILES.results,
   RUN_FILES.lock,
 ];
 

@@ -1,7 +1,9 @@
 import type { TrainKind } from "../options/presets.js";
+import { dniHeadlineMetrics } from "./dni-metrics.js";
 
 /** The metrics shown live, summarised and plotted for each kind of run (CleanRL-style names). */
 export function headlineMetrics(kind: TrainKind): { live: string[]; plotted: string[]; primary: string } {
+  if (kind === "dni") return dniHeadlineMetrics;
   if (kind === "popgym") {
     return {
       live: ["charts/success_rate", "charts/return_mean", "sgprop/theta_mean", "losses/sg_loss"],

@@ -5,6 +5,7 @@ import type { TrainKind } from "../options/presets.js";
 import { renderFigure } from "../plot/index.js";
 import { type CheckpointEntry, checkpointName, sealCheckpoint } from "./checkpoints.js";
 import { runCurvesSpec } from "./curves.js";
+import { writeDniFigures } from "./dni-figures.js";
 import { readMetricsCsv, rowsAsRecords, writeJsonAtomic } from "./files.js";
 import { RUN_FILES } from "./layout.js";
 import { headlineMetrics, type MetricSummary, summariseSeries, unitColumn } from "./metrics.js";
@@ -180,6 +181,7 @@ export function summariseRun(
 export async function writeRunCurves(dir: string, config: RunConfig): Promise<{ svg: string; png: string }> {
   const train = rowsAsRecords(readMetricsCsv(join(dir, RUN_FILES.metrics)));
   const evalRows = rowsAsRecords(readMetricsCsv(join(dir, RUN_FILES.eval)));
+  if (config.kind === "dni") return writeDniFigures(dir, config, train, evalRows);
   const o = config.options;
   const title = `${config.kind} ${o.model} ${o.algorithm}${config.kind === "popgym" ? ` ${o.env}` : ""} seed ${o.seed} (${basename(dir)})`;
   return renderFigure(runCurvesSpec(config.kind, title, train, evalRows), join(dir, RUN_FILES.curves));

@@ -41,7 +41,7 @@ function workerEnv(workers: number): NodeJS.ProcessEnv {
   return workers > 1 ? { ...process.env, SGPROP_CORE_THREADS: "1" } : { ...process.env };
 }
 
-function createWorker(workers: number): Worker {
+export function createWorker(workers: number): Worker {
   const env = workerEnv(workers);
   if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./worker.js", import.meta.url), { env });
   // Running from TypeScript sources under tsx: worker threads do not inherit tsx's module hooks

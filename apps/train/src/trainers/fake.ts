@@ -9,7 +9,9 @@ import type { MetricsRow, Trainer, TrainerFactory, TrainerOptions, TrainerRows }
  * A deterministic stand-in for the @sgprop/agents trainers (`SGPROP_TRAINER=fake`): it follows the
  * Trainer contract (same metric names, evaluation schedule, checkpoint/restore continuing the same
  * random stream) with cheap synthetic learning curves, so the harness can be tested in milliseconds.
- * `SGPROP_FAKE_UNIT_MS` slows each unit down (crash tests need time to kill a run mid-way);
+ * `SGPROP_FAKE_UNIT_MS` slows each unit down (crash tests need time to kill a run mid-way), by
+ * spinning the CPU instead of sleeping when `SGPROP_FAKE_BUSY=1` (like a real trainer, it then
+ * blocks its thread's event loop: the queue tests check that this does not stall job locks);
  * `SGPROP_FAKE_FAIL_AT=n` makes unit n throw, `SGPROP_FAKE_FAIL_SEED=s` makes the creation of a
  * run with seed s throw (failure handling tests).
  */
@@ -64,7 +66,11 @@ export class FakeTrainer implements Trainer {
     }
     const delay = Number(process.env.SGPROP_FAKE_UNIT_MS ?? 0);
     const started = performance.now();
-    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    if (delay > 0 && process.env.SGPROP_FAKE_BUSY === "1") {
+      while (performance.now() - started < delay) {
+        // spin: CPU-bound like a real unit of training
+      }
+    } else if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     const lr = Number(this.options.learningRate);
     this.level += (1 - this.level) * Math.min(0.5, lr * 20) * this.rng.float();
     this.done += 1;

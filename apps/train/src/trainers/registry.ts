@@ -1,4 +1,5 @@
 import type { BanditTrainOptions, PopgymTrainOptions } from "@sgprop/agents";
+import type { DniTrainOptions } from "@sgprop/dni";
 import type { TrainKind } from "../options/presets.js";
 import { fakeTrainerFactory } from "./fake.js";
 import type { TrainerFactory, TrainerOptions } from "./types.js";
@@ -12,6 +13,17 @@ export async function trainerFactory(kind: TrainKind): Promise<TrainerFactory> {
   if (process.env.SGPROP_TRAINER === "fake") return fakeTrainerFactory(kind);
   const agents = await import("@sgprop/agents");
   const backend = () => agents.currentBackend();
+  if (kind === "dni") {
+    // Options were validated against the table of options/dni.ts, whose keys are DniTrainOptions'.
+    const dni = await import("@sgprop/dni");
+    const typed = (o: TrainerOptions) => o as Partial<DniTrainOptions>;
+    return {
+      implementation: "dni",
+      create: (o) => dni.createDniTrainer(typed(o)),
+      restore: (dir, o) => dni.restoreDniTrainer(dir, typed(o)),
+      backend,
+    };
+  }
   if (kind === "popgym") {
     // Options were validated against the same table as PopgymTrainOptions (see options/popgym.ts).
     // @sgprop/agents does not depend on the environment packages: the vector env comes from here.

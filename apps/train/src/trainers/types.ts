@@ -7,7 +7,7 @@ export type { MetricsRow, Trainer, TrainerRows } from "@sgprop/agents";
 export type TrainerOptions = Readonly<Record<string, unknown>>;
 
 export interface TrainerFactory {
-  /** "agents" for @sgprop/agents, "fake" for the harness's test double. */
+  /** "agents" for @sgprop/agents, "dni" for @sgprop/dni, "fake" for the harness's test double. */
   readonly implementation: string;
   create(options: TrainerOptions): Promise<Trainer>;
   restore(checkpointDir: string, options: TrainerOptions): Promise<Trainer>;

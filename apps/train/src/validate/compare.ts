@@ -22,6 +22,8 @@ export interface RunMetrics {
 export const METRIC_LABELS: Readonly<Record<TrainKind, { final: string; mean: string }>> = {
   bandit: { final: "final eval reward", mean: "mean of the evaluations" },
   popgym: { final: "success, last 50 batches", mean: "success, all batches" },
+  // `sgprop validate` has no dni reference runs; the entry keeps the table total.
+  dni: { final: "final loss", mean: "mean loss" },
 };
 
 /** The two headline numbers of one curve (eval rewards or per-batch success rates, in order). */

@@ -32,6 +32,7 @@ const FILE_NAME = /^(bandit|popgym-escape)-(\w+)-seed(\d+)\.csv$/;
 const COLUMNS: Readonly<Record<TrainKind, { unit: string; value: string }>> = {
   bandit: { unit: "step", value: "eval_reward" },
   popgym: { unit: "update", value: "success_rate" },
+  dni: { unit: "step", value: "loss" },
 };
 
 function readColumns(path: string, kind: TrainKind): { units: number[]; values: number[] } {

@@ -1,6 +1,6 @@
 import type { BackendName } from "../backend.js";
+import { InvalidConfigError, requireInt, requireUnit } from "../feedforward/errors.js";
 import { banditMemoryParts, memoryBudgetProblem } from "../memoryBudget.js";
-import { InvalidConfigError, requireInt, requireUnit } from "../models/errors.js";
 import type { SgMode } from "../sgprop/mixing.js";
 import type { BanditFactory, ContextualBandit } from "./types.js";
 
@@ -16,6 +16,10 @@ export interface BanditTrainOptions {
   readonly learningRate?: number;
   /** Adam learning rate of the SG predictors. */
   readonly sgLearningRate: number;
+  /** L2 weight decay of the policy Adam, as torch.optim.Adam's `weight_decay` (paper: 0). */
+  readonly policyWeightDecay: number;
+  /** L2 weight decay of the SG-predictor Adam (paper: 0). */
+  readonly sgWeightDecay: number;
   /** Policy steps. */
   readonly steps: number;
   /** Contexts per policy step. */
@@ -78,6 +82,8 @@ export const defaultBanditOptions: Readonly<Omit<BanditTrainOptions, "bandit">> 
   algorithm: "sgprop",
   seed: 0,
   sgLearningRate: 5e-3,
+  policyWeightDecay: 0,
+  sgWeightDecay: 0,
   steps: 1500,
   batchSize: 64,
   evalBatchSize: 4000,
@@ -153,6 +159,11 @@ export function resolveBanditOptions(opts: Partial<BanditTrainOptions>): Resolve
     const v = resolved[key];
     if (!(typeof v === "number" && v > 0 && Number.isFinite(v)))
       throw new InvalidConfigError(key, v, "a finite number > 0");
+  }
+  for (const key of ["policyWeightDecay", "sgWeightDecay"] as const) {
+    const v = resolved[key];
+    if (!(typeof v === "number" && v >= 0 && Number.isFinite(v)))
+      throw new InvalidConfigError(key, v, "a finite number >= 0");
   }
   if (!(resolved.thetaEps >= 0)) throw new InvalidConfigError("thetaEps", resolved.thetaEps, "a number >= 0");
   if (resolved.sgMode !== "prediction" && resolved.sgMode !== "positive_projection") {

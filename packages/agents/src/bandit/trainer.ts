@@ -2,16 +2,13 @@ import { Rng } from "@sgprop/gym";
 import * as tf from "@tensorflow/tfjs-core";
 import { ensureBackend, selectBackend } from "../backend.js";
 import { type NamedTensorData, readCheckpointDir, writeCheckpointDir } from "../checkpoint.js";
-import { InvalidConfigError } from "../models/errors.js";
-import { Mlp, type MlpForward, mlpShapes } from "../models/mlp.js";
-import {
-  type FeedforwardForward,
-  FeedforwardSparseNet,
-  type FeedforwardSparseNetConfig,
-  feedforwardShapes,
-} from "../models/sparseNet.js";
+import { InvalidConfigError } from "../feedforward/errors.js";
+import { Mlp, type MlpForward, mlpShapes } from "../feedforward/mlp.js";
+import { backpropPolicyGradients, sgPhaseGradients, sgpropPolicyGradients } from "../feedforward/sgprop.js";
+import { FeedforwardSparseNet } from "../feedforward/sparsenet.js";
+import { type FeedforwardSparseNetConfig, feedforwardShapes } from "../feedforward/sparsenetConfig.js";
+import type { FeedforwardForward } from "../feedforward/sparsenetTrace.js";
 import { Adam, type AdamState } from "../optim/adam.js";
-import { backpropPolicyGradients, sgPhaseGradients, sgpropPolicyGradients } from "../sgprop/feedforward.js";
 import { BANDIT_TRAINER_STREAMS, trainerStreams } from "../streams.js";
 import { type MetricsRow, NonFiniteError, type Trainer, type TrainerRows } from "../trainer.js";
 import { banditLoss } from "./loss.js";
@@ -370,9 +367,8 @@ function makeOptimizers(
   sparse: FeedforwardSparseNet | undefined,
   mlp: Mlp | undefined,
 ): { policyAdam: Adam; sgAdam?: Adam } {
-  if (sparse === undefined)
-    return { policyAdam: new Adam((mlp as Mlp).vars, { learningRate: o.learningRate }) };
-  const policyAdam = new Adam(sparse.policyVars(), { learningRate: o.learningRate });
+  if (sparse === undefined) return { policyAdam: new Adam((mlp as Mlp).vars, policyAdamOptions(o)) };
+  const policyAdam = new Adam(sparse.policyVars(), policyAdamOptions(o));
   if (o.algorithm !== "sgprop") return { policyAdam };
   const sgVars: Record<string, tf.Variable> = sparse.sgVars();
   if (o.updateSharedKeysInSgPhase) {
@@ -380,7 +376,14 @@ function makeOptimizers(
       sgVars[`hiddenKeys.${l}`] = sparse.vars[`hiddenKeys.${l}`] as tf.Variable;
     sgVars.actionKeys = sparse.vars.actionKeys as tf.Variable;
   }
-  return { policyAdam, sgAdam: new Adam(sgVars, { learningRate: o.sgLearningRate }) };
+  return {
+    policyAdam,
+    sgAdam: new Adam(sgVars, { learningRate: o.sgLearningRate, weightDecay: o.sgWeightDecay }),
+  };
+}
+
+function policyAdamOptions(o: ResolvedBanditOptions): { learningRate: number; weightDecay: number } {
+  return { learningRate: o.learningRate, weightDecay: o.policyWeightDecay };
 }
 
 async function useBackendFor(o: ResolvedBanditOptions): Promise<void> {

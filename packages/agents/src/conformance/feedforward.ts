@@ -9,15 +9,15 @@ import {
 import * as tf from "@tensorflow/tfjs-core";
 import { ensureBackend } from "../backend.js";
 import { banditLoss } from "../bandit/loss.js";
-import { Mlp, mlpShapes } from "../models/mlp.js";
+import { Mlp, mlpShapes } from "../feedforward/mlp.js";
+import { backpropPolicyGradients, sgPhaseGradients, sgpropPolicyGradients } from "../feedforward/sgprop.js";
+import { FeedforwardSparseNet } from "../feedforward/sparsenet.js";
 import {
-  FeedforwardSparseNet,
   feedforwardPolicyNames,
   feedforwardSgNames,
   feedforwardShapes,
-} from "../models/sparseNet.js";
+} from "../feedforward/sparsenetConfig.js";
 import { Adam } from "../optim/adam.js";
-import { backpropPolicyGradients, sgPhaseGradients, sgpropPolicyGradients } from "../sgprop/feedforward.js";
 
 /**
  * Tolerances for our float32 backends against the float64 golden numbers (golden README section 9):

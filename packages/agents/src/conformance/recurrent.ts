@@ -14,10 +14,12 @@ import { ensureBackend } from "../backend.js";
 import { disposeLossTensors, lossTensors, type SequenceBatch } from "../recurrent/batch.js";
 import { RnnLearner, SparseNetLearner, type UpdateHyper } from "../recurrent/learner.js";
 import { toVariables } from "../recurrent/params.js";
-import { RNN_PARAMS, type RnnCell, RnnPolicy, type RnnState } from "../recurrent/rnn.js";
-import { SPARSENET_POLICY_PARAMS, SPARSENET_SG_PARAMS, SparseNetPolicy } from "../recurrent/sparsenet.js";
+import { RnnPolicy } from "../recurrent/rnn.js";
+import { RNN_PARAMS, type RnnCell, type RnnState } from "../recurrent/rnnConfig.js";
+import { SparseNetPolicy } from "../recurrent/sparsenet.js";
 import { sparseNetBptt } from "../recurrent/sparsenetBptt.js";
-import { temporalThetaSchedule } from "../recurrent/thetaSchedule.js";
+import { SPARSENET_POLICY_PARAMS, SPARSENET_SG_PARAMS } from "../recurrent/sparsenetConfig.js";
+import { temporalThetaSchedule } from "../sgprop/thetaSchedule.js";
 
 /*
  * Tolerances for our float32 tensors against the float64 golden numbers (golden README section 9).

@@ -5,6 +5,11 @@ import { hostData, rememberHostData } from "../kernels/hostMirror.js";
 /** Adam hyper-parameters; defaults are PyTorch's (no weight decay, no AMSGrad). */
 export interface AdamOptions {
   readonly learningRate: number;
+  /**
+   * L2 penalty as torch.optim.Adam's `weight_decay` (added to the gradient before the moments,
+   * not AdamW's decoupled decay); default 0, which leaves the update bit for bit unchanged.
+   */
+  readonly weightDecay?: number;
   readonly beta1?: number;
   readonly beta2?: number;
   readonly epsilon?: number;
@@ -39,6 +44,7 @@ export class Adam {
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
+  readonly weightDecay: number;
   private readonly params: Map<string, tf.Variable>;
   private readonly m = new Map<string, tf.Variable>();
   private readonly v = new Map<string, tf.Variable>();
@@ -55,6 +61,10 @@ export class Adam {
     this.beta1 = options.beta1 ?? 0.9;
     this.beta2 = options.beta2 ?? 0.999;
     this.epsilon = options.epsilon ?? 1e-8;
+    this.weightDecay = options.weightDecay ?? 0;
+    if (!(this.weightDecay >= 0) || !Number.isFinite(this.weightDecay)) {
+      throw new RangeError(`Adam weight decay must be finite and >= 0, got ${options.weightDecay}`);
+    }
     this.params = new Map(Object.entries(params));
     const backend = tf.getBackend();
     if (options.kernels ?? (backend === "wasm" || backend === "cpu")) {
@@ -93,6 +103,11 @@ export class Adam {
     let heap = rt.heap(total);
     heap.set(hostData(p), po);
     heap.set(hostData(g), go);
+    if (this.weightDecay !== 0) {
+      // torch: grad = grad + weight_decay * param, in float32 (the heap is a Float32Array).
+      for (let j = 0; j < n; j++)
+        heap[go + j] = (heap[go + j] as number) + Math.fround(this.weightDecay * (heap[po + j] as number));
+    }
     heap = rt.heap(total);
     const settings = { beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, step: k };
     heap.set(adamConstants({ ...settings, learningRate: this.learningRate }), hp);
@@ -111,8 +126,8 @@ export class Adam {
 
   /** Applies one update with the given gradients (unknown names are an error). */
   step(grads: Readonly<Record<string, tf.Tensor | undefined>>): void {
-    for (const [name, g] of Object.entries(grads)) {
-      if (g === undefined) continue;
+    for (const [name, grad] of Object.entries(grads)) {
+      if (grad === undefined) continue;
       const p = this.params.get(name);
       if (p === undefined) {
         throw new Error(`Adam: no parameter named "${name}" (known: ${this.names.join(", ")})`);
@@ -120,7 +135,7 @@ export class Adam {
       const k = (this.steps.get(name) ?? 0) + 1;
       this.steps.set(name, k);
       if (this.hostBlock >= 0) {
-        this.hostStep(name, p, g, k);
+        this.hostStep(name, p, grad, k);
         continue;
       }
       const m = this.m.get(name) as tf.Variable;
@@ -128,6 +143,7 @@ export class Adam {
       const bc1 = 1 - this.beta1 ** k;
       const bc2 = 1 - this.beta2 ** k;
       tf.tidy(() => {
+        const g = this.weightDecay === 0 ? grad : tf.add(grad, tf.mul(p, this.weightDecay));
         const mNew = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1));
         const vNew = tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
         const denom = tf.add(tf.div(tf.sqrt(vNew), Math.sqrt(bc2)), this.epsilon);

@@ -27,6 +27,8 @@ export interface SequenceBatch {
 export interface LossHyper {
   readonly gamma: number;
   readonly entropyCoef: number;
+  /** Normalise the valid returns to mean 0, std 1 (paper: yes); otherwise the raw returns. */
+  readonly normalizeReturns?: boolean;
 }
 
 /** Tensors of a batch every policy's loss needs; dispose with {@link disposeLossTensors}. */
@@ -81,7 +83,10 @@ export function lossTensors(
     batch.numEnvs,
     hyper.gamma,
   );
-  const normalized = normalizeReturns(returns, batch.valid);
+  const normalized =
+    hyper.normalizeReturns === false
+      ? Float64Array.from(returns, (r, k) => (batch.valid[k] ? r : 0))
+      : normalizeReturns(returns, batch.valid);
   const oneHot = new Float32Array(n * numActions);
   for (let k = 0; k < n; k++) oneHot[k * numActions + (batch.actions[k] as number)] = 1;
   return {

@@ -9,10 +9,19 @@ export * from "./learner.js";
 export * from "./matmul.js";
 export * from "./params.js";
 export * from "./rnn.js";
+export {
+  initRnn,
+  PAPER_RNN_SIZES,
+  RNN_PARAMS,
+  type RnnCell,
+  type RnnConfig,
+  type RnnState,
+  validateRnnConfig,
+} from "./rnnConfig.js";
 export * from "./rolloutCore.js";
 export * from "./sparseCore.js";
 export * from "./sparseMaps.js";
 export * from "./sparsenet.js";
 export * from "./sparsenetBptt.js";
-export * from "./thetaEstimator.js";
-export * from "./thetaSchedule.js";
+export * from "./sparsenetConfig.js";
+export * from "./sparsenetTheta.js";

@@ -3,12 +3,14 @@ import * as tf from "@tensorflow/tfjs-core";
 import { Adam } from "../optim/adam.js";
 import { clipByGlobalNorm } from "../optim/clip.js";
 import type { SgMode } from "../sgprop/mixing.js";
+import { THETA_SCHEDULE_RHO, temporalThetaSchedule } from "../sgprop/thetaSchedule.js";
 import { disposeLossTensors, type LossTensors, lossTensors, type SequenceBatch } from "./batch.js";
 import { pick, RecurrentConfigError, type TensorMap } from "./params.js";
-import type { RnnGradients, RnnPolicy, RnnState } from "./rnn.js";
-import { SPARSENET_POLICY_PARAMS, SPARSENET_SG_PARAMS, type SparseNetPolicy } from "./sparsenet.js";
+import type { RnnGradients, RnnPolicy } from "./rnn.js";
+import type { RnnState } from "./rnnConfig.js";
+import type { SparseNetPolicy } from "./sparsenet.js";
 import { type BpttOptions, type BpttResult, sparseNetBptt } from "./sparsenetBptt.js";
-import { THETA_SCHEDULE_RHO, temporalThetaSchedule } from "./thetaSchedule.js";
+import { SPARSENET_POLICY_PARAMS, SPARSENET_SG_PARAMS } from "./sparsenetConfig.js";
 
 /** Hyper-parameters of one REINFORCE update (SPEC 4.4, 4.5, 5; paper values in {@link PAPER_UPDATE_HYPER}). */
 export interface UpdateHyper {
@@ -18,6 +20,8 @@ export interface UpdateHyper {
   readonly maxGradNorm: number;
   readonly gamma: number;
   readonly entropyCoef: number;
+  /** Normalise the returns of each batch (paper: yes; unset means yes). */
+  readonly normalizeReturns?: boolean;
   readonly adaptiveTheta: boolean;
   readonly thetaMomentum: number;
   readonly thetaRho: number;
@@ -31,6 +35,7 @@ export const PAPER_UPDATE_HYPER: UpdateHyper = {
   maxGradNorm: 0.5,
   gamma: 0.95,
   entropyCoef: 0.01,
+  normalizeReturns: true,
   adaptiveTheta: true,
   thetaMomentum: 0.9,
   thetaRho: THETA_SCHEDULE_RHO,

@@ -1,7 +1,7 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import { getParam } from "./params.js";
 import { type CoreMaps, type CoreSizes, transposeMaps } from "./sparseCore.js";
-import type { SparseNetDims } from "./sparsenet.js";
+import type { SparseNetDims } from "./sparsenetConfig.js";
 
 /** Core maps in loop layout plus, optionally, the SG predictor maps. */
 export interface JsCoreMaps extends CoreMaps {

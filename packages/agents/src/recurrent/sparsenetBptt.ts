@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { reinforceLoss } from "../reinforce/loss.js";
 import type { SgMode } from "../sgprop/mixing.js";
+import { RECURRENT_THETA_EPS } from "../sgprop/thetaEstimator.js";
 import { slotActorLogits } from "./actor.js";
 import type { LossTensors, SequenceBatch } from "./batch.js";
 import { backwardParallel, startPredictions, startSgLoss } from "./corePool.js";
@@ -17,7 +18,7 @@ import {
 } from "./sparseCore.js";
 import { canonicalSlotGrads, coreSizes, jsCoreMaps } from "./sparseMaps.js";
 import { coreKernels, disposeKernels, type SparseNetPolicy } from "./sparsenet.js";
-import { RECURRENT_THETA_EPS, startRecurrentThetaBatch } from "./thetaEstimator.js";
+import { startRecurrentThetaBatch } from "./sparsenetTheta.js";
 
 export type { SgMode };
 

@@ -38,6 +38,8 @@ export interface PopgymTrainOptions {
   gamma: number;
   /** Entropy bonus coefficient. */
   entropyCoef: number;
+  /** Normalise each batch's valid returns to mean 0, std 1 (paper code: `--normalize-returns`, on). */
+  normalizeReturns: boolean;
   /** Global gradient-norm clip (policy; the SG predictors are clipped separately to the same norm). */
   maxGradNorm: number;
   /** Explore only: probability a step's reward becomes -1/episodeLength (paper code 0.75). */
@@ -121,6 +123,7 @@ export const defaultPopgymOptions: Readonly<PopgymTrainOptions> = Object.freeze(
   batches: 300,
   gamma: 0.95,
   entropyCoef: 0.01,
+  normalizeReturns: true,
   maxGradNorm: 0.5,
   exploreRewardZeroProb: 0.75,
   width: 128,

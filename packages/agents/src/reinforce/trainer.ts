@@ -10,15 +10,12 @@ import {
 import type { Adam, AdamState } from "../optim/adam.js";
 import { RnnLearner, SparseNetLearner, type UpdateHyper, type UpdateStats } from "../recurrent/learner.js";
 import { type ParamMap, RecurrentConfigError } from "../recurrent/params.js";
-import { RNN_PARAMS, RnnPolicy, type RnnState, withTransposedWeights } from "../recurrent/rnn.js";
+import { RnnPolicy, withTransposedWeights } from "../recurrent/rnn.js";
+import { RNN_PARAMS, type RnnState } from "../recurrent/rnnConfig.js";
 import { allocTrace, type CoreTrace } from "../recurrent/sparseCore.js";
 import { coreSizes } from "../recurrent/sparseMaps.js";
-import {
-  type RolloutMaps,
-  SPARSENET_POLICY_PARAMS,
-  SPARSENET_SG_PARAMS,
-  SparseNetPolicy,
-} from "../recurrent/sparsenet.js";
+import { type RolloutMaps, SparseNetPolicy } from "../recurrent/sparsenet.js";
+import { SPARSENET_POLICY_PARAMS, SPARSENET_SG_PARAMS } from "../recurrent/sparsenetConfig.js";
 import { POPGYM_TRAINER_STREAMS, trainerStreams } from "../streams.js";
 import { type MetricsRow, NonFiniteError, type Trainer, type TrainerRows } from "../trainer.js";
 import { NETWORK_SIZE_KEYS, type PopgymTrainOptions, resolvePopgymOptions } from "./options.js";
@@ -126,6 +123,7 @@ function hyperOf(o: Resolved): UpdateHyper {
     maxGradNorm: o.maxGradNorm,
     gamma: o.gamma,
     entropyCoef: o.entropyCoef,
+    normalizeReturns: o.normalizeReturns,
     adaptiveTheta: o.adaptiveTheta,
     thetaMomentum: o.thetaMomentum,
     thetaRho: o.thetaRho,

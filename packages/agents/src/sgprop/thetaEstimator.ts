@@ -1,5 +1,101 @@
+/**
+ * The adaptive mixing weight of eq. 3 (SPEC 4.5, Appendix H.2 of the paper, golden README
+ * section 6): the one place of the equation. For one neuron and a batch of N samples, let w_n be
+ * the gradient of the neuron's own parameters (A, b, keys) induced by the unit-normalised received
+ * gradient g_n, what_n the one induced by the unit-normalised substitute s_n, d_n = what_n - w_n,
+ * and bars batch means. Then
+ *   V  = max(0, (mean ||d_n||^2 - ||dbar||^2) / (N - 1))     variance of the mean of d
+ *   C  = (mean <w_n, d_n> - <wbar, dbar>) / (N - 1)          covariance of the means
+ *   B2 = max(0, ||dbar||^2 - V)                              squared bias of the synthetic part
+ *   thetaBatch = clamp(1 + C / (V + B2), 0, 1), or thetaPrev where V + B2 <= eps (or N <= 1),
+ * the minimiser over theta of the MSE of theta wbar + (1 - theta) whatbar against E[w]. The
+ * momentum update theta <- mu theta + (1 - mu) thetaBatch is the callers'.
+ *
+ * {@link thetaFromMoments} (host numbers) and {@link thetaFromMomentsTensor} (tfjs) are the
+ * equation from the four moments; the rest of the file computes the moments in closed form
+ * without per-sample gradient tensors: {@link estimateThetaBatch} for a layer of neurons given as
+ * tensors (the feed-forward SparseNet's tfjs path), {@link thetaFromSums} for the sums the
+ * recurrent SparseNet's kernels return (recurrent/sparsenetTheta.ts). The kernel paths compute the
+ * same moments in C (kernels/thetaEstimator.c for the feed-forward net, the recurrent core's
+ * estimator sums for the recurrent one).
+ */
 import * as tf from "@tensorflow/tfjs-core";
 import { perNeuronOuter } from "../ops/perNeuron.js";
+
+/** Threshold on V + B^2 below which the previous theta is kept (recurrent net, golden README 6). */
+export const RECURRENT_THETA_EPS = 1e-12;
+
+/**
+ * Eq. 3 for one neuron from its moments over n samples: meanDd = mean ||d_n||^2, meanWd =
+ * mean <w_n, d_n>, dbarSq = ||dbar||^2, wdbar = <wbar, dbar>. Returns thetaBatch, or thetaPrev
+ * where V + B2 <= eps. Callers handle n <= 1 (no estimate) before.
+ */
+export function thetaFromMoments(
+  n: number,
+  meanDd: number,
+  meanWd: number,
+  dbarSq: number,
+  wdbar: number,
+  thetaPrev: number,
+  eps: number,
+): number {
+  const v = Math.max(0, (meanDd - dbarSq) / (n - 1));
+  const c = (meanWd - wdbar) / (n - 1);
+  const b2 = Math.max(0, dbarSq - v);
+  const denom = v + b2;
+  return denom > eps ? Math.min(1, Math.max(0, 1 + c / denom)) : thetaPrev;
+}
+
+/** {@link thetaFromMoments} on tensors of moments (one entry per neuron, same shapes as thetaPrev). */
+export function thetaFromMomentsTensor(
+  n: number,
+  meanDd: tf.Tensor,
+  meanWd: tf.Tensor,
+  dbarSq: tf.Tensor,
+  wdbar: tf.Tensor,
+  thetaPrev: tf.Tensor,
+  eps: number,
+): tf.Tensor {
+  return tf.tidy(() => {
+    const v = tf.relu(tf.div(tf.sub(meanDd, dbarSq), n - 1));
+    const c = tf.div(tf.sub(meanWd, wdbar), n - 1);
+    const b2 = tf.relu(tf.sub(dbarSq, v));
+    const denom = tf.add(v, b2);
+    const ok = tf.greater(denom, eps);
+    const safe = tf.where(ok, denom, tf.onesLike(denom));
+    const est = tf.clipByValue(tf.add(1, tf.div(c, safe)), 0, 1);
+    return tf.where(ok, est, thetaPrev);
+  });
+}
+
+/**
+ * Eq. 3 from per-neuron sums over N rows (see the recurrent core's estimator sums): sum ||d_n||^2,
+ * sum <w_n, d_n>, ||sum d_n||^2 and <sum w_n, sum d_n> (every parameter part included).
+ */
+export function thetaFromSums(
+  n: number,
+  sumDd: ArrayLike<number>,
+  sumWd: ArrayLike<number>,
+  barDd: ArrayLike<number>,
+  barWd: ArrayLike<number>,
+  thetaPrev: ArrayLike<number>,
+  eps = RECURRENT_THETA_EPS,
+): Float64Array {
+  const out = Float64Array.from(thetaPrev as ArrayLike<number>);
+  if (n <= 1) return out;
+  for (let i = 0; i < out.length; i++) {
+    out[i] = thetaFromMoments(
+      n,
+      (sumDd[i] as number) / n,
+      (sumWd[i] as number) / n,
+      (barDd[i] as number) / (n * n),
+      (barWd[i] as number) / (n * n),
+      out[i] as number,
+      eps,
+    );
+  }
+  return out;
+}
 
 /** Inputs of {@link estimateThetaBatch}; N samples, W neurons, q outputs, D inputs, M slots. */
 export interface ThetaEstimatorInputs {
@@ -48,14 +144,9 @@ function unitRows(x: tf.Tensor): tf.Tensor {
 }
 
 /**
- * The closed-form adaptive mixing-weight estimate of eq. 3 (SPEC 4.5, golden README section 6) for
- * every neuron of a layer at once. For sample n let w_n (from g) and what_n (from s) be the
- * gradients of the neuron's own parameters (keys, A, b; u constant) after normalising g_n and s_n to
- * unit length, d_n = what_n - w_n, and bars batch means. Then
- *   V  = max(0, (mean ||d_n||^2 - ||dbar||^2) / (N - 1))
- *   C  = (mean <w_n, d_n> - <wbar, dbar>) / (N - 1)
- *   B2 = max(0, ||dbar||^2 - V)
- *   thetaBatch = clamp(1 + C / (V + B2), 0, 1)   (thetaPrev where V + B2 <= eps, or N <= 1).
+ * Eq. 3 (see the top of this file) for every neuron of a layer at once: g and s are the received
+ * gradient and the substitute at the neurons' outputs, w_n and what_n the gradients they induce on
+ * each neuron's keys, A and b (u constant) after normalising g_n and s_n to unit length.
  * No per-sample gradient tensors are built: with the factored form G_n (x) u_n, inner products are
  * <G_n, G'_n> ||u_n||^2 (+ the b parts), and the means are one batched matmul over neurons.
  * For the residual bandit layers the caller first multiplies g and s by 1 - tanh(out)^2.
@@ -96,14 +187,7 @@ export function estimateThetaBatchTensor(inputs: ThetaEstimatorInputs): tf.Tenso
     const dbarB = tf.mean(Td, 0);
     const dbarSq = tf.add(tf.sum(tf.square(dbarA), [1, 2]), tf.sum(tf.square(dbarB), 1));
     const wdbar = tf.add(tf.sum(tf.mul(wbarA, dbarA), [1, 2]), tf.sum(tf.mul(wbarB, dbarB), 1));
-    const v = tf.relu(tf.div(tf.sub(meanDD, dbarSq), n - 1));
-    const c = tf.div(tf.sub(meanWD, wdbar), n - 1);
-    const b2 = tf.relu(tf.sub(dbarSq, v));
-    const denom = tf.add(v, b2);
-    const ok = tf.greater(denom, eps);
-    const safe = tf.where(ok, denom, tf.onesLike(denom));
-    const est = tf.clipByValue(tf.add(1, tf.div(c, safe)), 0, 1);
-    return tf.where(ok, est, thetaPrev) as tf.Tensor1D;
+    return thetaFromMomentsTensor(n, meanDD, meanWD, dbarSq, wdbar, thetaPrev, eps) as tf.Tensor1D;
   });
 }
 
@@ -223,11 +307,15 @@ export function estimateThetaBatchHost(inputs: ThetaEstimatorInputs): tf.Tensor1
       dbarSq += dv * dv;
       wdbar += wv * dv;
     }
-    const v = Math.max(0, ((meanDD[i] as number) / n - dbarSq) / (n - 1));
-    const c = ((meanWD[i] as number) / n - wdbar) / (n - 1);
-    const b2 = Math.max(0, dbarSq - v);
-    const denom = v + b2;
-    result[i] = denom > eps ? Math.min(1, Math.max(0, 1 + c / denom)) : (prev[i] as number);
+    result[i] = thetaFromMoments(
+      n,
+      (meanDD[i] as number) / n,
+      (meanWD[i] as number) / n,
+      dbarSq,
+      wdbar,
+      prev[i] as number,
+      eps,
+    );
   }
   return tf.tensor1d(result);
 }

@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { disposeLossTensors, lossTensors } from "../../src/recurrent/batch.js";
 import { sparseNetBptt } from "../../src/recurrent/sparsenetBptt.js";
-import { temporalThetaSchedule } from "../../src/recurrent/thetaSchedule.js";
+import { temporalThetaSchedule } from "../../src/sgprop/thetaSchedule.js";
 import { useBackend } from "../helpers.js";
 import { randomBatch, TINY, tinySparseNet } from "./fixtures.js";
 

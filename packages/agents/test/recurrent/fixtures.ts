@@ -2,7 +2,8 @@ import { Rng } from "@sgprop/gym";
 import type * as tf from "@tensorflow/tfjs-core";
 import type { SequenceBatch } from "../../src/recurrent/batch.js";
 import { normalTensor } from "../../src/recurrent/params.js";
-import { type SparseNetConfig, SparseNetPolicy } from "../../src/recurrent/sparsenet.js";
+import { SparseNetPolicy } from "../../src/recurrent/sparsenet.js";
+import type { SparseNetConfig } from "../../src/recurrent/sparsenetConfig.js";
 
 export const TINY: SparseNetConfig = {
   obsDim: 5,

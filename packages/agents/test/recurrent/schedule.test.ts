@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { RecurrentConfigError } from "../../src/recurrent/params.js";
-import { childrenGraph, temporalThetaSchedule } from "../../src/recurrent/thetaSchedule.js";
+import { childrenGraph, temporalThetaSchedule } from "../../src/sgprop/thetaSchedule.js";
 
 /** The schedule written as the definition reads: scan every neuron's parent list for children. */
 function directSchedule(thetaBase: number[], parentIdx: number[][], T: number, rho: number): number[][] {

@@ -1,0 +1,61 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { runCli } from "./helpers.js";
+
+const root = mkdtempSync(join(tmpdir(), "sgprop-dni-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe("sgprop train dni", () => {
+  it("runs the critical-point preset into a results folder with its figure and table", async () => {
+    const dir = join(root, "cp");
+    const r = await runCli(["train", "dni", "--preset", "tiny", "--out", dir, "--progress", "none"]);
+    expect(r.code, r.text).toBe(0);
+    for (const f of [
+      "config.json",
+      "metrics.csv",
+      "summary.json",
+      "curves.svg",
+      "curves.png",
+      "results.md",
+    ]) {
+      expect(existsSync(join(dir, f)), f).toBe(true);
+    }
+    expect(readFileSync(join(dir, "metrics.csv"), "utf8").trim().split("\n")).toHaveLength(21);
+    expect(readFileSync(join(dir, "results.md"), "utf8")).toContain("Critical-point example");
+  });
+
+  it("writes the Table 2 table; resuming a finished run changes nothing", async () => {
+    const args = [
+      "--experiment",
+      "table2",
+      "--dims",
+      "2",
+      "--datasets",
+      "1",
+      "--steps",
+      "30",
+      "--hidden-layers",
+      "2",
+    ];
+    const straight = join(root, "t2a");
+    expect((await runCli(["train", "dni", ...args, "--out", straight, "--progress", "none"])).code).toBe(0);
+    const rows = readFileSync(join(straight, "metrics.csv"), "utf8");
+    expect(rows.trim().split("\n")).toHaveLength(13);
+    expect(readFileSync(join(straight, "results.md"), "utf8")).toContain(
+      "| MSE | linear | 2 | shallow | 1 |",
+    );
+    // An already complete run resumes to "nothing to do" with the same metrics.
+    const again = await runCli(["train", "dni", "--resume", straight, "--progress", "none"]);
+    expect(again.code).toBe(0);
+    expect(readFileSync(join(straight, "metrics.csv"), "utf8")).toBe(rows);
+  });
+
+  it("refuses a bad value with exit code 2, naming the flag", async () => {
+    const r = await runCli(["train", "dni", "--experiment", "nope", "--out", join(root, "bad")]);
+    expect(r.code).toBe(2);
+    expect(r.text).toContain("--experiment");
+    expect(existsSync(join(root, "bad"))).toBe(false);
+  });
+});
