@@ -18,13 +18,7 @@ const MAX_LINES = 500;
  * Oversize files tolerated for now, reported on every run. Each entry must still exist and still
  * be over the limit: a stale entry fails the test, so the list only shrinks.
  */
-const OVERSIZE_EXEMPT: Readonly<Record<string, string>> = {
-  // The second WebAssembly runtime of @sgprop/agents, being replaced by @sgprop/kernels in
-  // branch issue-17a (issue 17); remove these three entries when that branch is merged.
-  "packages/agents/src/recurrent/sparseCore.ts": "replaced in issue-17a",
-  "packages/agents/src/recurrent/corePool.ts": "replaced in issue-17a",
-  "packages/agents/src/recurrent/wasm/coreKernels.c": "replaced in issue-17a",
-};
+const OVERSIZE_EXEMPT: Readonly<Record<string, string>> = {};
 
 const SOURCE = /\.(ts|mts|cts|js|mjs|cjs|c|h)$/;
 

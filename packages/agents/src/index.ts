@@ -1,3 +1,4 @@
+export { disposeKernelThreads, kernelHelperCalls, prewarmKernelThreads } from "@sgprop/kernels";
 export * from "./backend.js";
 export * from "./bandit/loss.js";
 export * from "./bandit/options.js";
@@ -27,7 +28,6 @@ export {
   type NativeTraceRef,
 } from "./feedforward/sparsenetTrace.js";
 export * from "./gradients.js";
-export { disposeKernelThreads, kernelHelperCalls, prewarmKernelThreads } from "./kernels/runtime.js";
 export * from "./neuron/slotNeuron.js";
 export * from "./ops/gather.js";
 export * from "./ops/perNeuron.js";

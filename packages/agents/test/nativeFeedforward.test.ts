@@ -1,4 +1,5 @@
 import { Rng } from "@sgprop/gym";
+import { kernelRuntime } from "@sgprop/kernels";
 import * as tf from "@tensorflow/tfjs-core";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
@@ -10,8 +11,6 @@ import {
 } from "../src/feedforward/sgprop.js";
 import { FeedforwardSparseNet } from "../src/feedforward/sparsenet.js";
 import type { FeedforwardSparseNetConfig } from "../src/feedforward/sparsenetConfig.js";
-import { simdDenseMatVec, simdDenseOuter, simdDenseTanh } from "../src/kernels/perNeuronSimd.js";
-import { kernelRuntime } from "../src/kernels/runtime.js";
 import { setPerNeuronKernel } from "../src/ops/perNeuron.js";
 import { Adam } from "../src/optim/adam.js";
 import { banditBatch, maxAbsDiff, TEST_BACKENDS, useBackend } from "./helpers.js";
@@ -274,38 +273,6 @@ describe("evaluation and MLP kernels on random sizes", () => {
 });
 
 describe("kernel memory", () => {
-  it("dense kernels equal plain loops", () => {
-    const rng = Rng.fromSeed(9);
-    const [n, d, k] = [7, 29, 26];
-    const u = Float32Array.from({ length: n * d }, () => rng.normal());
-    const w = Float32Array.from({ length: k * d }, () => rng.normal());
-    const a = Float32Array.from({ length: n * k }, () => rng.normal());
-    const b = Float32Array.from({ length: k }, () => rng.normal());
-    const outer = simdDenseOuter(a, u, n, k, d);
-    const mv = simdDenseMatVec(a, w, n, k, d); // w read as [K, D]: contracts over k
-    const act = simdDenseTanh(u, w, b, n, d, k);
-    let e = 0;
-    for (let r = 0; r < k; r++)
-      for (let c = 0; c < d; c++) {
-        let s = 0;
-        for (let s2 = 0; s2 < n; s2++) s += (a[s2 * k + r] as number) * (u[s2 * d + c] as number);
-        e = Math.max(e, Math.abs(s - (outer[r * d + c] as number)));
-      }
-    for (let s2 = 0; s2 < n; s2++)
-      for (let c = 0; c < d; c++) {
-        let s = 0;
-        for (let r = 0; r < k; r++) s += (a[s2 * k + r] as number) * (w[r * d + c] as number);
-        e = Math.max(e, Math.abs(s - (mv[s2 * d + c] as number)));
-      }
-    for (let s2 = 0; s2 < n; s2++)
-      for (let r = 0; r < k; r++) {
-        let s = b[r] as number;
-        for (let c = 0; c < d; c++) s += (u[s2 * d + c] as number) * (w[r * d + c] as number);
-        e = Math.max(e, Math.abs(Math.tanh(s) - (act[s2 * k + r] as number)));
-      }
-    expect(e).toBeLessThan(2e-5);
-  });
-
   it("networks and optimisers give their kernel memory back when disposed", async () => {
     await useBackend("wasm");
     const rt = kernelRuntime();

@@ -1,7 +1,7 @@
 import type { Rng } from "@sgprop/gym";
+import { simdDenseMatVec, simdDenseOuter, simdDenseTanh } from "@sgprop/kernels";
 import * as tf from "@tensorflow/tfjs-core";
 import { hostData, mirroredTensor } from "../kernels/hostMirror.js";
-import { simdDenseMatVec, simdDenseOuter, simdDenseTanh } from "../kernels/perNeuronSimd.js";
 import { fastTanh, perNeuronKernel } from "../ops/perNeuron.js";
 import { InvalidConfigError, InvalidInputError, requireInt } from "./errors.js";
 

@@ -1,7 +1,7 @@
 import type { Rng } from "@sgprop/gym";
+import { simdForwardHidden } from "@sgprop/kernels";
 import * as tf from "@tensorflow/tfjs-core";
 import { hostData } from "../kernels/hostMirror.js";
-import { simdForwardHidden } from "../kernels/perNeuronSimd.js";
 import {
   fastTanh,
   perNeuronKernel,
@@ -242,7 +242,7 @@ export class FeedforwardSparseNet {
 
   /**
    * Action probabilities for contexts x [B, X] (forward only). On the wasm and cpu backends the
-   * hidden layers run in one fused SIMD kernel over two threads (kernels/perNeuronSimd.ts: gather,
+   * hidden layers run in one fused SIMD kernel over two threads (@sgprop/kernels perNeuron.ts: gather,
    * contraction, routing softmax, tanh and slot mixture stay in cache, about 20 GFLOP/s here);
    * elsewhere, or with the "matmul"/"depthwise" kernels forced, through tfjs in chunks of `chunk`
    * contexts. Same mathematics as {@link forward}; float rounding may differ in the last bits.

@@ -1,12 +1,13 @@
 /**
  * The feed-forward SparseNet's evaluation forward pass (action probabilities only) off the
- * training path: the host-array weights of the fused SIMD kernel (kernels/perNeuronSimd.ts), and
+ * training path: the host-array weights of the fused SIMD kernel (@sgprop/kernels perNeuron.ts), and
  * the neuron-major tfjs form used elsewhere or with the "matmul"/"depthwise" kernels forced.
  * FeedforwardSparseNet.probabilities chooses between them.
  */
+
+import type { SimdForwardNet } from "@sgprop/kernels";
 import * as tf from "@tensorflow/tfjs-core";
 import { hostData } from "../kernels/hostMirror.js";
-import type { SimdForwardNet } from "../kernels/perNeuronSimd.js";
 import { fastTanh } from "../ops/perNeuron.js";
 import { gatherNeuronMajor } from "./hostGather.js";
 import type { FeedforwardConnectivity, FeedforwardSparseNetConfig } from "./sparsenetConfig.js";

@@ -6,7 +6,7 @@
  * The tfjs implementation in sparsenet.ts and sgprop.ts stays the reference and the
  * path for other backends; both are checked against the golden files.
  */
-import { type KernelName, kernelRuntime } from "../kernels/runtime.js";
+import { type KernelName, kernelRuntime } from "@sgprop/kernels";
 import type { FeedforwardSparseNetConfig } from "./sparsenetConfig.js";
 import { FB } from "./sparsenetKernelBlock.js";
 

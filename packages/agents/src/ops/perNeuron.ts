@@ -1,5 +1,5 @@
+import { simdMatVecs, simdOuter } from "@sgprop/kernels";
 import * as tf from "@tensorflow/tfjs-core";
-import { simdMatVecs, simdOuter } from "../kernels/perNeuronSimd.js";
 
 /**
  * Per-neuron contractions: every neuron i of a layer has its own small matrix, and the batch of N
@@ -8,7 +8,7 @@ import { simdMatVecs, simdOuter } from "../kernels/perNeuronSimd.js";
  *  - "matmul": one batched matMul over the neuron axis (fast on cpu and tensorflow);
  *  - "depthwise": a depthwise convolution whose window runs over the contracted axis and whose
  *    channels are the neurons (XNNPACK's grouped convolution on wasm);
- *  - "simd": our own WebAssembly SIMD kernels on two threads (kernels/perNeuronSimd.ts), the
+ *  - "simd": our own WebAssembly SIMD kernels on two threads (@sgprop/kernels, perNeuron.ts), the
  *    default on wasm and cpu: 3-5 times the throughput of "depthwise" at batch 64 even with the
  *    copies in and out of the tfjs backend (bench/index.ts measures all three).
  * All are differentiable on every backend (custom gradients built from the same primitives,

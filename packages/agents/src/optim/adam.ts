@@ -1,6 +1,6 @@
+import { adamConstants, adamStep, kernelRuntime, transientLayout } from "@sgprop/kernels";
 import * as tf from "@tensorflow/tfjs-core";
 import { hostData, rememberHostData } from "../kernels/hostMirror.js";
-import { kernelRuntime, transientLayout } from "../kernels/runtime.js";
 
 /** Adam hyper-parameters; defaults are PyTorch's (no weight decay, no AMSGrad). */
 export interface AdamOptions {
@@ -109,19 +109,9 @@ export class Adam {
         heap[go + j] = (heap[go + j] as number) + Math.fround(this.weightDecay * (heap[po + j] as number));
     }
     heap = rt.heap(total);
-    heap.set(
-      [
-        this.beta1,
-        1 - this.beta1,
-        this.beta2,
-        1 - this.beta2,
-        Math.sqrt(1 - this.beta2 ** k),
-        this.epsilon,
-        this.learningRate / (1 - this.beta1 ** k),
-      ],
-      hp,
-    );
-    rt.run("adam_step", [4 * hp, 4 * po, 4 * go, 4 * mo, 4 * (mo + n)], n, 8 * n);
+    const settings = { beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, step: k };
+    heap.set(adamConstants({ ...settings, learningRate: this.learningRate }), hp);
+    adamStep(hp, po, go, mo, mo + n, n);
     const values = rt.heap(total).slice(po, po + n);
     const updated = tf.tensor(values, p.shape);
     p.assign(updated);

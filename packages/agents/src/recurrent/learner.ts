@@ -1,10 +1,10 @@
+import { prewarmKernelThreads } from "@sgprop/kernels";
 import * as tf from "@tensorflow/tfjs-core";
 import { Adam } from "../optim/adam.js";
 import { clipByGlobalNorm } from "../optim/clip.js";
 import type { SgMode } from "../sgprop/mixing.js";
 import { THETA_SCHEDULE_RHO, temporalThetaSchedule } from "../sgprop/thetaSchedule.js";
 import { disposeLossTensors, type LossTensors, lossTensors, type SequenceBatch } from "./batch.js";
-import { prewarmCoreWorker } from "./corePool.js";
 import { pick, RecurrentConfigError, type TensorMap } from "./params.js";
 import type { RnnGradients, RnnPolicy } from "./rnn.js";
 import type { RnnState } from "./rnnConfig.js";
@@ -114,7 +114,7 @@ export class SparseNetLearner {
       hyper.algorithm === "sgprop"
         ? createAdam(pick(policy.params, SPARSENET_SG_PARAMS), hyper.sgLearningRate)
         : undefined;
-    if (hyper.algorithm === "sgprop") prewarmCoreWorker();
+    if (hyper.algorithm === "sgprop") prewarmKernelThreads();
   }
 
   /**

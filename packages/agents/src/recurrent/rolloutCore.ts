@@ -1,12 +1,21 @@
 /**
  * A whole rollout step of the recurrent SparseNet on the WebAssembly kernels: observation
  * embedding, the input neurons' embedding term, the neuron core and the actor, for the B envs of
- * one step, with one copy in (observations, previous state) and one copy out (trace rows, logits).
+ * one step, with one copy in (observations, previous state) and one copy out (trace rows, logits),
+ * as two fixed halves of the envs (rollout.c; the kernel runtime may run them on two threads).
  * The per-step tfjs version cost ~30 small ops of tens of microseconds each; the numbers agree
  * with it to f32 rounding (same formulas, sums in f32 for the contractions and f64 elsewhere).
  */
-import { type CoreMaps, type CoreSizes, type CoreTrace, padMaps, padMapsTransposed } from "./sparseCore.js";
-import { addr, type CoreWasm, coreWasm, pad8 } from "./wasmCore.js";
+import { addr, allocLayout, type KernelLayout, pad8, rolloutTask, type TaskArg } from "@sgprop/kernels";
+import {
+  type CoreHalf,
+  type CoreMaps,
+  type CoreSizes,
+  type CoreTrace,
+  padMaps,
+  padMapsTransposed,
+  startCoreHalves,
+} from "./sparseCore.js";
 
 /** The rollout's non-core weights in plain arrays (read once per batch). */
 export interface RolloutWeights {
@@ -30,20 +39,20 @@ export interface RolloutWeights {
   readonly actorB: Float32Array;
 }
 
-interface Workspace {
-  readonly kernels: CoreWasm;
+/** The rollout's weights in kernel layout, kept across the steps of a batch. */
+interface WeightBuffers {
   readonly maps: CoreMaps;
   readonly weights: RolloutWeights;
-  readonly rows: number;
-  readonly generation: number;
-  readonly f32: Float32Array[];
-  readonly zz: Float64Array;
-  readonly parentIdx: Int32Array;
+  readonly layout: KernelLayout;
 }
 
-let cache: Workspace | undefined;
+/** One half's per-step inputs, outputs and scratch, for up to `rows` envs. */
+interface RowBuffers {
+  readonly rows: number;
+  readonly layout: KernelLayout;
+}
 
-enum Buf {
+enum Wt {
   W1,
   B1,
   W2,
@@ -53,6 +62,9 @@ enum Buf {
   ActorB,
   Bias,
   WPar,
+}
+
+enum Row {
   Obs,
   X1,
   Emb,
@@ -68,81 +80,91 @@ enum Buf {
   Logits,
 }
 
-function workspace(s: CoreSizes, maps: CoreMaps, w: RolloutWeights, rows: number): Workspace {
-  const kernels = coreWasm();
-  const c = cache;
-  if (
-    c !== undefined &&
-    c.maps === maps &&
-    c.weights === w &&
-    c.rows >= rows &&
-    c.generation === kernels.generation
-  )
-    return c;
-  const { W, q, P, M, Ni, Pq, Mq, C } = s;
+let weightCache: WeightBuffers | undefined;
+const rowCache: (RowBuffers | undefined)[] = [undefined, undefined];
+
+/** Padded sizes of a rollout's kernel buffers. */
+function padded(s: CoreSizes, w: RolloutWeights) {
+  return {
+    E1p: pad8(w.embedHidden),
+    Ep: pad8(w.embedDim),
+    NCp: pad8(s.Ni * s.C),
+    Ap: pad8(2 * w.numActions * w.actorSlots),
+    CP: pad8(s.C),
+  };
+}
+
+function weightBuffers(s: CoreSizes, maps: CoreMaps, w: RolloutWeights): WeightBuffers {
+  const c = weightCache;
+  if (c !== undefined && c.maps === maps && c.weights === w) return c;
+  c?.layout.release();
+  const { W, P, Ni, Pq, C } = s;
   const { obsDim: O, embedHidden: E1, embedDim: E, numActions: A, actorSlots: S } = w;
-  const F = W * q;
-  const [E1p, Ep, NCp, Ap, CP] = [pad8(E1), pad8(E), pad8(Ni * C), pad8(2 * A * S), pad8(C)];
+  const F = W * s.q;
+  const { E1p, Ep, NCp, Ap, CP } = padded(s, w);
   const sizes: number[] = [];
-  sizes[Buf.W1] = O * E1p;
-  sizes[Buf.B1] = E1;
-  sizes[Buf.W2] = E1 * Ep;
-  sizes[Buf.B2] = E;
-  sizes[Buf.WEmb] = E * NCp;
-  sizes[Buf.Actor] = F * Ap;
-  sizes[Buf.ActorB] = A * S;
-  sizes[Buf.Bias] = W * C;
-  sizes[Buf.WPar] = W * Pq * CP;
-  sizes[Buf.Obs] = rows * O;
-  sizes[Buf.X1] = rows * E1p;
-  sizes[Buf.Emb] = rows * Ep;
-  sizes[Buf.Ext] = rows * NCp;
-  sizes[Buf.HPrev] = rows * F;
-  sizes[Buf.Keep] = rows;
-  sizes[Buf.U] = rows * W * Pq;
-  sizes[Buf.Z] = rows * W * CP;
-  sizes[Buf.Y] = rows * W * Mq;
-  sizes[Buf.Alpha] = rows * W * M;
-  sizes[Buf.H] = rows * F;
-  sizes[Buf.ZActor] = rows * Ap;
-  sizes[Buf.Logits] = rows * A;
-  const lay = kernels.layout({ f64: [C], f32: sizes, i32: [W * P] });
-  const f = lay.f32;
-  const get = (b: Buf) => f[b] as Float32Array;
-  padMapsTransposed(w.featureMapWeight, 1, O, E1, E1p, get(Buf.W1));
-  get(Buf.B1).set(w.featureMapBias);
-  padMapsTransposed(w.preprocessorWeight, 1, E1, E, Ep, get(Buf.W2));
-  get(Buf.B2).set(w.preprocessorBias);
-  padMaps(w.wEmb, 1, E, Ni * C, NCp, get(Buf.WEmb));
-  const actor = get(Buf.Actor);
+  sizes[Wt.W1] = O * E1p;
+  sizes[Wt.B1] = E1;
+  sizes[Wt.W2] = E1 * Ep;
+  sizes[Wt.B2] = E;
+  sizes[Wt.WEmb] = E * NCp;
+  sizes[Wt.Actor] = F * Ap;
+  sizes[Wt.ActorB] = A * S;
+  sizes[Wt.Bias] = W * C;
+  sizes[Wt.WPar] = W * Pq * CP;
+  const layout = allocLayout({ f32: sizes, i32: [W * P] });
+  const get = (b: Wt) => layout.f32[b] as Float32Array;
+  padMapsTransposed(w.featureMapWeight, 1, O, E1, E1p, get(Wt.W1));
+  get(Wt.B1).set(w.featureMapBias);
+  padMapsTransposed(w.preprocessorWeight, 1, E1, E, Ep, get(Wt.W2));
+  get(Wt.B2).set(w.preprocessorBias);
+  padMaps(w.wEmb, 1, E, Ni * C, NCp, get(Wt.WEmb));
+  const actor = get(Wt.Actor);
   const AS = A * S;
   for (let j = 0; j < AS; j++)
     for (let k = 0; k < F; k++) {
       actor[k * Ap + j] = w.actorKeys[j * F + k] as number;
       actor[k * Ap + AS + j] = w.actorA[j * F + k] as number;
     }
-  get(Buf.ActorB).set(w.actorB);
-  get(Buf.Bias).set(maps.bias);
-  padMaps(maps.wPar, W, Pq, C, CP, get(Buf.WPar));
-  const parentIdx = lay.i32[0] as Int32Array;
-  parentIdx.set(maps.parentIdx);
-  cache = {
-    kernels,
-    maps,
-    weights: w,
-    rows,
-    generation: lay.generation,
-    f32: f,
-    zz: lay.f64[0] as Float64Array,
-    parentIdx,
-  };
-  return cache;
+  get(Wt.ActorB).set(w.actorB);
+  get(Wt.Bias).set(maps.bias);
+  padMaps(maps.wPar, W, Pq, C, CP, get(Wt.WPar));
+  (layout.i32[0] as Int32Array).set(maps.parentIdx);
+  weightCache = { maps, weights: w, layout };
+  return weightCache;
+}
+
+function rowBuffers(s: CoreSizes, w: RolloutWeights, half: number, rows: number): RowBuffers {
+  const c = rowCache[half];
+  if (c !== undefined && c.rows >= rows) return c;
+  c?.layout.release();
+  const { W, q, M, Pq, Mq, C } = s;
+  const { E1p, Ep, NCp, Ap, CP } = padded(s, w);
+  const F = W * q;
+  const sizes: number[] = [];
+  sizes[Row.Obs] = rows * w.obsDim;
+  sizes[Row.X1] = rows * E1p;
+  sizes[Row.Emb] = rows * Ep;
+  sizes[Row.Ext] = rows * NCp;
+  sizes[Row.HPrev] = rows * F;
+  sizes[Row.Keep] = rows;
+  sizes[Row.U] = rows * W * Pq;
+  sizes[Row.Z] = rows * W * CP;
+  sizes[Row.Y] = rows * W * Mq;
+  sizes[Row.Alpha] = rows * W * M;
+  sizes[Row.H] = rows * F;
+  sizes[Row.ZActor] = rows * Ap;
+  sizes[Row.Logits] = rows * w.numActions;
+  const b: RowBuffers = { rows, layout: allocLayout({ f64: [C], f32: sizes }) };
+  rowCache[half] = b;
+  return b;
 }
 
 /**
  * One rollout step for n envs: observations `obs` [n][O], previous state hPrev [n][W][q] at
  * `hPrevOffset` (a row is zeroed where keep[b] = 0); writes rows row0..row0+n-1 of the trace and
- * returns the logits [n][A] (a fresh array).
+ * returns the logits [n][A] (a fresh array). The envs run as two fixed halves, [0, n/2) and
+ * [n/2, n), on two threads when `parallel`: every env's numbers are the same either way.
  */
 export function rolloutStep(
   s: CoreSizes,
@@ -155,105 +177,107 @@ export function rolloutStep(
   trace: CoreTrace,
   row0: number,
   n: number,
+  parallel = false,
 ): Float32Array {
   const logits = new Float32Array(n * weights.numActions);
-  rolloutRows(s, maps, weights, hPrev, hPrevOffset, keep, obs, trace, row0, 0, n, logits);
+  const wb = weightBuffers(s, maps, weights);
+  const mid = Math.floor(n / 2);
+  const half = (h: number, r0: number, r1: number) => (): CoreHalf | undefined => {
+    const x = rolloutHalf(s, wb, h, hPrev, hPrevOffset, keep, obs, r0, r1);
+    if (x === undefined) return undefined;
+    const nh = r1 - r0;
+    const { W, q, M, Pq, Mq } = s;
+    const F = W * q;
+    const A = weights.numActions;
+    const b = (r: Row) => x.rows.layout.f32[r] as Float32Array;
+    const first = row0 + r0;
+    const finish = () => {
+      trace.uPar.set(b(Row.U).subarray(0, nh * W * Pq), first * W * Pq);
+      trace.y.set(b(Row.Y).subarray(0, nh * W * Mq), first * W * Mq);
+      trace.alpha.set(b(Row.Alpha).subarray(0, nh * W * M), first * W * M);
+      trace.h.set(b(Row.H).subarray(0, nh * F), first * F);
+      logits.set(b(Row.Logits).subarray(0, nh * A), r0 * A);
+    };
+    return { args: x.args, finish };
+  };
+  startCoreHalves("rollout_halves", [half(0, 0, mid), half(1, mid, n)], parallel)();
   return logits;
 }
 
-/**
- * Envs r0..r1-1 of a rollout step (arguments as in rolloutStep; `logits` [n][A] receives rows
- * r0..r1-1). Every env's numbers are the same whichever envs a call covers, so the envs of a step
- * can be split between threads.
- */
-export function rolloutRows(
+/** Copies envs r0..r1-1 of a step into half `h`'s buffers; returns its kernel arguments. */
+function rolloutHalf(
   s: CoreSizes,
-  maps: CoreMaps,
-  weights: RolloutWeights,
+  wb: WeightBuffers,
+  h: number,
   hPrev: Float32Array,
   hPrevOffset: number,
   keep: ArrayLike<number>,
   obs: Float32Array,
-  trace: CoreTrace,
-  row0: number,
   r0: number,
   r1: number,
-  logits: Float32Array,
-): void {
+): { rows: RowBuffers; args: TaskArg[] } | undefined {
   const n = r1 - r0;
-  if (n <= 0) return;
-  const ws = workspace(s, maps, weights, n);
-  const { W, q, P, M, Ni, Pq, Mq, C } = s;
-  const { obsDim: O, embedHidden: E1, embedDim: E, numActions: A, actorSlots: S } = weights;
+  if (n <= 0) return undefined;
+  const w = wb.weights;
+  const rows = rowBuffers(s, w, h, n);
+  const { W, q, P, M, Ni } = s;
+  const { obsDim: O, embedHidden: E1, embedDim: E, numActions: A, actorSlots: S } = w;
   const F = W * q;
-  const [E1p, Ep, NCp, Ap, CP] = [pad8(E1), pad8(E), pad8(Ni * C), pad8(2 * A * S), pad8(C)];
-  const b = (x: Buf) => ws.f32[x] as Float32Array;
-  const k = ws.kernels;
-  b(Buf.Obs).set(obs.subarray(r0 * O, r1 * O));
-  b(Buf.HPrev).set(hPrev.subarray(hPrevOffset + r0 * F, hPrevOffset + r1 * F));
-  const keepBuf = b(Buf.Keep);
+  const { E1p, Ep, NCp, Ap, CP } = padded(s, w);
+  const b = (x: Row) => addr(rows.layout.f32[x] as Float32Array);
+  const wt = (x: Wt) => addr(wb.layout.f32[x] as Float32Array);
+  (rows.layout.f32[Row.Obs] as Float32Array).set(obs.subarray(r0 * O, r1 * O));
+  (rows.layout.f32[Row.HPrev] as Float32Array).set(
+    hPrev.subarray(hPrevOffset + r0 * F, hPrevOffset + r1 * F),
+  );
+  const keepBuf = rows.layout.f32[Row.Keep] as Float32Array;
   for (let r = 0; r < n; r++) keepBuf[r] = keep[r0 + r] as number;
-  k.call(
-    "embed_rows",
+  const args = rolloutTask({
     n,
     O,
     E1,
     E,
-    addr(b(Buf.Obs)),
-    addr(b(Buf.W1)),
-    E1p,
-    addr(b(Buf.B1)),
-    addr(b(Buf.W2)),
-    Ep,
-    addr(b(Buf.B2)),
-    addr(b(Buf.X1)),
-    addr(b(Buf.Emb)),
-    weights.lnEps,
-    weights.leakySlope,
-  );
-  k.call("matvec", addr(b(Buf.Emb)), Ep, 0, addr(b(Buf.WEmb)), E, NCp, addr(b(Buf.Ext)), NCp, 0, n, 1);
-  k.call(
-    "forward_step",
-    n,
+    obs: b(Row.Obs),
+    w1: wt(Wt.W1),
+    e1p: E1p,
+    b1: wt(Wt.B1),
+    w2: wt(Wt.W2),
+    ep: Ep,
+    b2: wt(Wt.B2),
+    x1: b(Row.X1),
+    emb: b(Row.Emb),
+    lnEps: w.lnEps,
+    slope: w.leakySlope,
+    wEmb: wt(Wt.WEmb),
+    ncp: NCp,
+    ext: b(Row.Ext),
     W,
     q,
     P,
     M,
     Ni,
-    addr(ws.parentIdx),
-    addr(b(Buf.HPrev)),
-    addr(keepBuf),
-    addr(b(Buf.Ext)),
-    NCp,
-    addr(b(Buf.Bias)),
-    addr(b(Buf.WPar)),
-    CP,
-    1 / Math.sqrt(s.D),
-    addr(b(Buf.U)),
-    addr(b(Buf.Z)),
-    addr(b(Buf.Y)),
-    addr(b(Buf.Alpha)),
-    addr(b(Buf.H)),
-    addr(ws.zz),
-  );
-  k.call(
-    "actor_logits",
-    n,
+    parentIdx: addr(wb.layout.i32[0] as Int32Array),
+    hPrev: b(Row.HPrev),
+    keep: b(Row.Keep),
+    bias: wt(Wt.Bias),
+    wPad: wt(Wt.WPar),
+    cp: CP,
+    invSqrtD: 1 / Math.sqrt(s.D),
+    u: b(Row.U),
+    z: b(Row.Z),
+    y: b(Row.Y),
+    alpha: b(Row.Alpha),
+    h: b(Row.H),
+    zz: addr(rows.layout.f64[0] as Float64Array),
     F,
     A,
     S,
-    addr(b(Buf.H)),
-    addr(b(Buf.Actor)),
-    Ap,
-    addr(b(Buf.ActorB)),
-    1 / Math.sqrt(F),
-    addr(b(Buf.ZActor)),
-    addr(b(Buf.Logits)),
-  );
-  const first = row0 + r0;
-  trace.uPar.set(b(Buf.U).subarray(0, n * W * Pq), first * W * Pq);
-  trace.y.set(b(Buf.Y).subarray(0, n * W * Mq), first * W * Mq);
-  trace.alpha.set(b(Buf.Alpha).subarray(0, n * W * M), first * W * M);
-  trace.h.set(b(Buf.H).subarray(0, n * F), first * F);
-  logits.set(b(Buf.Logits).subarray(0, n * A), r0 * A);
+    actor: wt(Wt.Actor),
+    actorCp: Ap,
+    actorBias: wt(Wt.ActorB),
+    invSqrtF: 1 / Math.sqrt(F),
+    zActor: b(Row.ZActor),
+    logits: b(Row.Logits),
+  });
+  return { rows, args };
 }

@@ -233,7 +233,7 @@ export function sparseNetBptt(
     const validRows = validRowIndices(batch.valid, R);
     const sgPending =
       mixing !== undefined && pred !== undefined
-        ? startSgLoss(s, trace, pred, back.mixedGrad, batch.valid, emb, 2)
+        ? startSgLoss(s, trace, pred, back.mixedGrad, batch.valid, emb)
         : undefined;
     const thetaPending =
       mixing?.thetaPrev !== undefined && pred !== undefined

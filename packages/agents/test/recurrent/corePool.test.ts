@@ -1,4 +1,5 @@
 import { Rng } from "@sgprop/gym";
+import { disposeKernelThreads, kernelHelperChunks, onOneThread, withKernelHelper } from "@sgprop/kernels";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   allocTrace,
@@ -8,8 +9,6 @@ import {
   coreEstimatorSums,
   corePredictions,
   coreSgLoss,
-  coreWorkerTasks,
-  disposeCoreWorker,
   estimatorSumsParallel,
   predictionsParallel,
   sgLossParallel,
@@ -27,9 +26,9 @@ function filled(a: Float32Array, rng: Rng): Float32Array {
 }
 
 describe("core worker pool", () => {
-  afterAll(() => disposeCoreWorker());
+  afterAll(() => disposeKernelThreads());
 
-  it("splits predictions, the SG loss and eq. 3 sums across threads with bit-identical results", () => {
+  it("splits predictions, the SG loss and eq. 3 sums across threads with bit-identical results", async () => {
     const rng = Rng.fromSeed(7);
     const trace = allocTrace(s, R);
     filled(trace.uPar, rng);
@@ -43,15 +42,19 @@ describe("core worker pool", () => {
     const emb = filled(new Float32Array(R * (s.D - s.Pq)), rng);
     const rows = Int32Array.from({ length: R }, (_, r) => r).filter((r) => r % 7 !== 3);
 
-    const before = coreWorkerTasks();
-    expect(predictionsParallel(s, sgParT, sgBias, sgExt, trace)).toEqual(
-      corePredictions(s, sgParT, sgBias, sgExt, trace),
+    const wantPred = onOneThread(() => corePredictions(s, sgParT, sgBias, sgExt, trace));
+    expect(await withKernelHelper(() => predictionsParallel(s, sgParT, sgBias, sgExt, trace))).toEqual(
+      wantPred,
     );
     // The embedding term from embedding rows and maps: same split, and the values of e sgEmb.
     const E = s.D - s.Pq;
     const sgEmb = filled(new Float32Array(E * s.Ni * s.Mq), rng);
-    const fromRows = predictionsParallel(s, sgParT, sgBias, { emb, maps: sgEmb }, trace);
-    expect(fromRows).toEqual(corePredictions(s, sgParT, sgBias, { emb, maps: sgEmb }, trace));
+    const fromRows = await withKernelHelper(() =>
+      predictionsParallel(s, sgParT, sgBias, { emb, maps: sgEmb }, trace),
+    );
+    expect(fromRows).toEqual(
+      onOneThread(() => corePredictions(s, sgParT, sgBias, { emb, maps: sgEmb }, trace)),
+    );
     const ext = new Float32Array(R * s.Ni * s.Mq);
     for (let r = 0; r < R; r++)
       for (let c = 0; c < s.Ni * s.Mq; c++) {
@@ -63,32 +66,33 @@ describe("core worker pool", () => {
     const fromExt = corePredictions(s, sgParT, sgBias, ext, trace);
     for (let x = 0; x < fromExt.length; x++)
       expect(fromRows[x] as number).toBeCloseTo(fromExt[x] as number, 4);
-    const par = estimatorSumsParallel(s, trace, g, sub, rows, emb);
-    const one = coreEstimatorSums(s, trace, g, sub, rows, emb);
+    const par = await withKernelHelper(() => estimatorSumsParallel(s, trace, g, sub, rows, emb));
+    const one = onOneThread(() => coreEstimatorSums(s, trace, g, sub, rows, emb));
     for (const key of ["sumDd", "sumWd", "barDd", "barWd"] as const) {
       expect(Array.from(par[key])).toEqual(Array.from(one[key]));
     }
     expect(par.n).toBe(rows.length);
     const valid = Float32Array.from({ length: R }, (_, r) => (r % 7 !== 3 ? 1 : 0));
-    const sgPar = sgLossParallel(s, trace, g, sub, valid, emb);
-    const sgOne = coreSgLoss(s, trace, g, sub, valid, emb);
+    const sgPar = await withKernelHelper(() => sgLossParallel(s, trace, g, sub, valid, emb));
+    const sgOne = onOneThread(() => coreSgLoss(s, trace, g, sub, valid, emb));
     expect(sgPar.loss).toBe(sgOne.loss);
-    // Both halves started on the worker while this thread does something else: same numbers.
-    const pendingPred = startPredictions(s, sgParT, sgBias, sgExt, trace);
-    const pendingSg = startSgLoss(s, trace, g, sub, valid, emb, 2);
-    expect(pendingSg.finish().dsgEmb).toEqual(sgOne.dsgEmb);
-    expect(pendingPred.finish()).toEqual(corePredictions(s, sgParT, sgBias, sgExt, trace));
+    // Two phases started together while this thread does something else, finished in the other
+    // order: same numbers.
+    const [sgLate, predLate] = await withKernelHelper(() => {
+      const pendingPred = startPredictions(s, sgParT, sgBias, sgExt, trace);
+      const pendingSg = startSgLoss(s, trace, g, sub, valid, emb);
+      return [pendingSg.finish(), pendingPred.finish()] as const;
+    });
+    expect(sgLate.dsgEmb).toEqual(sgOne.dsgEmb);
+    expect(predLate).toEqual(wantPred);
     expect(sgOne.dsgEmb.some((x) => x !== 0)).toBe(true);
     for (const key of ["dsgPar", "dsgBias", "dzIn", "dsgEmb"] as const) {
       expect(Array.from(sgPar[key])).toEqual(Array.from(sgOne[key]));
     }
     expect(one.sumDd.some((x) => x !== 0)).toBe(true);
-    // Where worker threads can start (tsx or built JS), both halves of each task ran on the worker.
-    // Both halves went to the worker thread (unless threads are switched off for this run).
-    expect(coreWorkerTasks() - before).toBe(process.env.SGPROP_CORE_THREADS === "1" ? 0 : 8);
   });
 
-  it("splits the backward pass by environment with bit-identical results", () => {
+  it("splits the backward pass by environment with bit-identical results", async () => {
     const rng = Rng.fromSeed(9);
     const T = 12;
     const B = 25;
@@ -113,9 +117,10 @@ describe("core worker pool", () => {
       emb: filled(new Float32Array(T * B * E), rng),
       maps: filled(new Float32Array(E * s.Ni * s.C), rng),
     };
-    const before = coreWorkerTasks();
-    const par = backwardParallel(s, maps, trace, dActor, keep, T, B, mixing, embedding);
-    const one = coreBackward(s, maps, trace, dActor, keep, T, B, mixing, embedding);
+    const par = await withKernelHelper(() =>
+      backwardParallel(s, maps, trace, dActor, keep, T, B, mixing, embedding),
+    );
+    const one = onOneThread(() => coreBackward(s, maps, trace, dActor, keep, T, B, mixing, embedding));
     for (const key of [
       "trueGrad",
       "mixedGrad",
@@ -137,7 +142,6 @@ describe("core worker pool", () => {
       want += (one.dzIn[r * s.Ni * s.C + c] as number) * (embedding.maps[c] as number);
     // A float32 sum of Ni*C products against a float64 one: relative, not absolute, agreement.
     expect(Math.abs((one.de?.[r * E] as number) - want)).toBeLessThan(1e-5 * Math.max(1, Math.abs(want)));
-    expect(coreWorkerTasks() - before).toBe(process.env.SGPROP_CORE_THREADS === "1" ? 0 : 1);
   });
 
   it("stays on the main thread with SGPROP_CORE_THREADS=1 or below the hand-off size", () => {
@@ -147,7 +151,7 @@ describe("core worker pool", () => {
     filled(small.alpha, rng);
     const sgParT = filled(new Float32Array(s.W * s.Mq * s.Pq), rng);
     const sgBias = new Float32Array(s.W * s.Mq);
-    const before = coreWorkerTasks();
+    const before = kernelHelperChunks();
     const expected = corePredictions(s, sgParT, sgBias, new Float32Array(4 * s.Ni * s.Mq), small);
     expect(predictionsParallel(s, sgParT, sgBias, new Float32Array(4 * s.Ni * s.Mq), small)).toEqual(
       expected,
@@ -162,6 +166,6 @@ describe("core worker pool", () => {
       if (saved === undefined) delete process.env.SGPROP_CORE_THREADS;
       else process.env.SGPROP_CORE_THREADS = saved;
     }
-    expect(coreWorkerTasks()).toBe(before);
+    expect(kernelHelperChunks()).toBe(before);
   });
 });

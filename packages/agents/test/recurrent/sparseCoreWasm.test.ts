@@ -1,4 +1,5 @@
 import { Rng } from "@sgprop/gym";
+import { onOneThread, withKernelHelper } from "@sgprop/kernels";
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
@@ -10,7 +11,6 @@ import {
   coreKernels,
   corePredictions,
   coreSizes,
-  coreWorkerTasks,
   disposeKernels,
   PAPER_SPARSENET_SIZES,
   rolloutStep,
@@ -311,7 +311,7 @@ describe.each(TEST_BACKENDS)("rollout step on the WebAssembly kernels (tfjs %s a
     policy.dispose();
   });
 
-  it("a rollout step split between two threads gives the single-thread numbers bit for bit", () => {
+  it("a rollout step split between two threads gives the single-thread numbers bit for bit", async () => {
     const rng = Rng.fromSeed(22);
     const config = { ...PAPER_SPARSENET_SIZES, width: 64, obsDim: 11, numActions: 4 };
     const policy = SparseNetPolicy.create(config, rng);
@@ -321,16 +321,17 @@ describe.each(TEST_BACKENDS)("rollout step on the WebAssembly kernels (tfjs %s a
     const hPrev = filled(new Float32Array(B * d.W * d.q), rng, 0.5);
     const keep = Float32Array.from({ length: B }, (_, b) => (b % 9 === 4 ? 0 : 1));
     const maps = policy.rolloutMaps();
-    const before = coreWorkerTasks();
     const split = allocTrace(coreSizes(d), 2 * B);
     const one = allocTrace(coreSizes(d), 2 * B);
-    const got = rolloutStepParallel(coreSizes(d), maps.handle, hPrev, 0, keep, obs, split, B, B);
-    const want = rolloutStep(coreSizes(d), maps.core, maps.weights, hPrev, 0, keep, obs, one, B, B);
+    const got = await withKernelHelper(() =>
+      rolloutStepParallel(coreSizes(d), maps.handle, hPrev, 0, keep, obs, split, B, B),
+    );
+    const want = onOneThread(() =>
+      rolloutStep(coreSizes(d), maps.core, maps.weights, hPrev, 0, keep, obs, one, B, B),
+    );
     expect(Array.from(got)).toEqual(Array.from(want));
     for (const key of ["uPar", "alpha", "y", "h"] as const) expect(split[key]).toEqual(one[key]);
     expect(one.h.subarray(B * d.W * d.q).some((v) => v !== 0)).toBe(true);
-    // The second half of the envs ran on the worker (its weights went over first, unawaited).
-    expect(coreWorkerTasks() - before).toBe(process.env.SGPROP_CORE_THREADS === "1" ? 0 : 1);
     policy.dispose();
   });
 });

@@ -11,7 +11,7 @@
  * No function uses the shadow stack or static data: instances on several threads share the
  * linear memory and nothing else.
  *
- * Build: bash scripts/build-kernels.sh (clang with the wasm32 target; see packages/agents/README.md).
+ * Build: bash scripts/build.sh (clang with the wasm32 target; see the package README).
  */
 #include "simd.h"
 

@@ -4,7 +4,7 @@
  * into the kernels' memory, the neurons or samples are split between two threads (runtime.ts),
  * and results are copied out.
  */
-import { transientLayout as layout, kernelRuntime as rt } from "./runtime.js";
+import { transientLayout as layout, kernelRuntime as rt } from "../runtime.js";
 
 /** A per-neuron weight for {@link simdMatVecs}: [W, D, K], or [W, K, D] when `transposed`. */
 export interface SimdWeight {
