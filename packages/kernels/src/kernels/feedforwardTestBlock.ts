@@ -3,7 +3,7 @@
  * their parameter block (include/feedforward.h) in transient kernel memory and reads the outputs
  * back. Only the property tests beside those kernels use it.
  */
-import type { Rng } from "@sgprop/gym";
+import { Rng } from "@sgprop/gym";
 import { expect } from "vitest";
 import { type KernelName, kernelRuntime, transientLayout } from "../runtime.js";
 
@@ -154,4 +154,86 @@ export function expectClose(
       expect.fail(`${what}[${k}]: kernel ${got[k]}, float64 loop ${w} (tolerance ${tol})`);
     }
   }
+}
+
+/** Random inputs of ff_mix (mixing.c) for one layer, with what eq. 3 (thetaEstimator.c) reads. */
+export interface MixCase {
+  readonly n: number;
+  readonly w: number;
+  readonly m: number;
+  readonly q: number;
+  readonly d: number;
+  readonly mode: number;
+  readonly residual: boolean;
+  readonly g: Float32Array;
+  readonly hhat: Float32Array;
+  readonly tanhOut: Float32Array;
+  readonly theta: Float32Array;
+  readonly u: Float32Array;
+  readonly alpha: Float32Array;
+  readonly y: Float32Array;
+}
+
+export function mixCase(
+  seed: number,
+  sizes: { n: number; w: number; m: number; q: number; d: number },
+  mode: number,
+  residual: boolean,
+): MixCase {
+  const rng = Rng.fromSeed(seed);
+  const { n, w, m, q, d } = sizes;
+  return {
+    ...sizes,
+    mode,
+    residual,
+    g: normals(rng, n * w * q),
+    hhat: normals(rng, n * w * q),
+    tanhOut: tanhs(rng, n * w * q),
+    theta: Float32Array.from({ length: w }, () => rng.float()),
+    u: normals(rng, n * w * d),
+    alpha: softmaxRows(rng, n * w, m),
+    y: tanhs(rng, n * w * m * q),
+  };
+}
+
+/** Runs ff_mix on a case: returns mixed, the float64 sums and thetaBatch (with `adaptive`). */
+export function runMix(c: MixCase, adaptive: boolean, eps: number): FbResult {
+  const { n, w, m, q, d } = c;
+  const mq = m * q;
+  const k1 = m + mq;
+  const est = n * 2 * k1 + 4 + roundUp(2 * k1 * d, 4) + 6 * roundUp(mq, 4) + 2 * m + 24;
+  return runFf(
+    "ff_mix",
+    { N: n, W: w, M: m, Q: q, D: d, MODE: c.mode, RESIDUAL: c.residual ? 1 : 0, ADAPTIVE: adaptive ? 1 : 0 },
+    {
+      GTRUE: c.g,
+      SGPRED: c.hhat,
+      TANH: c.tanhOut,
+      THETA: c.theta,
+      U: c.u,
+      ALPHA: c.alpha,
+      Y: c.y,
+      FLOAT_ARG: Float32Array.of(eps),
+      MIXED: n * w * q,
+      SUMS: 4 * w,
+      THETA_BATCH: w,
+    },
+    w,
+    roundUp(2 * (n * q + 4) + est + 32, 4),
+  );
+}
+
+/** The substitute s of sample n, neuron i (Definition 1): hhat, or its projection on g (mode 1). */
+export function substitute(c: MixCase, n: number, i: number): Float64Array {
+  const o = (n * c.w + i) * c.q;
+  const hh = Float64Array.from(c.hhat.subarray(o, o + c.q));
+  if (c.mode !== 1) return hh;
+  let dot = 0;
+  let sq = 0;
+  for (let j = 0; j < c.q; j++) {
+    dot += (c.g[o + j] as number) * (hh[j] as number);
+    sq += (hh[j] as number) ** 2;
+  }
+  const scale = Math.max(dot, 0) / Math.max(sq, 1e-12);
+  return hh.map((v) => scale * v);
 }
