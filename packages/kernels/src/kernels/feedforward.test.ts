@@ -2,6 +2,7 @@ import { Rng } from "@sgprop/gym";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { disposeKernelThreads, kernelRuntime, transientLayout } from "../runtime.js";
+import { ffPackWcat } from "./feedforward.js";
 import { expectClose, indices, normals, roundUp, runFf, softmaxRows, tanhs } from "./feedforwardTestBlock.js";
 
 afterAll(() => disposeKernelThreads());
@@ -196,7 +197,10 @@ describe("feed-forward backward kernels (feedforward.c)", () => {
         heap.set(keys, ok);
         heap.set(a, oa);
         heap.fill(0, od, od + w * k1 * dp);
-        rt.run("ff_pack_wcat", [4 * ok, 4 * oa, 4 * od, w, m, mq, d, dp], w, 0);
+        ffPackWcat(
+          { keys: ok, A: oa, dst: od, width: w, numSlots: m, slotEntries: mq, inputDim: d, paddedDim: dp },
+          0,
+        );
         const got = rt.heap(total).slice(od, od + w * k1 * dp);
         const want = new Float64Array(w * k1 * dp);
         for (let i = 0; i < w; i++)

@@ -6,60 +6,9 @@
 import { Rng } from "@sgprop/gym";
 import { expect } from "vitest";
 import { type KernelName, kernelRuntime, transientLayout } from "../runtime.js";
+import { FB, type FeedforwardWord, writeFeedforwardBlock } from "./feedforward.js";
 
-/** The words of the parameter block, in the order of enum FB_* in include/feedforward.h. */
-const FB_KEYS = [
-  "N",
-  "W",
-  "M",
-  "Q",
-  "P",
-  "D",
-  "KP",
-  "DP",
-  "KPS",
-  "RESIDUAL",
-  "LAYER0",
-  "WITH_SG",
-  "XDIM",
-  "MODE",
-  "ADAPTIVE",
-  "NEED_PARAMS",
-  "NEED_DU",
-  "SRC",
-  "IDX",
-  "WP",
-  "B",
-  "SGB",
-  "WSG",
-  "WCAT",
-  "U",
-  "ALPHA",
-  "Y",
-  "H",
-  "TANH",
-  "SGLIN",
-  "SGPRED",
-  "G",
-  "DZ",
-  "DW",
-  "DB",
-  "DU",
-  "DHPREV",
-  "GTRUE",
-  "THETA",
-  "MIXED",
-  "SUMS",
-  "THETA_BATCH",
-  "FLOAT_ARG",
-  "TARGET",
-  "DSGA",
-  "DSGB",
-  "SGLOSS",
-  "SCRATCH",
-  "SCRATCH_FLOATS",
-] as const;
-export type FbKey = (typeof FB_KEYS)[number];
+export type FbKey = FeedforwardWord;
 
 /** An array input: its contents, or a number of floats to allocate (zero-filled) for an output. */
 export type FbArray = Float32Array | Int32Array | number;
@@ -84,7 +33,7 @@ export function runFf(
   const rt = kernelRuntime();
   const entries = Object.entries(arrays) as [FbKey, FbArray][];
   const sizes = entries.map(([, a]) => (typeof a === "number" ? a : a.length));
-  const { offsets, total } = transientLayout([FB_KEYS.length, 2 * scratch, ...sizes]);
+  const { offsets, total } = transientLayout([FB.COUNT, 2 * scratch, ...sizes]);
   const heap = rt.heap(total);
   const ints = new Int32Array(rt.buffer());
   const [prm, scr] = offsets as [number, number];
@@ -98,9 +47,7 @@ export function runFf(
   });
   const all: Partial<Record<FbKey, number>> = { ...words, SCRATCH: 4 * scr, SCRATCH_FLOATS: scratch };
   for (const [key, off] of Object.entries(at)) all[key as FbKey] = 4 * off;
-  FB_KEYS.forEach((key, k) => {
-    ints[prm + k] = all[key] ?? 0;
-  });
+  writeFeedforwardBlock(prm, all);
   rt.run(name, [4 * prm], width, 0);
   const view = rt.heap(total);
   return {
