@@ -12,6 +12,7 @@ export * from "./kernels/coreBackward.js";
 export * from "./kernels/coreEstimator.js";
 export * from "./kernels/coreForward.js";
 export * from "./kernels/coreSgLoss.js";
+export * from "./kernels/feedforward.js";
 export * from "./kernels/perNeuron.js";
 export * from "./kernels/rollout.js";
 export { addr, allocLayout, type KernelLayout, type LayoutSpec, pad8 } from "./layout.js";

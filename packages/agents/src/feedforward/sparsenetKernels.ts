@@ -6,9 +6,21 @@
  * The tfjs implementation in sparsenet.ts and sgprop.ts stays the reference and the
  * path for other backends; both are checked against the golden files.
  */
-import { type KernelName, kernelRuntime } from "@sgprop/kernels";
+import {
+  FB,
+  type FeedforwardKernel,
+  type FeedforwardWords,
+  ffBackward,
+  ffForward,
+  ffMix,
+  ffPackWcat,
+  ffScatter,
+  ffSgGrad,
+  ffSgRefresh,
+  kernelRuntime,
+  writeFeedforwardBlock,
+} from "@sgprop/kernels";
 import type { FeedforwardSparseNetConfig } from "./sparsenetConfig.js";
-import { FB } from "./sparsenetKernelBlock.js";
 
 const round = (x: number, m: number) => Math.ceil(x / m) * m;
 
@@ -183,17 +195,16 @@ export class NativeFeedforward {
 
   /** Fills the parameter block for layer l and runs a kernel over [0, width). */
   private run(
-    name: KernelName,
+    kernel: FeedforwardKernel,
     l: number,
-    set: Partial<Record<keyof typeof FB, number>>,
+    set: FeedforwardWords,
     width: number,
     work: number,
   ): void {
     const c = this.config;
     const p = this.at("prm");
-    const ints = this.ints();
     const la = this.layers[l] as LayerArrays;
-    const words: Partial<Record<keyof typeof FB, number>> = {
+    const words: FeedforwardWords = {
       N: this.n,
       W: c.width,
       M: c.numSlots,
@@ -238,8 +249,8 @@ export class NativeFeedforward {
       SCRATCH_FLOATS: this.scratchFloats,
       ...set,
     };
-    for (const [k, v] of Object.entries(words)) ints[p + FB[k as keyof typeof FB]] = v as number;
-    kernelRuntime().run(name, [4 * p], width, work);
+    writeFeedforwardBlock(p, words);
+    kernel(p, width, work);
   }
 
   /** Packs one layer's weights: forward columns [keys | pad | A (| sgA)], [keys; A] for du. */
@@ -260,7 +271,19 @@ export class NativeFeedforward {
     const work = w * nd * mq;
     rt.run("pn_pack", [4 * raw, 4 * la.wp, w, nd, m, kp, 0, 1], w, work);
     rt.run("pn_pack", [4 * (raw + w * m * nd), 4 * la.wp, w, nd, mq, kp, this.ka, 1], w, work);
-    rt.run("ff_pack_wcat", [4 * raw, 4 * (raw + w * m * nd), 4 * la.wcat, w, m, mq, nd, this.dp], w, work);
+    ffPackWcat(
+      {
+        keys: raw,
+        A: raw + w * m * nd,
+        dst: la.wcat,
+        width: w,
+        numSlots: m,
+        slotEntries: mq,
+        inputDim: nd,
+        paddedDim: this.dp,
+      },
+      work,
+    );
     if (withSg) {
       heap = this.f32();
       heap.set(params(`sg.hiddenA.${l}`), raw);
@@ -283,7 +306,7 @@ export class NativeFeedforward {
     const { numLayers: L, width: w } = this.config;
     for (let l = 0; l < L; l++) {
       this.packLayer(l, params, withSg);
-      this.run("ff_forward", l, {}, n, n * w * this.nd * this.kp(withSg));
+      this.run(ffForward, l, {}, n, n * w * this.nd * this.kp(withSg));
     }
   }
 
@@ -298,7 +321,7 @@ export class NativeFeedforward {
       heap.set(params(`sg.hiddenA.${l}`), raw);
       heap.set(params(`sg.hiddenB.${l}`), la.sgb);
       rt.run("pn_pack", [4 * raw, 4 * la.wsg, w, this.nd, m * q, this.kps, 0, 1], w, w * this.nd * m * q);
-      this.run("ff_sg_refresh", l, {}, this.n, this.n * w * this.nd * m * q);
+      this.run(ffSgRefresh, l, {}, this.n, this.n * w * this.nd * m * q);
     }
     this.withSg = true;
   }
@@ -344,7 +367,7 @@ export class NativeFeedforward {
     heap[this.at("floatArg")] = eps;
     const est = adaptive && this.n > 1;
     const work = this.n * w * (est ? 2 * this.k1 * this.nd : this.config.neuronDim);
-    this.run("ff_mix", l, { GTRUE: 4 * this.gBuffer(g), MODE: mode, ADAPTIVE: est ? 1 : 0 }, w, work);
+    this.run(ffMix, l, { GTRUE: 4 * this.gBuffer(g), MODE: mode, ADAPTIVE: est ? 1 : 0 }, w, work);
     const sums = new Float64Array(this.f32().buffer, 4 * this.at("sums"), 2 * w);
     let trueSq = 0;
     let synSq = 0;
@@ -388,7 +411,7 @@ export class NativeFeedforward {
     const next: 0 | 1 = from === 0 ? 1 : 0;
     const work = this.n * w * this.k1 * nd * ((needParams ? 1 : 0) + (l > 0 ? 1 : 0));
     this.run(
-      "ff_backward",
+      ffBackward,
       l,
       { G: 4 * gOff, NEED_PARAMS: needParams ? 1 : 0, NEED_DU: l > 0 ? 1 : 0 },
       w,
@@ -408,7 +431,7 @@ export class NativeFeedforward {
       grads = { keys, A, b: this.copy(this.at("db"), w * m * q) };
     }
     if (l === 0) return grads ? { grads } : {};
-    this.run("ff_scatter", l, { G: 4 * gOff, DHPREV: 4 * this.gBuffer(next) }, this.n, this.n * w * nd);
+    this.run(ffScatter, l, { G: 4 * gOff, DHPREV: 4 * this.gBuffer(next) }, this.n, this.n * w * nd);
     return grads ? { grads, next } : { next };
   }
 
@@ -428,7 +451,7 @@ export class NativeFeedforward {
     const { width: w, numSlots: m, neuronDim: q } = this.config;
     const count = this.n * w * q;
     this.f32()[this.at("floatArg")] = 2 / count;
-    this.run("ff_sg_grad", l, {}, w, this.n * w * m * q * this.nd);
+    this.run(ffSgGrad, l, {}, w, this.n * w * m * q * this.nd);
     const losses = new Float64Array(this.f32().buffer, 4 * this.at("sgLoss"), w);
     let loss = 0;
     for (let i = 0; i < w; i++) loss += losses[i] as number;
