@@ -20,8 +20,9 @@ export interface FbResult {
 }
 
 /**
- * Runs feed-forward kernel `name` over [0, width) on one thread with the given size words and
- * arrays (every pointer word not given stays 0), and `scratch` floats per thread slot.
+ * Runs feed-forward kernel `name` over [0, width) with the given size words and arrays (every
+ * pointer word not given stays 0), and `scratch` floats per thread slot: on one thread unless
+ * `work` (multiply-adds) reaches the runtime's two-thread threshold.
  */
 export function runFf(
   name: KernelName,
@@ -29,6 +30,7 @@ export function runFf(
   arrays: Partial<Record<FbKey, FbArray>>,
   width: number,
   scratch: number,
+  work = 0,
 ): FbResult {
   const rt = kernelRuntime();
   const entries = Object.entries(arrays) as [FbKey, FbArray][];
@@ -48,7 +50,7 @@ export function runFf(
   const all: Partial<Record<FbKey, number>> = { ...words, SCRATCH: 4 * scr, SCRATCH_FLOATS: scratch };
   for (const [key, off] of Object.entries(at)) all[key as FbKey] = 4 * off;
   writeFeedforwardBlock(prm, all);
-  rt.run(name, [4 * prm], width, 0);
+  rt.run(name, [4 * prm], width, work);
   const view = rt.heap(total);
   return {
     f32: (key, n) => view.slice(at[key] as number, (at[key] as number) + n),
@@ -143,8 +145,11 @@ export function mixCase(
   };
 }
 
-/** Runs ff_mix on a case: returns mixed, the float64 sums and thetaBatch (with `adaptive`). */
-export function runMix(c: MixCase, adaptive: boolean, eps: number): FbResult {
+/**
+ * Runs ff_mix on a case: returns mixed, the float64 sums and thetaBatch (with `adaptive`); `work`
+ * as in runFf.
+ */
+export function runMix(c: MixCase, adaptive: boolean, eps: number, work = 0): FbResult {
   const { n, w, m, q, d } = c;
   const mq = m * q;
   const k1 = m + mq;
@@ -167,6 +172,7 @@ export function runMix(c: MixCase, adaptive: boolean, eps: number): FbResult {
     },
     w,
     roundUp(2 * (n * q + 4) + est + 32, 4),
+    work,
   );
 }
 
