@@ -18,6 +18,7 @@ import {
   ffSgGrad,
   ffSgRefresh,
   kernelRuntime,
+  pnPack,
   writeFeedforwardBlock,
 } from "@sgprop/kernels";
 import type { FeedforwardSparseNetConfig } from "./sparsenetConfig.js";
@@ -269,8 +270,23 @@ export class NativeFeedforward {
     heap.set(params(`hiddenB.${l}`), la.b);
     const kp = this.kp(withSg);
     const work = w * nd * mq;
-    rt.run("pn_pack", [4 * raw, 4 * la.wp, w, nd, m, kp, 0, 1], w, work);
-    rt.run("pn_pack", [4 * (raw + w * m * nd), 4 * la.wp, w, nd, mq, kp, this.ka, 1], w, work);
+    pnPack(
+      { src: raw, dst: la.wp, width: w, depth: nd, rows: m, rowStride: kp, rowOffset: 0, transposed: true },
+      work,
+    );
+    pnPack(
+      {
+        src: raw + w * m * nd,
+        dst: la.wp,
+        width: w,
+        depth: nd,
+        rows: mq,
+        rowStride: kp,
+        rowOffset: this.ka,
+        transposed: true,
+      },
+      work,
+    );
     ffPackWcat(
       {
         keys: raw,
@@ -288,8 +304,32 @@ export class NativeFeedforward {
       heap = this.f32();
       heap.set(params(`sg.hiddenA.${l}`), raw);
       heap.set(params(`sg.hiddenB.${l}`), la.sgb);
-      rt.run("pn_pack", [4 * raw, 4 * la.wp, w, nd, mq, kp, this.ka + mq, 1], w, work);
-      rt.run("pn_pack", [4 * raw, 4 * la.wsg, w, nd, mq, this.kps, 0, 1], w, work);
+      pnPack(
+        {
+          src: raw,
+          dst: la.wp,
+          width: w,
+          depth: nd,
+          rows: mq,
+          rowStride: kp,
+          rowOffset: this.ka + mq,
+          transposed: true,
+        },
+        work,
+      );
+      pnPack(
+        {
+          src: raw,
+          dst: la.wsg,
+          width: w,
+          depth: nd,
+          rows: mq,
+          rowStride: this.kps,
+          rowOffset: 0,
+          transposed: true,
+        },
+        work,
+      );
     }
   }
 
@@ -320,7 +360,19 @@ export class NativeFeedforward {
       const heap = this.f32();
       heap.set(params(`sg.hiddenA.${l}`), raw);
       heap.set(params(`sg.hiddenB.${l}`), la.sgb);
-      rt.run("pn_pack", [4 * raw, 4 * la.wsg, w, this.nd, m * q, this.kps, 0, 1], w, w * this.nd * m * q);
+      pnPack(
+        {
+          src: raw,
+          dst: la.wsg,
+          width: w,
+          depth: this.nd,
+          rows: m * q,
+          rowStride: this.kps,
+          rowOffset: 0,
+          transposed: true,
+        },
+        w * this.nd * m * q,
+      );
       this.run(ffSgRefresh, l, {}, this.n, this.n * w * this.nd * m * q);
     }
     this.withSg = true;

@@ -178,7 +178,8 @@ function checkBackward(s: Sizes, seed: number): void {
               let duk = 0;
               for (let c = 0; c < C; c++)
                 duk += (d[c] as number) * (wT[(i * C + c) * pqp + p * q + j] as number);
-              nextF[(b * W + (parentIdx[i * P + p] as number)) * q + j] += (keep[l] as number) * duk;
+              const at = (b * W + (parentIdx[i * P + p] as number)) * q + j;
+              nextF[at] = (nextF[at] as number) + (keep[l] as number) * duk;
             }
       }
     carryF = nextF;

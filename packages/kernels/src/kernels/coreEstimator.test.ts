@@ -132,7 +132,8 @@ function checkEstimator(
   const wantSums = [...sums0];
   const [wantTw, wantTd] = [[...tw0], [...td0]];
   for (let l = 0; l < n; l++) {
-    const [wl, dl]: number[][][] = [[], []];
+    const wl: number[][] = [];
+    const dl: number[][] = [];
     let embSq = 0;
     for (let e = 0; e < E; e++) embSq += (emb[l * ep + e] as number) ** 2;
     for (let i = 0; i < W; i++) {
@@ -152,12 +153,13 @@ function checkEstimator(
         if (c < Mq) {
           ddB += dc * dc;
           wdB += wc * dc;
-          wantTw[i * Mq + c] += wc;
-          wantTd[i * Mq + c] += dc;
+          const t = i * Mq + c;
+          wantTw[t] = (wantTw[t] as number) + wc;
+          wantTd[t] = (wantTd[t] as number) + dc;
         }
       }
-      wantSums[2 * i] += dd * uSq + ddB;
-      wantSums[2 * i + 1] += wd * uSq + wdB;
+      wantSums[2 * i] = (wantSums[2 * i] as number) + dd * uSq + ddB;
+      wantSums[2 * i + 1] = (wantSums[2 * i + 1] as number) + wd * uSq + wdB;
       wl.push(fw);
       dl.push(d);
     }

@@ -6,6 +6,36 @@
  */
 import { transientLayout as layout, kernelRuntime as rt } from "../runtime.js";
 
+/** What {@link pnPack} copies: per-neuron blocks of `rows` x `depth` floats into a padded layout. */
+export interface PackArgs {
+  /** Float offset of the source, [W, rows, depth] (or [W, depth, rows] when not `transposed`). */
+  readonly src: number;
+  /** Float offset of the destination, [W, depth, rowStride]. */
+  readonly dst: number;
+  readonly width: number;
+  readonly depth: number;
+  readonly rows: number;
+  /** Floats per destination row (padded for the matvec kernels' column blocks). */
+  readonly rowStride: number;
+  /** First destination column written. */
+  readonly rowOffset: number;
+  readonly transposed: boolean;
+}
+
+/**
+ * pn_pack: dst[i][d][rowOffset + k] = src[i][k][d] (transposed) or src[i][d][k], for the neurons
+ * i < width; the packed layout is the one pn_matvec and ff_forward read. `work` decides whether the
+ * helper thread takes part (see runtime.ts).
+ */
+export function pnPack(a: PackArgs, work = a.width * a.depth * a.rows): void {
+  rt().run(
+    "pn_pack",
+    [4 * a.src, 4 * a.dst, a.width, a.depth, a.rows, a.rowStride, a.rowOffset, a.transposed ? 1 : 0],
+    a.width,
+    work,
+  );
+}
+
 /** A per-neuron weight for {@link simdMatVecs}: [W, D, K], or [W, K, D] when `transposed`. */
 export interface SimdWeight {
   readonly data: Float32Array;
@@ -146,8 +176,26 @@ export function simdForwardHidden(net: SimdForwardNet, x: Float32Array, n: numbe
     for (let j = 0; j < keys.length; j++) heap[keysO + j] = (keys[j] as number) * scale;
     heap.set(net.maps[l] as Float32Array, mapsO);
     heap.set(net.biases[l] as Float32Array, biasO);
-    r.run("pn_pack", [keysO * 4, packed * 4, w, nd, m, kp, 0, 1], w, w * nd * m);
-    r.run("pn_pack", [mapsO * 4, packed * 4, w, nd, m * q, kp, ka, 1], w, w * nd * m * q);
+    pnPack({
+      src: keysO,
+      dst: packed,
+      width: w,
+      depth: nd,
+      rows: m,
+      rowStride: kp,
+      rowOffset: 0,
+      transposed: true,
+    });
+    pnPack({
+      src: mapsO,
+      dst: packed,
+      width: w,
+      depth: nd,
+      rows: m * q,
+      rowStride: kp,
+      rowOffset: ka,
+      transposed: true,
+    });
     ints[prm + F_FIELDS + l] = packed * 4;
     ints[prm + F_FIELDS + L + l] = biasO * 4;
   }
