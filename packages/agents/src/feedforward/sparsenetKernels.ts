@@ -43,6 +43,15 @@ interface LayerArrays {
 }
 
 /** The parameters a pass reads, as host arrays by canonical name. */
+/** pn_pack of a [W, rows, depth] block (src, dst, width, depth, rows, rowStride, rowOffset). */
+function packTransposed(
+  a: readonly [number, number, number, number, number, number, number],
+  work: number,
+): void {
+  const [src, dst, width, depth, rows, rowStride, rowOffset] = a;
+  pnPack({ src, dst, width, depth, rows, rowStride, rowOffset, transposed: true }, work);
+}
+
 export type HostParams = (name: string) => Float32Array;
 
 /** Per-layer parameter gradients of a backward pass (canonical layouts). */
@@ -270,23 +279,8 @@ export class NativeFeedforward {
     heap.set(params(`hiddenB.${l}`), la.b);
     const kp = this.kp(withSg);
     const work = w * nd * mq;
-    pnPack(
-      { src: raw, dst: la.wp, width: w, depth: nd, rows: m, rowStride: kp, rowOffset: 0, transposed: true },
-      work,
-    );
-    pnPack(
-      {
-        src: raw + w * m * nd,
-        dst: la.wp,
-        width: w,
-        depth: nd,
-        rows: mq,
-        rowStride: kp,
-        rowOffset: this.ka,
-        transposed: true,
-      },
-      work,
-    );
+    packTransposed([raw, la.wp, w, nd, m, kp, 0], work);
+    packTransposed([raw + w * m * nd, la.wp, w, nd, mq, kp, this.ka], work);
     ffPackWcat(
       {
         keys: raw,
@@ -304,32 +298,8 @@ export class NativeFeedforward {
       heap = this.f32();
       heap.set(params(`sg.hiddenA.${l}`), raw);
       heap.set(params(`sg.hiddenB.${l}`), la.sgb);
-      pnPack(
-        {
-          src: raw,
-          dst: la.wp,
-          width: w,
-          depth: nd,
-          rows: mq,
-          rowStride: kp,
-          rowOffset: this.ka + mq,
-          transposed: true,
-        },
-        work,
-      );
-      pnPack(
-        {
-          src: raw,
-          dst: la.wsg,
-          width: w,
-          depth: nd,
-          rows: mq,
-          rowStride: this.kps,
-          rowOffset: 0,
-          transposed: true,
-        },
-        work,
-      );
+      packTransposed([raw, la.wp, w, nd, mq, kp, this.ka + mq], work);
+      packTransposed([raw, la.wsg, w, nd, mq, this.kps, 0], work);
     }
   }
 
@@ -360,19 +330,7 @@ export class NativeFeedforward {
       const heap = this.f32();
       heap.set(params(`sg.hiddenA.${l}`), raw);
       heap.set(params(`sg.hiddenB.${l}`), la.sgb);
-      pnPack(
-        {
-          src: raw,
-          dst: la.wsg,
-          width: w,
-          depth: this.nd,
-          rows: m * q,
-          rowStride: this.kps,
-          rowOffset: 0,
-          transposed: true,
-        },
-        w * this.nd * m * q,
-      );
+      packTransposed([raw, la.wsg, w, this.nd, m * q, this.kps, 0], w * this.nd * m * q);
       this.run(ffSgRefresh, l, {}, this.n, this.n * w * this.nd * m * q);
     }
     this.withSg = true;
