@@ -6,6 +6,8 @@ export * from "./bandit/trainer.js";
 export * from "./bandit/types.js";
 export * from "./checkpoint.js";
 export * from "./conformance/index.js";
+export * from "./diagnose/estimatorErrors.js";
+export * from "./diagnose/poolMoments.js";
 export * from "./feedforward/errors.js";
 export * from "./feedforward/mlp.js";
 export * from "./feedforward/sgprop.js";
