@@ -45,8 +45,11 @@ function momentsOf(pool: Float64Array[][][], sizes: number[]): PoolMoments {
 
 function meanOf(pool: Float64Array[][][], kind: number, unit: number, coeff = 1): Float64Array {
   const out = new Float64Array(get(get(get(pool, 0), kind), unit).length);
-  for (const sample of pool)
-    get(get(sample, kind), unit).forEach((x, d) => (out[d] = get(out, d) + (coeff * x) / pool.length));
+  for (const sample of pool) {
+    get(get(sample, kind), unit).forEach((x, d) => {
+      out[d] = get(out, d) + (coeff * x) / pool.length;
+    });
+  }
   return out;
 }
 
