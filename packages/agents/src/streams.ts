@@ -22,6 +22,26 @@ export const POPGYM_TRAINER_STREAMS = {
   exploreRewards: "agents/popgym/explore-rewards",
 } as const;
 
+/**
+ * The gradient diagnosis's pool (`sgprop diagnose`): its own contexts, actions and reward flips,
+ * so diagnosing a checkpoint never replays or advances a stream of the run it diagnoses.
+ */
+export const DIAGNOSE_STREAMS = {
+  contexts: "agents/diagnose/contexts",
+  actions: "agents/diagnose/actions",
+  rewardNoise: "agents/diagnose/reward-noise",
+} as const;
+
+/**
+ * The small diagnosis `--during-training` runs after training step `step`: streams named by the
+ * step, so the diagnosis columns do not depend on when a run was resumed and no state of them
+ * goes into checkpoints.
+ */
+export function duringTrainingStreams(step: number): Record<keyof typeof DIAGNOSE_STREAMS, string> {
+  const at = (name: string) => `agents/diagnose/during-training/step-${step}/${name}`;
+  return { contexts: at("contexts"), actions: at("actions"), rewardNoise: at("reward-noise") };
+}
+
 type StreamsOf<T> = { [K in keyof T]: Rng };
 
 /** Every stream a trainer of `names` owns for `seed`, built from one table so none is forgotten. */
