@@ -21,7 +21,8 @@ import {
 import { sampleActions } from "./sampling.js";
 import type { BanditFactory, ContextBatchLike, ContextualBandit } from "./types.js";
 
-const CHECKPOINT_FORMAT = "sgprop-bandit-trainer/1";
+/** The `format` of a bandit checkpoint's JSON sidecar. */
+export const BANDIT_CHECKPOINT_FORMAT = "sgprop-bandit-trainer/1";
 
 /** JSON sidecar of a bandit checkpoint. */
 interface BanditCheckpointMeta {
@@ -306,7 +307,7 @@ class BanditTrainer implements Trainer {
     if (sgState !== undefined) addOptimizer(tensors, "optim.sg", sgState);
     const { bandit: _bandit, ...options } = this.options;
     const meta: BanditCheckpointMeta = {
-      format: CHECKPOINT_FORMAT,
+      format: BANDIT_CHECKPOINT_FORMAT,
       options,
       completed: this.completed,
       actionRng: this.actionRng.state(),
@@ -425,8 +426,8 @@ export async function restoreBanditTrainer(
 ): Promise<Trainer> {
   const { tensors, meta: rawMeta } = await readCheckpointDir(checkpointDir);
   const meta = rawMeta as BanditCheckpointMeta;
-  if (meta.format !== CHECKPOINT_FORMAT) {
-    throw new InvalidConfigError("checkpoint format", meta.format, CHECKPOINT_FORMAT);
+  if (meta.format !== BANDIT_CHECKPOINT_FORMAT) {
+    throw new InvalidConfigError("checkpoint format", meta.format, BANDIT_CHECKPOINT_FORMAT);
   }
   const o = resolveBanditOptions({ ...meta.options, ...opts });
   await useBackendFor(o);

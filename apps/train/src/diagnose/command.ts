@@ -1,0 +1,190 @@
+/**
+ * `sgprop diagnose <run-dir>` (issue 19): the gradient-estimation error of backprop, synthetic and
+ * mixed gradients at a saved checkpoint of a run, per neuron and per layer, in the two spaces of
+ * the paper (raw gradients; eq. 3's unit-normalised ones), with csv/json and figures.
+ */
+import { existsSync, statSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import type { DiagnosisMoments } from "@sgprop/agents";
+import { Command, InvalidArgumentError } from "commander";
+import type { Output } from "../cli/output.js";
+import { positiveInt } from "../commands/train.js";
+import { ExitCode, InvalidOptionError, ResultsFolderError, UsageError } from "../errors.js";
+import { checkBanditData } from "../options/data-dir.js";
+import { checkpointFolders, checkpointName } from "../run/checkpoints.js";
+import { RUN_FILES } from "../run/layout.js";
+import { readRunConfig } from "../run/prepare.js";
+import { summaryLines, writeDiagnosis } from "./write.js";
+
+export interface DiagnoseFlags {
+  readonly checkpoint?: string;
+  readonly pool?: number;
+  readonly batchSizes?: readonly number[];
+  readonly seed?: number;
+  readonly out?: string;
+}
+
+/** "8,16,32" -> [8, 16, 32]; commander names the flag in the error. */
+export function batchSizeList(raw: string): number[] {
+  const parts = raw.split(",").map((s) => s.trim());
+  if (
+    parts.length === 0 ||
+    parts.some((p) => !/^\d+$/.test(p) || Number(p) < 1 || !Number.isSafeInteger(Number(p)))
+  )
+    throw new InvalidArgumentError("expected integers >= 1, comma-separated (e.g. 8,16,32,64).");
+  return parts.map(Number);
+}
+
+function seedArg(raw: string): number {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n))
+    throw new InvalidArgumentError("expected an integer >= 0.");
+  return n;
+}
+
+/** The checkpoint folder a `--checkpoint` value names (default: the newest of the run). */
+export function resolveCheckpoint(runDir: string, given: string | undefined): { dir: string; name: string } {
+  const folders = checkpointFolders(runDir);
+  const root = join(runDir, RUN_FILES.checkpoints);
+  if (given === undefined) {
+    const last = folders[folders.length - 1];
+    if (last === undefined)
+      throw new ResultsFolderError(`${runDir} has no checkpoint yet (${root} is empty)`);
+    return { dir: join(root, last.name), name: last.name };
+  }
+  const byNumber = /^\d+$/.test(given) ? checkpointName(Number(given)) : given;
+  for (const candidate of [join(root, byNumber), resolve(given)]) {
+    if (existsSync(join(candidate, "checkpoint.json"))) return { dir: candidate, name: basename(candidate) };
+  }
+  throw new InvalidOptionError(
+    "--checkpoint",
+    given,
+    `a checkpoint of ${runDir}: ${folders.map((f) => f.name).join(", ") || "(none yet)"}, its number of completed units, or a checkpoint folder`,
+  );
+}
+
+/** The POPGym diagnosis the recurrent half of issue 19 exports from @sgprop/agents. */
+type RecurrentDiagnose = (
+  checkpointDir: string,
+  o: {
+    pool?: number;
+    seed?: number;
+    onProgress?: (done: number, total: number) => void;
+    envFactory: unknown;
+  },
+) => Promise<{ moments: DiagnosisMoments; completed: number; seed: number }>;
+
+async function momentsOf(
+  kind: string,
+  checkpointDir: string,
+  options: Record<string, unknown>,
+  flags: DiagnoseFlags,
+  progress: (done: number, total: number) => void,
+): Promise<{ moments: DiagnosisMoments; completed: number; seed: number }> {
+  const agents = await import("@sgprop/agents");
+  const common = {
+    ...(flags.pool !== undefined ? { pool: flags.pool } : {}),
+    ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+    onProgress: progress,
+  };
+  if (kind === "bandit") {
+    if (options.model !== "sparsenet")
+      throw new UsageError(
+        `the diagnosis needs a SparseNet run; this run's model is ${String(options.model)}`,
+      );
+    checkBanditData(options as Parameters<typeof checkBanditData>[0]);
+    const { MnistBandit } = await import("@sgprop/mnist-bandit");
+    return agents.diagnoseBanditCheckpoint(checkpointDir, {
+      ...common,
+      bandit: (env) => new MnistBandit(env),
+    });
+  }
+  if (kind === "popgym") {
+    const recurrent = (agents as unknown as Record<string, unknown>).diagnoseRecurrentCheckpoint;
+    if (typeof recurrent !== "function")
+      throw new UsageError("POPGym diagnosis is not available yet in this version (bandit runs are)");
+    const { LabyrinthVectorEnv } = await import("@sgprop/popgym");
+    return (recurrent as RecurrentDiagnose)(checkpointDir, {
+      ...common,
+      envFactory: (spec: ConstructorParameters<typeof LabyrinthVectorEnv>[0]) => new LabyrinthVectorEnv(spec),
+    });
+  }
+  throw new UsageError(`the diagnosis covers bandit and popgym runs; ${checkpointDir} is a ${kind} run`);
+}
+
+/** Runs the diagnosis of one checkpoint and writes its folder; returns the exit code. */
+export async function runDiagnose(runDirGiven: string, flags: DiagnoseFlags, out: Output): Promise<number> {
+  const runDir = resolve(runDirGiven);
+  if (!existsSync(runDir) || !statSync(runDir).isDirectory())
+    throw new InvalidOptionError("<run-dir>", runDirGiven, "a results folder of sgprop train");
+  const config = readRunConfig(runDir);
+  const checkpoint = resolveCheckpoint(runDir, flags.checkpoint);
+  const outDir = resolve(flags.out ?? join(runDir, RUN_FILES.diagnose, checkpoint.name));
+  out.info(`diagnosing ${config.kind} run ${runDirGiven} at ${checkpoint.name}`);
+  const t0 = performance.now();
+  let lastShown = 0;
+  const progress = (done: number, total: number) => {
+    const now = performance.now();
+    if (done === total || now - lastShown > 5000) {
+      lastShown = now;
+      out.info(`  pool: ${done}/${total} samples (${((now - t0) / 1000).toFixed(0)} s)`);
+    }
+  };
+  const { moments, completed, seed } = await momentsOf(
+    config.kind,
+    checkpoint.dir,
+    config.options as Record<string, unknown>,
+    flags,
+    progress,
+  );
+  const { diagnosisReport } = await import("@sgprop/agents");
+  const report = diagnosisReport(
+    moments,
+    flags.batchSizes !== undefined ? { batchSizes: flags.batchSizes } : {},
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  out.info(`  moments and report: ${seconds.toFixed(1)} s; writing ${outDir}`);
+  const written = await writeDiagnosis(outDir, report, {
+    kind: config.kind,
+    runDir,
+    checkpoint: checkpoint.name,
+    completed,
+    seed,
+    seconds,
+  });
+  out.info(
+    `checkpoint ${checkpoint.name} (${completed} units), pool ${report.pool}: ${report.sampleDescription}`,
+  );
+  for (const line of summaryLines(report)) out.info(line);
+  out.info("");
+  out.info(`wrote ${outDir}: ${written.join(", ")}`);
+  return ExitCode.ok;
+}
+
+export function diagnoseCommand(out: Output, setExit: (code: number) => void): Command {
+  return new Command("diagnose")
+    .description(
+      "gradient-estimation error (MSE = variance + bias^2) of backprop, synthetic and mixed gradients at a checkpoint, per neuron and layer",
+    )
+    .argument("<run-dir>", "a results folder of `sgprop train bandit` (SparseNet) or `sgprop train popgym`")
+    .option(
+      "--checkpoint <name>",
+      "unit-000300, a number of completed units, or a checkpoint folder (default: the newest)",
+    )
+    .option(
+      "--pool <n>",
+      "fresh samples drawn for the population gradient (default: 8192 bandit)",
+      positiveInt(),
+    )
+    .option(
+      "--batch-sizes <list>",
+      "batch sizes n to report, comma-separated (the trainer's batch is always added)",
+      batchSizeList,
+      [8, 16, 32, 64, 128, 256, 512],
+    )
+    .option("--seed <n>", "seed of the diagnosis's own random streams (default: the run's seed)", seedArg)
+    .option("--out <dir>", "output folder (default: <run-dir>/diagnose/<checkpoint>)")
+    .action(async (runDir: string, flags: DiagnoseFlags) => {
+      setExit(await runDiagnose(runDir, flags, out));
+    });
+}

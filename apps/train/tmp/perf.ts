@@ -1,0 +1,17 @@
+import { Rng } from "@sgprop/gym";
+import { FeedforwardSparseNet, ensureBackend, feedforwardDiagnosisMoments, diagnosisReport, trainerStreams, DIAGNOSE_STREAMS } from "@sgprop/agents";
+import { MnistBandit } from "@sgprop/mnist-bandit";
+await ensureBackend();
+const bandit = new MnistBandit({ seed: 0 });
+const cfg = { inputDim: 784, numLayers: 5, width: 200, neuronDim: 10, numSlots: 5, numParents: 5, numActions: bandit.numActions, residual: true };
+const net = FeedforwardSparseNet.create(cfg, Rng.fromSeed(1));
+const pool = Number(process.argv[2] ?? 1024);
+const chunk = Number(process.argv[3] ?? 256);
+const t0 = performance.now();
+const m = feedforwardDiagnosisMoments(net, { bandit, streams: trainerStreams(0, DIAGNOSE_STREAMS), pool, chunk, theta: Array.from({length:5},()=>new Float32Array(200).fill(0.9)), sgMode: "prediction", trainerBatch: 64 });
+const t1 = performance.now();
+const r = diagnosisReport(m);
+const t2 = performance.now();
+console.log(`moments ${((t1-t0)/1000).toFixed(1)} s, report ${((t2-t1)/1000).toFixed(1)} s, rss ${(process.memoryUsage().rss/1e6).toFixed(0)} MB`);
+for (const c of r.targetChecks.filter(c=>c.layer==="net")) console.log(c);
+for (const row of r.rows.filter(x=>x.layer==="net" && x.batch===64)) console.log(row.space, row.estimator, row.mse.toExponential(3), row.variance.toExponential(3), row.bias2.toExponential(3), row.theta);
