@@ -2,6 +2,7 @@ import { Rng } from "@sgprop/gym";
 import * as tf from "@tensorflow/tfjs-core";
 import { ensureBackend, selectBackend } from "../backend.js";
 import { type NamedTensorData, readCheckpointDir, writeCheckpointDir } from "../checkpoint.js";
+import { diagnosedStep, duringTrainingDiagnosis } from "../diagnose/duringTraining.js";
 import { InvalidConfigError } from "../feedforward/errors.js";
 import { Mlp, type MlpForward, mlpShapes } from "../feedforward/mlp.js";
 import { backpropPolicyGradients, sgPhaseGradients, sgpropPolicyGradients } from "../feedforward/sgprop.js";
@@ -148,6 +149,8 @@ class BanditTrainer implements Trainer {
     });
     row["perf/step_seconds"] = (performance.now() - t0) / 1000;
     this.completed = step;
+    if (this.sparse !== undefined && diagnosedStep(step, this.options.duringTraining))
+      Object.assign(row, duringTrainingDiagnosis(this.sparse, this.theta, this.bandit, this.options, step));
     const rows: { train: MetricsRow; eval?: MetricsRow } = { train: row };
     if (this.evalSteps.has(step)) rows.eval = await this.evaluate(step);
     return rows;
