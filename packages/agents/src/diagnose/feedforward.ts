@@ -15,6 +15,11 @@
  *   and sum_s <t^a_s, t^b_s> = sum_j a_j b_j c_j with c_j = sum_s alpha_s^2 (1 - y_sj^2)^2.
  *   The unit-normalised kinds divide a and b by their norms, so their products are these divided
  *   by ||a|| ||b||.
+ * Units: the backward chains run in the trainer's own units, the gradient of its batch loss at
+ * its batch size B (the SG predictors were fitted to targets in those units), and every
+ * per-sample vector is then multiplied by B: the per-sample gradient of -r log pi, with the
+ * synthetic part B s_n, so that the mean over a batch of n is the gradient a trainer with batch n
+ * would apply.
  * Cost per sample: one forward pass, two backward chains and seven parameter-gradient passes per
  * layer (outer products, the bulk), plus O(M q) host work per neuron for the inner products.
  */
@@ -63,12 +68,12 @@ function at(a: ArrayLike<number>, i: number): number {
   return a[i] as number;
 }
 
-/** The received vectors scaled by the residual factor, and their per-(sample, neuron) norms. */
-function scaled(g: Float32Array, tanh: Float32Array | undefined): Float64Array {
+/** Received vectors times the residual factor (where there is one) and the unit factor. */
+function scaled(g: Float32Array, tanh: Float32Array | undefined, factor: number): Float64Array {
   const out = new Float64Array(g.length);
   for (let e = 0; e < g.length; e++) {
     const t = tanh === undefined ? 0 : at(tanh, e);
-    out[e] = at(g, e) * (tanh === undefined ? 1 : 1 - t * t);
+    out[e] = at(g, e) * factor * (tanh === undefined ? 1 : 1 - t * t);
   }
   return out;
 }
@@ -123,6 +128,8 @@ class FeedforwardPool {
   private add(space: SpaceSums, kind: number, l: number, g: NativeLayerGrads): void {
     const { width: w, numSlots: m, neuronDim: q } = this.net.config;
     const nd = this.nd;
+    // Raw: back from the trainer's batch-loss units to per-sample ones; normalised: unit-free.
+    const f = space === this.raw ? this.o.trainerBatch : 1;
     const sums = space.sums[kind] as Float64Array;
     const parts: [Float32Array, number][] = [
       [g.keys, m * nd],
@@ -133,13 +140,13 @@ class FeedforwardPool {
       let o = (l * w + i) * this.unitSize;
       for (const [src, size] of parts) {
         const from = i * size;
-        for (let d = 0; d < size; d++) sums[o + d] = at(sums, o + d) + at(src, from + d);
+        for (let d = 0; d < size; d++) sums[o + d] = at(sums, o + d) + f * at(src, from + d);
         o += size;
       }
     }
   }
 
-  /** The top gradient dLoss_n/dh_{L-1} of every sample of the chunk (per-sample loss -r log pi). */
+  /** The top gradient of every sample of the chunk in the trainer's units: d(-r log pi / B)/dh_{L-1}. */
   private drawChunk(n: number): Float32Array {
     const { bandit, streams } = this.o;
     const c = this.net.config;
@@ -151,6 +158,7 @@ class FeedforwardPool {
     const a = c.numActions;
     const keys = this.param("actionKeys");
     const scale = 1 / Math.sqrt(wq);
+    const perBatch = 1 / this.o.trainerBatch;
     const probs = new Float32Array(n * a);
     const logits = new Float64Array(a);
     for (let s = 0; s < n; s++) {
@@ -175,7 +183,8 @@ class FeedforwardPool {
     const dh = new Float32Array(n * wq);
     for (let s = 0; s < n; s++) {
       for (let k = 0; k < a; k++) {
-        const dl = -at(rewards, s) * ((k === at(actions, s) ? 1 : 0) - at(probs, s * a + k)) * scale;
+        const dl =
+          -at(rewards, s) * ((k === at(actions, s) ? 1 : 0) - at(probs, s * a + k)) * scale * perBatch;
         if (dl === 0) continue;
         for (let e = 0; e < wq; e++) dh[s * wq + e] = at(dh, s * wq + e) + dl * at(keys, k * wq + e);
       }
@@ -198,7 +207,7 @@ class FeedforwardPool {
       trueGrads[l] = g;
       const r = engine.backward(l, b, true);
       this.add(this.raw, BACKPROP, l, r.grads as NativeLayerGrads);
-      engine.setGradient(b, unitVectors(scaled(g, tanhOf(l)), c.neuronDim).unit);
+      engine.setGradient(b, unitVectors(scaled(g, tanhOf(l), 1), c.neuronDim).unit);
       this.add(this.normalised, BACKPROP, l, engine.paramGradients(l, b, false));
       if (r.next !== undefined) b = r.next;
     }
@@ -214,7 +223,8 @@ class FeedforwardPool {
       const syn = engine.mixed();
       this.add(this.raw, SYNTHETIC, l, engine.paramGradients(l, "mixed", true));
       const other: 0 | 1 = b === 0 ? 1 : 0;
-      const received = [scaled(trueGrads[l] as Float32Array, tanh), scaled(live, tanh), scaled(syn, tanh)];
+      const perSample = this.o.trainerBatch;
+      const received = [trueGrads[l] as Float32Array, live, syn].map((v) => scaled(v, tanh, perSample));
       const units = received.map((v) => unitVectors(v, c.neuronDim));
       engine.setGradient(other, (units[LIVE] as { unit: Float32Array }).unit);
       this.add(this.normalised, LIVE, l, engine.paramGradients(l, other, false));

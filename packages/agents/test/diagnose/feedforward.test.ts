@@ -6,6 +6,7 @@ import { estimatorError } from "../../src/diagnose/estimatorErrors.js";
 import { feedforwardDiagnosisMoments } from "../../src/diagnose/feedforward.js";
 import { PoolMomentAccumulator, type PoolMoments } from "../../src/diagnose/poolMoments.js";
 import { DIAGNOSIS_KINDS } from "../../src/diagnose/types.js";
+import { sgpropPolicyGradients } from "../../src/feedforward/sgprop.js";
 import { FeedforwardSparseNet } from "../../src/feedforward/sparsenet.js";
 import type { FeedforwardSparseNetConfig } from "../../src/feedforward/sparsenetConfig.js";
 import type { FeedforwardLayerCache } from "../../src/feedforward/sparsenetTrace.js";
@@ -13,6 +14,8 @@ import { setPerNeuronKernel } from "../../src/ops/perNeuron.js";
 import { mixWithSubstitute, type SgMode, sgSubstitute } from "../../src/sgprop/mixing.js";
 import { useBackend } from "../helpers.js";
 import { SyntheticBandit } from "../support/syntheticBandit.js";
+
+const TRAINER_BATCH = 4;
 
 const CFG: FeedforwardSparseNetConfig = {
   inputDim: 12,
@@ -65,20 +68,23 @@ function explicitMoments(
   const sizes = new Array(CFG.numLayers * CFG.width).fill(size);
   const raw = new PoolMomentAccumulator(DIAGNOSIS_KINDS, sizes);
   const normalised = new PoolMomentAccumulator(DIAGNOSIS_KINDS, sizes);
+  // The trainer's units: the gradient of its batch loss at batch B for this sample, mixed with
+  // the predictions as they are; each raw per-sample vector is then B times the induced gradient.
+  const B = TRAINER_BATCH;
   setPerNeuronKernel("matmul");
   for (const s of samples) {
     tf.tidy(() => {
       const fwd = net.forward(tf.tensor2d(s.x, [1, CFG.inputDim]), true);
       const { dlogits } = banditLoss(fwd.logits, tf.tensor1d([s.action], "int32"), tf.tensor1d([s.reward]));
       const last = fwd.layers[CFG.numLayers - 1] as FeedforwardLayerCache;
-      const top = net.backwardAction(last.h, dlogits, false).dh;
+      const top = tf.div(net.backwardAction(last.h, dlogits, false).dh, B);
       const vecs = [0, 1].map(() => DIAGNOSIS_KINDS.map(() => new Array<Float64Array>(sizes.length)));
       const record = (space: number, kind: number, l: number, g: tf.Tensor, cache: FeedforwardLayerCache) => {
         const c = space === 0 ? cache : { ...cache, tanhOut: undefined };
         const grads = net.backwardLayer(
           l,
           c as FeedforwardLayerCache,
-          space === 0 ? g : unitOf(g, cache),
+          space === 0 ? tf.mul(g, B) : unitOf(g, cache),
           true,
         ).grads as NonNullable<ReturnType<FeedforwardSparseNet["backwardLayer"]>["grads"]>;
         for (let i = 0; i < CFG.width; i++)
@@ -138,7 +144,7 @@ describe("feed-forward diagnosis moments", () => {
         chunk: 10,
         theta,
         sgMode: mode,
-        trainerBatch: 4,
+        trainerBatch: TRAINER_BATCH,
         onSamples: (x, actions, rewards) => {
           for (let s = 0; s < actions.length; s++)
             samples.push({
@@ -164,6 +170,76 @@ describe("feed-forward diagnosis moments", () => {
       net.dispose();
     },
   );
+
+  it("the current-theta estimator at the trainer's batch is the gradient the trainer applies", async () => {
+    await useBackend("wasm");
+    const net = FeedforwardSparseNet.create(CFG, Rng.fromSeed(8));
+    const thetaRng = Rng.fromSeed(9);
+    const theta = Array.from({ length: CFG.numLayers }, () =>
+      Float32Array.from({ length: CFG.width }, () => thetaRng.float()),
+    );
+    const bandit = new SyntheticBandit({ seed: 3, pFlip: 0.3, numActions: 3, contextSize: 12 });
+    const x: number[] = [];
+    const actions: number[] = [];
+    const rewards: number[] = [];
+    const m = feedforwardDiagnosisMoments(net, {
+      bandit,
+      streams: streams(5),
+      pool: TRAINER_BATCH,
+      theta,
+      sgMode: "prediction",
+      trainerBatch: TRAINER_BATCH,
+      onSamples: (c, a, r) => {
+        x.push(...c);
+        actions.push(...a);
+        rewards.push(...r);
+      },
+    });
+    tf.tidy(() => {
+      const batch = {
+        x: tf.tensor2d(x, [TRAINER_BATCH, CFG.inputDim]),
+        actions: tf.tensor1d(actions, "int32"),
+        rewards: tf.tensor1d(rewards),
+      };
+      const opts = { mode: "prediction", adaptiveTheta: false, thetaMomentum: 0.9, thetaEps: 1e-6 } as const;
+      const pg = sgpropPolicyGradients(
+        net,
+        net.forward(batch.x, true),
+        batch,
+        theta.map((t) => tf.tensor1d(t)),
+        {
+          ...opts,
+          mixActionLayer: false,
+          record: false,
+        },
+      );
+      const units = m.raw.units;
+      for (let u = 0; u < units; u++) {
+        const l = Math.floor(u / CFG.width);
+        const i = u % CFG.width;
+        const g = unitVector(
+          {
+            keys: pg.grads[`hiddenKeys.${l}`],
+            A: pg.grads[`hiddenA.${l}`],
+            b: pg.grads[`hiddenB.${l}`],
+          } as never,
+          i,
+        );
+        const th = theta[l]?.[i] as number;
+        const c = [0, th, 1 - th];
+        let quad = 0;
+        for (let a = 0; a < 3; a++)
+          for (let b = 0; b < 3; b++)
+            quad +=
+              (c[a] as number) * (c[b] as number) * (m.raw.innerOfSums[(a * 3 + b) * units + u] as number);
+        const applied = g.reduce((s, v) => s + v * v, 0);
+        expect(Math.abs(quad / TRAINER_BATCH ** 2 - applied), `unit ${u}`).toBeLessThan(
+          1e-4 * applied + 1e-12,
+        );
+      }
+    });
+    net.dispose();
+  });
 
   it("with theta = 1 everywhere, the backprop and current-theta rows coincide", async () => {
     await useBackend("wasm");
