@@ -8,6 +8,8 @@ export * from "./checkpoint.js";
 export * from "./conformance/index.js";
 export * from "./diagnose/estimatorErrors.js";
 export * from "./diagnose/poolMoments.js";
+export * from "./diagnose/recurrent.js";
+export * from "./diagnose/recurrentCheckpoint.js";
 export * from "./diagnose/types.js";
 export * from "./feedforward/errors.js";
 export * from "./feedforward/mlp.js";

@@ -22,6 +22,19 @@ export const POPGYM_TRAINER_STREAMS = {
   exploreRewards: "agents/popgym/explore-rewards",
 } as const;
 
+/**
+ * The gradient diagnosis of a POPGym checkpoint (`sgprop diagnose`, issue 19): its own episodes,
+ * never the trainer's streams, so diagnosing a run changes nothing of it.
+ */
+export const POPGYM_DIAGNOSE_STREAMS = {
+  /** Seeds of the fresh mazes the diagnosis's episodes run on. */
+  mazes: "agents/diagnose/popgym-mazes",
+  /** The uniforms that sample the diagnosis episodes' actions from the checkpoint's policy. */
+  actions: "agents/diagnose/popgym-actions",
+  /** LabyrinthExplore's reward replacement in the diagnosis episodes. */
+  exploreRewards: "agents/diagnose/popgym-explore-rewards",
+} as const;
+
 type StreamsOf<T> = { [K in keyof T]: Rng };
 
 /** Every stream a trainer of `names` owns for `seed`, built from one table so none is forgotten. */
