@@ -18,8 +18,8 @@ import { POPGYM_DIAGNOSE_STREAMS, trainerStreams } from "../streams.js";
 import { PoolMomentAccumulator } from "./poolMoments.js";
 import {
   createEpisodeContext,
+  envsOf,
   episodeGradients,
-  episodeOf,
   RECURRENT_NORMALISED_KINDS,
   RECURRENT_RAW_KINDS,
   unitSizes,
@@ -185,9 +185,7 @@ export function diagnoseRecurrentSparseNet(
   let returnShift = 0;
   let returnScale = 1;
   if (options.returns === "pool") {
-    const all = chunks.flatMap((c) =>
-      Array.from({ length: c.numEnvs }, (_, b) => validReturns(episodeOf(c, b), run.gamma)).flat(),
-    );
+    const all = chunks.flatMap((c) => validReturns(c, run.gamma));
     returnShift = all.reduce((a, r) => a + r, 0) / all.length;
     const variance = all.reduce((a, r) => a + (r - returnShift) ** 2, 0) / all.length;
     returnScale = Math.sqrt(variance) + 1e-8;
@@ -203,11 +201,13 @@ export function diagnoseRecurrentSparseNet(
   const normalised = new PoolMomentAccumulator(RECURRENT_NORMALISED_KINDS, sizes);
   let done = 0;
   for (const chunk of chunks) {
-    for (let b = 0; b < chunk.numEnvs; b++) {
-      const g = episodeGradients(ctx, episodeOf(chunk, b));
-      raw.add(g.raw);
-      normalised.add(g.normalised);
-      options.onProgress?.("gradients", ++done, episodes);
+    // Two episodes at a time: one per thread in every backward pass.
+    for (let b = 0; b < chunk.numEnvs; b += 2) {
+      for (const g of episodeGradients(ctx, envsOf(chunk, b, Math.min(b + 2, chunk.numEnvs)))) {
+        raw.add(g.raw);
+        normalised.add(g.normalised);
+        options.onProgress?.("gradients", ++done, episodes);
+      }
     }
   }
   const mode = run.sgMode === "positive_projection" ? "positive projection" : "prediction";

@@ -13,8 +13,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { slotActorLogits } from "../recurrent/actor.js";
 import type { SequenceBatch } from "../recurrent/batch.js";
-import type { BackwardOutputs } from "../recurrent/coreBackward.js";
-import { backwardParallel, predictionsParallel } from "../recurrent/corePool.js";
+import type { BackwardOutputs, BackwardSums, CoreMixing } from "../recurrent/coreBackward.js";
+import { backwardParallel, backwardTwoEnvsParallel, predictionsParallel } from "../recurrent/corePool.js";
 import { EMBEDDING_PARAMS, embedObservations } from "../recurrent/embedding.js";
 import { getParam } from "../recurrent/params.js";
 import {
@@ -29,6 +29,7 @@ import { coreSizes, type JsCoreMaps, jsCoreMaps } from "../recurrent/sparseMaps.
 import { coreKernels, disposeKernels, type SparseNetPolicy } from "../recurrent/sparsenet.js";
 import type { SparseNetDims } from "../recurrent/sparsenetConfig.js";
 import { reinforceLoss } from "../reinforce/loss.js";
+import { discountedReturns } from "../reinforce/returns.js";
 import type { SgMode } from "../sgprop/mixing.js";
 import { temporalThetaSchedule } from "../sgprop/thetaSchedule.js";
 
@@ -124,7 +125,7 @@ export function unitSizes(d: SparseNetDims): number[] {
 }
 
 /** The unit-layout vectors of every neuron from the backward pass's summed gradients. */
-function unitVectors(d: SparseNetDims, out: BackwardOutputs): Float64Array[] {
+function unitVectors(d: SparseNetDims, out: BackwardSums): Float64Array[] {
   const { Pq, C, E, Mq } = d;
   return Array.from({ length: d.W }, (_, i) => {
     const v = new Float64Array(unitSize(d, i));
@@ -165,17 +166,19 @@ export function canonicalToUnits(
   });
 }
 
-/** Env b's rows of a [T, B] batch as a batch of one env. */
-export function episodeOf(batch: SequenceBatch, b: number): SequenceBatch {
+/** Envs from..to-1 of a [T, B] batch as a batch of their own. */
+export function envsOf(batch: SequenceBatch, from: number, to = from + 1): SequenceBatch {
   const T = batch.numSteps;
   const B = batch.numEnvs;
+  const n = to - from;
   const o = batch.obs.length / (T * B);
-  const obs = new Float32Array(T * o);
-  const pick = (x: ArrayLike<number>) => Float32Array.from({ length: T }, (_, t) => x[t * B + b] as number);
-  for (let t = 0; t < T; t++) obs.set(batch.obs.subarray((t * B + b) * o, (t * B + b + 1) * o), t * o);
+  const obs = new Float32Array(T * n * o);
+  const pick = (x: ArrayLike<number>) =>
+    Float32Array.from({ length: T * n }, (_, r) => x[Math.floor(r / n) * B + from + (r % n)] as number);
+  for (let t = 0; t < T; t++) obs.set(batch.obs.subarray((t * B + from) * o, (t * B + to) * o), t * n * o);
   return {
     numSteps: T,
-    numEnvs: 1,
+    numEnvs: n,
     obs,
     episodeStarts: pick(batch.episodeStarts),
     actions: Int32Array.from(pick(batch.actions)),
@@ -185,71 +188,68 @@ export function episodeOf(batch: SequenceBatch, b: number): SequenceBatch {
   };
 }
 
-/** Discounted returns of one episode, cut at its end (SPEC 5). */
-function episodeReturns(ep: SequenceBatch, gamma: number): Float64Array {
-  const T = ep.numSteps;
-  const out = new Float64Array(T);
-  let acc = 0;
-  for (let t = T - 1; t >= 0; t--) {
-    if (!ep.valid[t]) {
-      acc = 0;
-      continue;
-    }
-    acc = (ep.rewards[t] as number) + (ep.dones[t] ? 0 : gamma * acc);
-    out[t] = acc;
-  }
-  return out;
-}
-
-/** The discounted returns of every valid step of an episode (for pool-wide return statistics). */
-export function validReturns(ep: SequenceBatch, gamma: number): number[] {
-  const r = episodeReturns(ep, gamma);
-  return Array.from(r).filter((_, t) => ep.valid[t]);
+/** The discounted returns of every valid step of a batch (for pool-wide return statistics). */
+export function validReturns(batch: SequenceBatch, gamma: number): number[] {
+  const r = discountedReturns(batch.rewards, batch.dones, batch.valid, batch.numSteps, batch.numEnvs, gamma);
+  return Array.from(r).filter((_, k) => batch.valid[k]);
 }
 
 interface EpisodeForward {
   readonly trace: CoreTrace;
   readonly keep: Float32Array;
   readonly embedding: EmbeddingTerm;
-  /** [T][W][q] gradient of the per-episode loss at every H_t from the actor. */
+  /** [T][B][W][q] gradient of the per-episode losses at every H_t from the actor. */
   readonly dActor: Float32Array;
-  /** [T][W][q] SG predictions times predictionScale. */
+  /** [T][B][W][q] SG predictions times predictionScale. */
   readonly pred: Float32Array;
-  readonly length: number;
+  /** Valid steps of each env. */
+  readonly lengths: number[];
 }
 
-/** The forward pass of one episode (as sparseNetBptt does it) and the actor's gradient at every H_t. */
-function episodeForward(ctx: EpisodeContext, ep: SequenceBatch): EpisodeForward {
+/**
+ * The forward pass of one or two episodes (as sparseNetBptt does it) and the actor's gradient at
+ * every H_t: each env's loss is the masked mean over its own valid steps times length /
+ * lengthScale, i.e. its row losses summed / lengthScale.
+ */
+function episodeForward(ctx: EpisodeContext, batch: SequenceBatch): EpisodeForward {
   const { policy, maps } = ctx;
   const d = policy.dims;
   const s: CoreSizes = coreSizes(d);
-  const T = ep.numSteps;
+  const T = batch.numSteps;
+  const B = batch.numEnvs;
+  const R = T * B;
   const { W, q, Ni, C, E } = d;
   const p = policy.params;
-  const emb = sharedFloat32(T * E);
-  const extIn = tf.tidy(() => {
-    const obs = tf.tensor2d(ep.obs, [T, policy.config.obsDim]);
+  const emb = sharedFloat32(R * E);
+  // dataSync outside tidy: a typed array returned from tidy is walked element by element.
+  const extT = tf.tidy(() => {
+    const obs = tf.tensor2d(batch.obs, [R, policy.config.obsDim]);
     const [w1, b1, w2, b2] = EMBEDDING_PARAMS.map((n) => getParam(p, n)) as tf.Tensor[];
     const e = embedObservations(obs, w1 as tf.Tensor, b1 as tf.Tensor, w2 as tf.Tensor, b2 as tf.Tensor);
     emb.set(e.dataSync());
-    return tf.matMul(e, tf.tensor2d(ctx.wEmb, [E, Ni * C])).dataSync() as Float32Array;
+    return tf.matMul(e, tf.tensor2d(ctx.wEmb, [E, Ni * C]));
   });
-  const keep = Float32Array.from({ length: T }, (_, t) => 1 - (ep.episodeStarts[t] as number));
-  const trace = allocTrace(s, T);
-  const h0 = new Float32Array(W * q);
-  for (let t = 0; t < T; t++)
+  const extIn = extT.dataSync() as Float32Array;
+  extT.dispose();
+  const keep = Float32Array.from({ length: R }, (_, r) => 1 - (batch.episodeStarts[r] as number));
+  const trace = allocTrace(s, R);
+  const h0 = new Float32Array(B * W * q);
+  for (let t = 0; t < T; t++) {
+    const prev = t === 0 ? h0 : trace.h;
+    const prevOffset = t === 0 ? 0 : (t - 1) * B * W * q;
     coreForwardStep(
       s,
       maps,
-      t === 0 ? h0 : trace.h,
-      t === 0 ? 0 : (t - 1) * W * q,
-      [keep[t] as number],
+      prev,
+      prevOffset,
+      keep.subarray(t * B, (t + 1) * B),
       extIn,
-      t * Ni * C,
+      t * B * Ni * C,
       trace,
-      t,
-      1,
+      t * B,
+      B,
     );
+  }
   const raw = predictionsParallel(
     s,
     maps.sgParT as Float32Array,
@@ -259,56 +259,51 @@ function episodeForward(ctx: EpisodeContext, ep: SequenceBatch): EpisodeForward 
   );
   const pred = sharedFloat32(raw.length);
   for (let x = 0; x < raw.length; x++) pred[x] = (raw[x] as number) * ctx.predictionScale;
-  // Actor and loss: the masked mean over the episode's L valid steps, times L / lengthScale.
-  const returns = episodeReturns(ep, ctx.gamma);
-  let length = 0;
-  for (let t = 0; t < T; t++) if (ep.valid[t]) length++;
+  const returns = discountedReturns(batch.rewards, batch.dones, batch.valid, T, B, ctx.gamma);
+  const lengths = new Array<number>(B).fill(0);
+  for (let r = 0; r < R; r++) if (batch.valid[r]) lengths[r % B] = (lengths[r % B] as number) + 1;
+  const total = lengths.reduce((a, b) => a + b, 0);
   const A = policy.config.numActions;
-  const dActor = tf.tidy(() => {
-    const oneHot = new Float32Array(T * A);
-    for (let t = 0; t < T; t++) oneHot[t * A + (ep.actions[t] as number)] = 1;
+  const gradT = tf.tidy(() => {
+    const oneHot = new Float32Array(R * A);
+    for (let r = 0; r < R; r++) oneHot[r * A + (batch.actions[r] as number)] = 1;
     const inputs = {
-      actionsOneHot: tf.tensor2d(oneHot, [T, A]),
+      actionsOneHot: tf.tensor2d(oneHot, [R, A]),
       normalizedReturns: tf.tensor1d(
-        Float32Array.from(returns, (r, t) => (ep.valid[t] ? (r - ctx.returnShift) / ctx.returnScale : 0)),
+        Float32Array.from(returns, (x, r) => (batch.valid[r] ? (x - ctx.returnShift) / ctx.returnScale : 0)),
       ),
-      valid: tf.tensor1d(Float32Array.from(ep.valid as ArrayLike<number>)),
+      valid: tf.tensor1d(Float32Array.from(batch.valid as ArrayLike<number>)),
       entropyCoef: ctx.entropyCoef,
     };
-    const actor = ["actorKeys", "actorA", "actorB"].map((n) => getParam(p, n));
+    const [keys, a, b] = ["actorKeys", "actorA", "actorB"].map((n) => getParam(p, n)) as tf.Tensor[];
     const loss = (f: tf.Tensor) =>
       tf.mul(
         reinforceLoss(
-          slotActorLogits(
-            f as tf.Tensor2D,
-            actor[0] as tf.Tensor,
-            actor[1] as tf.Tensor,
-            actor[2] as tf.Tensor,
-          ),
+          slotActorLogits(f as tf.Tensor2D, keys as tf.Tensor, a as tf.Tensor, b as tf.Tensor),
           inputs,
         ).totalLoss,
-        length / ctx.lengthScale,
+        Math.max(total, 1) / ctx.lengthScale,
       ) as tf.Scalar;
-    return tf
-      .grad(loss)(tf.tensor2d(trace.h, [T, W * q]))
-      .dataSync() as Float32Array;
+    return tf.grad(loss)(tf.tensor2d(trace.h, [R, W * q]));
   });
-  return { trace, keep, embedding: { emb, maps: ctx.wEmb }, dActor: Float32Array.from(dActor), pred, length };
+  const dActor = Float32Array.from(gradT.dataSync() as Float32Array);
+  gradT.dispose();
+  return { trace, keep, embedding: { emb, maps: ctx.wEmb }, dActor, pred, lengths };
 }
 
-/** field / max(||field||, 1e-12) per step and neuron (as eq. 3's kernel), / lengthScale; 0 at invalid steps. */
+/** field / max(||field||, 1e-12) per row and neuron (as eq. 3's kernel), / lengthScale; 0 at invalid rows. */
 function unitNormalised(
   field: Float32Array,
-  ep: SequenceBatch,
+  batch: SequenceBatch,
   d: SparseNetDims,
   lengthScale: number,
 ): Float32Array {
   const { W, q } = d;
   const out = sharedFloat32(field.length);
-  for (let t = 0; t < ep.numSteps; t++) {
-    if (!ep.valid[t]) continue;
+  for (let r = 0; r < batch.valid.length; r++) {
+    if (!batch.valid[r]) continue;
     for (let i = 0; i < W; i++) {
-      const o = (t * W + i) * q;
+      const o = (r * W + i) * q;
       let sq = 0;
       for (let j = 0; j < q; j++) sq += (field[o + j] as number) ** 2;
       const scale = 1 / (Math.max(Math.sqrt(sq), 1e-12) * lengthScale);
@@ -319,7 +314,8 @@ function unitNormalised(
 }
 
 /**
- * All kinds of one episode (a batch of one env, rolloutLength steps, as the trainer holds it):
+ * All kinds of each episode of a batch of one or two envs (rolloutLength steps, as the trainer
+ * holds them; two envs run on two threads):
  * - backprop: plain BPTT (theta = 1 everywhere);
  * - applied: the trainer's mixed BPTT with its temporal theta schedule (what Adam receives);
  * - live: induced by the gradient each neuron receives at every step in that mixed pass;
@@ -327,30 +323,60 @@ function unitNormalised(
  * normalised: backprop, live, synthetic with each step's field unit-normalised (eq. 3), valid
  * steps only, divided by lengthScale.
  */
-export function episodeGradients(ctx: EpisodeContext, ep: SequenceBatch): EpisodeGradients {
+export function episodeGradients(ctx: EpisodeContext, batch: SequenceBatch): EpisodeGradients[] {
   const d = ctx.policy.dims;
   const s = coreSizes(d);
-  const T = ep.numSteps;
+  const T = batch.numSteps;
+  const B = batch.numEnvs;
+  if (B !== 1 && B !== 2) throw new RangeError(`episodeGradients takes 1 or 2 envs, got ${B}`);
   if (ctx.schedule.length !== T * d.W)
     throw new RangeError(`theta schedule has ${ctx.schedule.length} entries, expected ${T} x ${d.W}`);
-  const f = episodeForward(ctx, ep);
-  const back = (
-    dActor: Float32Array,
-    mixing?: { theta: ArrayLike<number>; positiveProjection: boolean; pred: Float32Array },
-  ) => backwardParallel(s, ctx.maps, f.trace, dActor, f.keep, T, 1, mixing, f.embedding) as BackwardOutputs;
+  const f = episodeForward(ctx, batch);
+  // Per-env unit vectors of one backward pass, and its per-row fields.
+  const back = (dActor: Float32Array, mixing?: CoreMixing) => {
+    if (B === 2) {
+      const { out, env1 } = backwardTwoEnvsParallel(
+        s,
+        ctx.maps,
+        f.trace,
+        dActor,
+        f.keep,
+        T,
+        mixing,
+        f.embedding,
+      );
+      return { out, units: [unitVectors(d, out), unitVectors(d, env1)] };
+    }
+    const out = backwardParallel(
+      s,
+      ctx.maps,
+      f.trace,
+      dActor,
+      f.keep,
+      T,
+      1,
+      mixing,
+      f.embedding,
+    ) as BackwardOutputs;
+    return { out, units: [unitVectors(d, out)] };
+  };
   const zeroTheta = new Float64Array(T * d.W);
   const zeros = sharedFloat32(f.dActor.length);
   const induced = (field: Float32Array) =>
-    unitVectors(d, back(zeros, { theta: zeroTheta, positiveProjection: false, pred: field }));
+    back(zeros, { theta: zeroTheta, positiveProjection: false, pred: field }).units;
   const plain = back(f.dActor);
   const mixed = back(f.dActor, {
     theta: ctx.schedule,
     positiveProjection: ctx.positiveProjection,
     pred: f.pred,
   });
-  const substitute = mixed.substitute as Float32Array;
-  const raw = [unitVectors(d, plain), induced(mixed.trueGrad), induced(substitute), unitVectors(d, mixed)];
-  const norm = (x: Float32Array) => induced(unitNormalised(x, ep, d, ctx.lengthScale));
-  const normalised = [norm(plain.trueGrad), norm(mixed.trueGrad), norm(substitute)];
-  return { raw, normalised, length: f.length };
+  const substitute = mixed.out.substitute as Float32Array;
+  const raw = [plain.units, induced(mixed.out.trueGrad), induced(substitute), mixed.units];
+  const norm = (x: Float32Array) => induced(unitNormalised(x, batch, d, ctx.lengthScale));
+  const normalised = [norm(plain.out.trueGrad), norm(mixed.out.trueGrad), norm(substitute)];
+  return f.lengths.map((length, b) => ({
+    raw: raw.map((kind) => kind[b] as Float64Array[]),
+    normalised: normalised.map((kind) => kind[b] as Float64Array[]),
+    length,
+  }));
 }

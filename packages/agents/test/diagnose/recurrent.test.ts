@@ -8,8 +8,8 @@ import {
   canonicalToUnits,
   createEpisodeContext,
   type EpisodeSettings,
+  envsOf,
   episodeGradients,
-  episodeOf,
 } from "../../src/diagnose/recurrentEpisode.js";
 import { disposeLossTensors, lossTensors, type SequenceBatch } from "../../src/recurrent/batch.js";
 import type { SparseNetPolicy } from "../../src/recurrent/sparsenet.js";
@@ -51,8 +51,12 @@ function episodeSums(
     returnScale: 1,
   });
   let sums: { raw: Float64Array[][]; normalised: Float64Array[][] } | undefined;
-  for (let b = 0; b < batch.numEnvs; b++) {
-    const g = episodeGradients(ctx, episodeOf(batch, b));
+  // Envs 0 and 1 as a pair (two threads, each env's sums apart), the others one at a time.
+  const parts = [
+    envsOf(batch, 0, 2),
+    ...Array.from({ length: batch.numEnvs - 2 }, (_, b) => envsOf(batch, b + 2)),
+  ];
+  for (const g of parts.flatMap((part) => episodeGradients(ctx, part))) {
     if (sums === undefined) {
       sums = {
         raw: g.raw.map((k) => k.map((v) => Float64Array.from(v))),
