@@ -174,6 +174,70 @@ describe("recurrent SparseNet diagnosis: per-episode gradients", () => {
   });
 });
 
+describe("recurrent SparseNet diagnosis: the normalised space is eq. 3's", () => {
+  beforeAll(async () => {
+    await useBackend("wasm");
+  });
+
+  it("with one valid step per episode, eq. 3 on the pool's normalised moments is the trainer's thetaBatch", async () => {
+    // Episodes of one valid step make a pool sample one trainer row, so the trainer's eq. 3 sums
+    // (per row) are the pool's moments: live = the received gradient, synthetic = the substitute.
+    const batch = randomBatch(6, 5, 4, TINY.obsDim, TINY.numActions, [0, 0, 0, 0]);
+    const { PoolMomentAccumulator } = await import("../../src/diagnose/poolMoments.js");
+    const { thetaFromSums } = await import("../../src/sgprop/thetaEstimator.js");
+    const policy = tinySparseNet(14);
+    const thetaPrev = Float64Array.from({ length: TINY.width }, (_, i) => 0.2 + 0.12 * i);
+    for (const mode of ["prediction", "positive_projection"] as const) {
+      const settings = { ...SETTINGS, rolloutLength: 5, sgMode: mode };
+      const ctx = createEpisodeContext(policy, thetaPrev, settings, {
+        lengthScale: 1,
+        predictionScale: 4,
+        returnShift: 0,
+        returnScale: 1,
+      });
+      const gs = [0, 2].flatMap((b) => episodeGradients(ctx, envsOf(batch, b, b + 2)));
+      const acc = new PoolMomentAccumulator(
+        ["backprop", "live", "synthetic"],
+        gs[0]?.normalised[0]?.map((v) => v.length) ?? [],
+      );
+      for (const g of gs) acc.add(g.normalised);
+      const m = acc.moments();
+      const at = (arr: Float64Array, k: number, j: number, i: number) =>
+        arr[momentIndex(m, k, j, i)] as number;
+      const W = TINY.width;
+      const sums = {
+        sumDd: new Float64Array(W),
+        sumWd: new Float64Array(W),
+        barDd: new Float64Array(W),
+        barWd: new Float64Array(W),
+      };
+      for (let i = 0; i < W; i++) {
+        sums.sumDd[i] = at(m.sumInner, 2, 2, i) - 2 * at(m.sumInner, 1, 2, i) + at(m.sumInner, 1, 1, i);
+        sums.sumWd[i] = at(m.sumInner, 1, 2, i) - at(m.sumInner, 1, 1, i);
+        sums.barDd[i] =
+          at(m.innerOfSums, 2, 2, i) - 2 * at(m.innerOfSums, 1, 2, i) + at(m.innerOfSums, 1, 1, i);
+        sums.barWd[i] = at(m.innerOfSums, 1, 2, i) - at(m.innerOfSums, 1, 1, i);
+      }
+      const ours = thetaFromSums(4, sums.sumDd, sums.sumWd, sums.barDd, sums.barWd, thetaPrev);
+      const lt = lossTensors(batch, TINY.obsDim, TINY.numActions, { ...SETTINGS, normalizeReturns: false });
+      const r = sparseNetBptt(policy, batch, lt, {
+        entropyCoef: SETTINGS.entropyCoef,
+        mixing: {
+          thetaSchedule: temporalThetaSchedule(thetaPrev, policy.graph, 5, SETTINGS.thetaRho),
+          mode,
+          thetaPrev,
+        },
+      });
+      disposeLossTensors(lt);
+      for (const t of [...r.grads.values(), ...(r.sgGrads?.values() ?? [])]) t.dispose();
+      const trainer = r.thetaBatch as Float64Array;
+      expect(trainer.some((t, i) => Math.abs(t - (thetaPrev[i] as number)) > 1e-3)).toBe(true);
+      for (let i = 0; i < W; i++) expect(ours[i]).toBeCloseTo(trainer[i] as number, 4);
+    }
+    policy.dispose();
+  });
+});
+
 /** tr Cov of (kind a - kind b) over the pool, relative to tr Cov of a: 0 when they coincide. */
 function relativeDifference(m: PoolMoments, a: number, b: number): number {
   let num = 0;
