@@ -16,6 +16,7 @@ import {
   diagnoseRecurrentCheckpoint,
   estimatorError,
   type LabyrinthEnvFactory,
+  momentIndex,
   sumUnits,
   targetVariance,
 } from "../src/index.js";
@@ -70,6 +71,18 @@ for (const [name, c] of [
   const e = estimatorError(m.raw, c, m.trainerBatch, target);
   console.log(
     `${name.padEnd(24)} n=${m.trainerBatch}: mse ${sumUnits(e.mse).toExponential(3)} = var ${sumUnits(e.variance).toExponential(3)} + bias2 ${sumUnits(e.bias2).toExponential(3)}`,
+  );
+}
+for (const [k, name] of m.raw.kinds.entries()) {
+  let sq = 0;
+  let mean = 0;
+  for (let i = 0; i < m.raw.units; i++) {
+    sq += m.raw.sumInner[momentIndex(m.raw, k, k, i)] as number;
+    mean += m.raw.innerOfSums[momentIndex(m.raw, k, k, i)] as number;
+  }
+  const n = m.raw.samples;
+  console.log(
+    `${name.padEnd(10)} mean ||x||^2 ${(sq / n).toExponential(3)}, ||mean x||^2 ${(mean / (n * n)).toExponential(3)}`,
   );
 }
 console.log(`target sampling variance (whole net) ${tv.toExponential(3)}`);
