@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -65,18 +65,18 @@ describe("sgprop diagnose", () => {
     }
   }, 120_000);
 
-  it("says clearly when the POPGym diagnosis is not available", async () => {
-    const agents = (await import("@sgprop/agents")) as unknown as Record<string, unknown>;
-    if (typeof agents.diagnoseRecurrentCheckpoint === "function") return;
+  it("diagnoses a POPGym SparseNet run's checkpoint (one pool sample per episode)", async () => {
     const run = join(await mkdtemp(join(tmpdir(), "sgprop-diagnose-")), "run");
-    process.env.SGPROP_TRAINER = "fake";
-    try {
-      expect((await runCli(["train", "popgym", ...tiny, "--out", run])).code).toBe(0);
-    } finally {
-      delete process.env.SGPROP_TRAINER;
-    }
-    const r = await runCli(["diagnose", run]);
-    expect(r.code).toBe(2);
-    expect(r.text).toMatch(/POPGym diagnosis is not available yet/);
-  });
+    const trained = await runCli(["train", "popgym", ...tiny, "--out", run]);
+    expect(trained.code, trained.text).toBe(0);
+    const r = await runCli(["diagnose", run, "--pool", "6", "--batch-sizes", "2,4"]);
+    expect(r.code, r.text).toBe(0);
+    const dirs = readdirSync(join(run, "diagnose"));
+    expect(dirs).toHaveLength(1);
+    const json = JSON.parse(readFileSync(join(run, "diagnose", dirs[0] as string, "diagnose.json"), "utf8"));
+    expect(json.kind).toBe("popgym");
+    expect(json.pool).toBe(6);
+    expect(json.rows.length).toBeGreaterThan(0);
+    expect(existsSync(join(run, "diagnose", dirs[0] as string, "eq3-theta-vs-best.png"))).toBe(true);
+  }, 120_000);
 });

@@ -10,6 +10,8 @@ export * from "./diagnose/bandit.js";
 export * from "./diagnose/estimatorErrors.js";
 export * from "./diagnose/feedforward.js";
 export * from "./diagnose/poolMoments.js";
+export * from "./diagnose/recurrent.js";
+export * from "./diagnose/recurrentCheckpoint.js";
 export * from "./diagnose/report.js";
 export * from "./diagnose/types.js";
 export * from "./feedforward/errors.js";

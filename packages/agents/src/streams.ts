@@ -23,10 +23,10 @@ export const POPGYM_TRAINER_STREAMS = {
 } as const;
 
 /**
- * The gradient diagnosis's pool (`sgprop diagnose`): its own contexts, actions and reward flips,
+ * The bandit gradient diagnosis's pool (`sgprop diagnose`): its own contexts, actions and reward flips,
  * so diagnosing a checkpoint never replays or advances a stream of the run it diagnoses.
  */
-export const DIAGNOSE_STREAMS = {
+export const BANDIT_DIAGNOSE_STREAMS = {
   contexts: "agents/diagnose/contexts",
   actions: "agents/diagnose/actions",
   rewardNoise: "agents/diagnose/reward-noise",
@@ -37,10 +37,23 @@ export const DIAGNOSE_STREAMS = {
  * step, so the diagnosis columns do not depend on when a run was resumed and no state of them
  * goes into checkpoints.
  */
-export function duringTrainingStreams(step: number): Record<keyof typeof DIAGNOSE_STREAMS, string> {
+export function duringTrainingStreams(step: number): Record<keyof typeof BANDIT_DIAGNOSE_STREAMS, string> {
   const at = (name: string) => `agents/diagnose/during-training/step-${step}/${name}`;
   return { contexts: at("contexts"), actions: at("actions"), rewardNoise: at("reward-noise") };
 }
+
+/**
+ * The gradient diagnosis of a POPGym checkpoint (`sgprop diagnose`, issue 19): its own episodes,
+ * never the trainer's streams, so diagnosing a run changes nothing of it.
+ */
+export const POPGYM_DIAGNOSE_STREAMS = {
+  /** Seeds of the fresh mazes the diagnosis's episodes run on. */
+  mazes: "agents/diagnose/popgym-mazes",
+  /** The uniforms that sample the diagnosis episodes' actions from the checkpoint's policy. */
+  actions: "agents/diagnose/popgym-actions",
+  /** LabyrinthExplore's reward replacement in the diagnosis episodes. */
+  exploreRewards: "agents/diagnose/popgym-explore-rewards",
+} as const;
 
 type StreamsOf<T> = { [K in keyof T]: Rng };
 

@@ -3,7 +3,7 @@
  * mixed gradients at a saved checkpoint of a run, per neuron and per layer, in the two spaces of
  * the paper (raw gradients; eq. 3's unit-normalised ones), with csv/json and figures.
  */
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { DiagnosisMoments } from "@sgprop/agents";
 import { Command, InvalidArgumentError } from "commander";
@@ -63,17 +63,6 @@ export function resolveCheckpoint(runDir: string, given: string | undefined): { 
   );
 }
 
-/** The POPGym diagnosis the recurrent half of issue 19 exports from @sgprop/agents. */
-type RecurrentDiagnose = (
-  checkpointDir: string,
-  o: {
-    pool?: number;
-    seed?: number;
-    onProgress?: (done: number, total: number) => void;
-    envFactory: unknown;
-  },
-) => Promise<{ moments: DiagnosisMoments; completed: number; seed: number }>;
-
 async function momentsOf(
   kind: string,
   checkpointDir: string,
@@ -100,14 +89,24 @@ async function momentsOf(
     });
   }
   if (kind === "popgym") {
-    const recurrent = (agents as unknown as Record<string, unknown>).diagnoseRecurrentCheckpoint;
-    if (typeof recurrent !== "function")
-      throw new UsageError("POPGym diagnosis is not available yet in this version (bandit runs are)");
+    if (options.model !== "sparsenet")
+      throw new UsageError(
+        `the diagnosis needs a SparseNet run; this run's model is ${String(options.model)}`,
+      );
     const { LabyrinthVectorEnv } = await import("@sgprop/popgym");
-    return (recurrent as RecurrentDiagnose)(checkpointDir, {
-      ...common,
-      envFactory: (spec: ConstructorParameters<typeof LabyrinthVectorEnv>[0]) => new LabyrinthVectorEnv(spec),
+    // One pool sample is one episode (unnormalised returns, as the issue asks).
+    const moments = await agents.diagnoseRecurrentCheckpoint(checkpointDir, {
+      ...(flags.pool !== undefined ? { episodes: flags.pool } : {}),
+      ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+      onProgress: (phase, done, total) => {
+        if (phase === "gradients") progress(done, total);
+      },
+      envFactory: (spec) => new LabyrinthVectorEnv(spec),
     });
+    const meta = JSON.parse(readFileSync(join(checkpointDir, "checkpoint.json"), "utf8")) as {
+      completed?: number;
+    };
+    return { moments, completed: meta.completed ?? Number.NaN, seed: flags.seed ?? Number(options.seed) };
   }
   throw new UsageError(`the diagnosis covers bandit and popgym runs; ${checkpointDir} is a ${kind} run`);
 }

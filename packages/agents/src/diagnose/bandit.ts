@@ -15,7 +15,7 @@ import { readCheckpointDir } from "../checkpoint.js";
 import { InvalidConfigError } from "../feedforward/errors.js";
 import { FeedforwardSparseNet } from "../feedforward/sparsenet.js";
 import { feedforwardShapes } from "../feedforward/sparsenetConfig.js";
-import { DIAGNOSE_STREAMS, trainerStreams } from "../streams.js";
+import { BANDIT_DIAGNOSE_STREAMS, trainerStreams } from "../streams.js";
 import { feedforwardDiagnosisMoments } from "./feedforward.js";
 import type { DiagnosisMoments } from "./types.js";
 
@@ -106,7 +106,7 @@ export async function diagnoseBanditCheckpoint(
   try {
     const moments = feedforwardDiagnosisMoments(net, {
       bandit,
-      streams: trainerStreams(seed, DIAGNOSE_STREAMS),
+      streams: trainerStreams(seed, BANDIT_DIAGNOSE_STREAMS),
       pool: o.pool ?? DEFAULT_BANDIT_DIAGNOSIS_POOL,
       theta,
       sgMode: options.sgMode,

@@ -36,7 +36,7 @@ import { DIAGNOSIS_KINDS, type DiagnosisMoments } from "./types.js";
 export interface FeedforwardDiagnosisOptions {
   /** Draws the pool's contexts and reward flips; needs `sampleFrom` and `scoreFrom`. */
   readonly bandit: ContextualBandit;
-  /** The diagnosis's own streams (streams.ts DIAGNOSE_STREAMS), never a run's. */
+  /** The diagnosis's own streams (streams.ts BANDIT_DIAGNOSE_STREAMS), never a run's. */
   readonly streams: { readonly contexts: Rng; readonly actions: Rng; readonly rewardNoise: Rng };
   /** Pool size N. */
   readonly pool: number;

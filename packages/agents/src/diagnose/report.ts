@@ -37,7 +37,8 @@ export const DIAGNOSIS_LABELS = {
   estimators: {
     backprop: "backprop: the true gradient (theta = 1 everywhere)",
     synthetic: "synthetic: the neuron's substitute s alone (theta = 0)",
-    current: "current theta: the gradient the trainer applies",
+    current:
+      "current theta: the gradient the trainer applies (where a space lacks its kind, e.g. the recurrent net's normalised space, the mixture at the live theta)",
     best: "best theta: the mixture at the grid theta of least MSE, per neuron",
   },
   spaces: {
@@ -143,11 +144,28 @@ interface SpaceSetup {
   readonly fixed: Readonly<Record<"backprop" | "synthetic" | "current", Coefficients>>;
 }
 
+/**
+ * The current estimator's coefficients over the kinds of `m` (d.current is over raw.kinds). A
+ * space without a kind the current estimator uses (the recurrent net's normalised space has no
+ * `applied`) gets the mixture at the live theta of live and synthetic: eq. 3's model of the mix.
+ */
+function currentIn(d: DiagnosisMoments, m: PoolMoments, live: number, synthetic: number): Coefficients {
+  const c: (number | ArrayLike<number>)[] = new Array(m.kinds.length).fill(0);
+  for (let k = 0; k < d.raw.kinds.length; k++) {
+    const coefficient = d.current[k] ?? 0;
+    const j = m.kinds.indexOf(d.raw.kinds[k] as string);
+    if (j >= 0) c[j] = coefficient;
+    else if (typeof coefficient !== "number" || coefficient !== 0)
+      return mixtureCoefficients(m.kinds.length, live, synthetic, d.liveTheta);
+  }
+  return c;
+}
+
 function setups(d: DiagnosisMoments): SpaceSetup[] {
   return DIAGNOSIS_SPACES.map((space) => {
     const m = d[space];
-    if (m.kinds.join() !== d.raw.kinds.join())
-      throw new Error(`the ${space} moments have kinds ${m.kinds.join(", ")}, not ${d.raw.kinds.join(", ")}`);
+    const live = kindIndex(m, "live");
+    const synthetic = kindIndex(m, "synthetic");
     return {
       space,
       m,
@@ -155,12 +173,12 @@ function setups(d: DiagnosisMoments): SpaceSetup[] {
         kind: "pool",
         coefficients: coefficientsFor(m, space === "raw" ? { backprop: 1 } : { live: 1 }),
       },
-      live: kindIndex(m, "live"),
-      synthetic: kindIndex(m, "synthetic"),
+      live,
+      synthetic,
       fixed: {
         backprop: coefficientsFor(m, { backprop: 1 }),
         synthetic: coefficientsFor(m, { synthetic: 1 }),
-        current: d.current,
+        current: currentIn(d, m, live, synthetic),
       },
     };
   });
