@@ -65,10 +65,23 @@ describe("sgprop diagnose", () => {
     }
   }, 120_000);
 
-  it("diagnoses a POPGym SparseNet run's checkpoint (one pool sample per episode)", async () => {
+  it("diagnoses a POPGym SparseNet run's checkpoint (one pool sample per episode); --during-training", async () => {
     const run = join(await mkdtemp(join(tmpdir(), "sgprop-diagnose-")), "run");
-    const trained = await runCli(["train", "popgym", ...tiny, "--out", run]);
+    const trained = await runCli([
+      "train",
+      "popgym",
+      ...tiny,
+      "--out",
+      run,
+      "--during-training",
+      "3",
+      "--during-training-episodes",
+      "4",
+    ]);
     expect(trained.code, trained.text).toBe(0);
+    const metrics = readMetricsCsv(join(run, "metrics.csv"));
+    const col = metrics.columns.indexOf("diagnose/mse_backprop");
+    expect(metrics.rows.map((r) => Number.isFinite(r[col]))).toEqual([true, false, true, false]);
     const r = await runCli(["diagnose", run, "--pool", "6", "--batch-sizes", "2,4"]);
     expect(r.code, r.text).toBe(0);
     const dirs = readdirSync(join(run, "diagnose"));

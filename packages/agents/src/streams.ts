@@ -55,6 +55,18 @@ export const POPGYM_DIAGNOSE_STREAMS = {
   exploreRewards: "agents/diagnose/popgym-explore-rewards",
 } as const;
 
+/** The POPGym `--during-training` diagnosis after batch `batch` (as {@link duringTrainingStreams}). */
+export function popgymDuringTrainingStreams(
+  batch: number,
+): Record<keyof typeof POPGYM_DIAGNOSE_STREAMS, string> {
+  const at = (name: string) => `agents/diagnose/during-training/batch-${batch}/${name}`;
+  return {
+    mazes: at("popgym-mazes"),
+    actions: at("popgym-actions"),
+    exploreRewards: at("popgym-explore-rewards"),
+  };
+}
+
 type StreamsOf<T> = { [K in keyof T]: Rng };
 
 /** Every stream a trainer of `names` owns for `seed`, built from one table so none is forgotten. */

@@ -105,5 +105,18 @@ export const popgymParams: readonly ParamSpec[] = [
     default: 0.1,
   },
   sgModeParam,
+  {
+    key: "duringTraining",
+    description:
+      "every K batches (and after batch 1) a small gradient diagnosis (sgprop diagnose) adds diagnose/ columns to metrics.csv; 0 = off (SparseNet)",
+    type: { type: "integer", min: 0 },
+    default: 0,
+  },
+  {
+    key: "duringTrainingEpisodes",
+    description: "episodes in the pool of each --during-training diagnosis",
+    type: { type: "integer", min: 2 },
+    default: 64,
+  },
   backendParam,
 ];

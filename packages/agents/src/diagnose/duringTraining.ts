@@ -1,6 +1,6 @@
 /**
- * `--during-training K` (issue 19): a small gradient diagnosis after training steps 1, K, 2K, ...
- * of a bandit SparseNet run, whose numbers become `diagnose/` columns of metrics.csv. It draws from
+ * `--during-training K` (issue 19): a small gradient diagnosis after training steps (bandit) or
+ * batches (POPGym) 1, K, 2K, ... of a SparseNet run, whose numbers become `diagnose/` columns of metrics.csv. It draws from
  * streams named by the step (streams.ts), reads the network and theta without changing them, and
  * runs in its own kernel memory, so the run's training numbers and checkpoints are the same with
  * and without it.
@@ -9,8 +9,10 @@ import type * as tf from "@tensorflow/tfjs-core";
 import type { ResolvedBanditOptions } from "../bandit/options.js";
 import type { ContextualBandit } from "../bandit/types.js";
 import type { FeedforwardSparseNet } from "../feedforward/sparsenet.js";
-import { duringTrainingStreams, trainerStreams } from "../streams.js";
+import type { SparseNetPolicy } from "../recurrent/sparsenet.js";
+import { duringTrainingStreams, popgymDuringTrainingStreams, trainerStreams } from "../streams.js";
 import { feedforwardDiagnosisMoments } from "./feedforward.js";
+import { diagnoseRecurrentSparseNet, type RecurrentRunSettings } from "./recurrent.js";
 import { diagnosisReport, duringTrainingColumns } from "./report.js";
 
 /** Whether step `step` of a run with `--during-training every` is diagnosed. */
@@ -35,4 +37,18 @@ export function duringTrainingDiagnosis(
     trainerBatch: o.batchSize,
   });
   return duringTrainingColumns(diagnosisReport(moments, { batchSizes: [o.batchSize], neuronRows: false }));
+}
+
+/** The POPGym SparseNet's `diagnose/` columns after batch `batch` (one pool sample per episode). */
+export function popgymDuringTrainingDiagnosis(
+  policy: SparseNetPolicy,
+  theta: ArrayLike<number>,
+  run: RecurrentRunSettings & { readonly duringTrainingEpisodes: number },
+  batch: number,
+): Record<string, number> {
+  const moments = diagnoseRecurrentSparseNet(policy, theta, run, {
+    episodes: run.duringTrainingEpisodes,
+    streams: popgymDuringTrainingStreams(batch),
+  });
+  return duringTrainingColumns(diagnosisReport(moments, { batchSizes: [run.numEnvs], neuronRows: false }));
 }

@@ -64,6 +64,8 @@ export interface RecurrentDiagnosisOptions {
   readonly returns?: "raw" | "pool";
   /** Called after each episode's gradients (done, total) and once per rollout chunk with phase "rollout". */
   readonly onProgress?: (phase: "rollout" | "gradients", done: number, total: number) => void;
+  /** Names of the pool's streams (default POPGYM_DIAGNOSE_STREAMS; `--during-training` names them by batch). */
+  readonly streams?: Record<keyof typeof POPGYM_DIAGNOSE_STREAMS, string>;
 }
 
 /** The rollout stepper of the diagnosis (the trainer's is not shared: its trace is the trainer's). */
@@ -112,8 +114,9 @@ function rolloutPool(
   episodes: number,
   seed: number,
   onProgress: RecurrentDiagnosisOptions["onProgress"],
+  names: Record<keyof typeof POPGYM_DIAGNOSE_STREAMS, string> = POPGYM_DIAGNOSE_STREAMS,
 ): SequenceBatch[] {
-  const streams = trainerStreams(seed, POPGYM_DIAGNOSE_STREAMS);
+  const streams = trainerStreams(seed, names);
   const stepper = new Stepper(policy);
   const envs = new Map<number, VectorLabyrinth>();
   const chunks: SequenceBatch[] = [];
@@ -178,7 +181,7 @@ export function diagnoseRecurrentSparseNet(
   if (theta.length !== d.W)
     throw new RecurrentConfigError(`theta has ${theta.length} values, expected width ${d.W}`);
   const seed = options.seed ?? run.seed;
-  const chunks = rolloutPool(policy, run, episodes, seed, options.onProgress);
+  const chunks = rolloutPool(policy, run, episodes, seed, options.onProgress, options.streams);
   // The loss normaliser: the pool's mean episode length (SPEC 5's masked mean over a batch of B
   // episodes divides by about B times it).
   const meanLength = chunks.reduce((a, c) => a + validCount(c), 0) / episodes;

@@ -1,10 +1,13 @@
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { LabyrinthVectorEnv } from "@sgprop/popgym";
 import { describe, expect, it } from "vitest";
 import type { BanditTrainOptions } from "../../src/bandit/options.js";
 import { createBanditTrainer, restoreBanditTrainer } from "../../src/bandit/trainer.js";
 import { CHECKPOINT_TENSORS_FILE } from "../../src/checkpoint.js";
+import type { PopgymTrainOptions } from "../../src/reinforce/options.js";
+import { createPopgymTrainer, restorePopgymTrainer } from "../../src/reinforce/trainer.js";
 import type { TrainerRows } from "../../src/trainer.js";
 import { useBackend } from "../helpers.js";
 import { SyntheticBandit, TINY_SPARSE } from "../support/syntheticBandit.js";
@@ -69,5 +72,47 @@ describe("--during-training", () => {
     // Resuming does not change the diagnosis either: its streams are named by the step.
     const straight = await run(opts(3), 8, 8);
     expect(pick(diagnosed.rows, true)).toEqual(pick(straight.rows, true));
+  });
+
+  it("POPGym SparseNet: diagnose/ columns after batches 1, K, ...; training rows and checkpoints unchanged", async () => {
+    await useBackend("cpu");
+    const popgym = (duringTraining: number): Partial<PopgymTrainOptions> => ({
+      envFactory: (spec) => new LabyrinthVectorEnv(spec),
+      numEnvs: 4,
+      batches: 4,
+      width: 12,
+      neuronDim: 3,
+      numParents: 3,
+      numSlots: 2,
+      numInputNeurons: 4,
+      embedHidden: 16,
+      embedDim: 16,
+      actorSlots: 2,
+      learningRate: 3e-3,
+      seed: 2,
+      duringTraining,
+      duringTrainingEpisodes: 6,
+    });
+    const runPopgym = async (o: Partial<PopgymTrainOptions>) => {
+      const t = await createPopgymTrainer(o);
+      const rows: TrainerRows[] = [await t.next(), await t.next()];
+      const dir = join(await mkdtemp(join(tmpdir(), "sgprop-diag-")), "ckpt");
+      await t.saveCheckpoint(dir);
+      t.dispose();
+      const resumed = await restorePopgymTrainer(dir, { envFactory: o.envFactory });
+      rows.push(await resumed.next(), await resumed.next());
+      resumed.dispose();
+      return { rows, tensors: await readFile(join(dir, CHECKPOINT_TENSORS_FILE)) };
+    };
+    const plain = await runPopgym(popgym(0));
+    const diagnosed = await runPopgym(popgym(2));
+    expect(pick(diagnosed.rows, false)).toEqual(pick(plain.rows, false));
+    expect(Buffer.compare(diagnosed.tensors, plain.tensors)).toBe(0);
+    const batches = diagnosed.rows
+      .filter((r) => "diagnose/mse_current" in r.train)
+      .map((r) => r.train["charts/batch"]);
+    expect(batches).toEqual([1, 2, 4]);
+    for (const r of diagnosed.rows.filter((x) => "diagnose/mse_current" in x.train))
+      expect(r.train["diagnose/mse_backprop"]).toBeGreaterThan(0);
   });
 });
