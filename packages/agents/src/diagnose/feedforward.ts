@@ -255,6 +255,8 @@ class FeedforwardPool {
     const dq = new Float64Array(K * m);
     const e = new Float64Array(m);
     const units = this.units;
+    const rawInner = this.raw.sumInner;
+    const normInner = this.normalised.sumInner;
     for (let s = 0; s < n; s++) {
       for (let i = 0; i < w; i++) {
         const ni = s * w + i;
@@ -289,13 +291,13 @@ class FeedforwardPool {
             const raw = t * (uu + 1) + kq * uu;
             const norm =
               raw * at(inverseNorm[a] as Float64Array, ni) * at(inverseNorm[b] as Float64Array, ni);
-            for (const [space, value] of [
-              [this.raw, raw],
-              [this.normalised, norm],
-            ] as const) {
-              const x = space.sumInner;
-              x[(a * K + b) * units + unit] = at(x, (a * K + b) * units + unit) + value;
-              if (a !== b) x[(b * K + a) * units + unit] = at(x, (b * K + a) * units + unit) + value;
+            const at1 = (a * K + b) * units + unit;
+            const at2 = (b * K + a) * units + unit;
+            rawInner[at1] = at(rawInner, at1) + raw;
+            normInner[at1] = at(normInner, at1) + norm;
+            if (a !== b) {
+              rawInner[at2] = at(rawInner, at2) + raw;
+              normInner[at2] = at(normInner, at2) + norm;
             }
           }
         }
