@@ -89,22 +89,32 @@ export function splitFigure(r: DiagnosisReport): VegaLiteSpec {
   } as VegaLiteSpec;
 }
 
-/** Per neuron: eq. 3's theta (population limit, trainer's batch) against the grid-best theta. */
+/**
+ * Per neuron, against the grid-best theta: eq. 3's theta in the population limit (the equation
+ * itself, from perfect moments) and the trainer's live theta (eq. 3 from single batches, averaged
+ * with momentum): the first checks the equation, the second what the trainer makes of it.
+ */
 export function thetaFigure(r: DiagnosisReport): VegaLiteSpec {
   const jitter = (unit: number) => ((unit * 2654435761) % 1000) / 1000 - 0.5;
-  const values = r.thetas.map((t) => ({
-    ...t,
-    // A small deterministic spread: many neurons sit at exactly 0 or 1.
-    bestShown: t.best + 0.006 * jitter(t.unit),
-    eq3Shown: t.eq3 + 0.006 * jitter(t.unit + 7),
-  }));
+  const values = r.thetas.flatMap((t) =>
+    [
+      ["eq. 3, population limit", t.eq3],
+      ["live (trainer)", t.live],
+    ].map(([estimate, theta]) => ({
+      ...t,
+      estimate,
+      // A small deterministic spread: many neurons sit at exactly 0 or 1.
+      bestShown: t.best + 0.006 * jitter(t.unit),
+      thetaShown: (theta as number) + 0.006 * jitter(t.unit + 7),
+    })),
+  );
   const axis = { scale: { domain: [-0.02, 1.02] } };
   return {
     $schema: SCHEMA,
     title: {
-      text: `eq. 3's theta against the empirically best theta, per neuron (batch ${r.trainerBatch})`,
+      text: `eq. 3's theta and the live theta against the empirically best theta, per neuron (batch ${r.trainerBatch})`,
       subtitle:
-        "unit-normalised space; eq. 3 from the pool's moments; best: least MSE on a 0.01 grid; dashed: equality",
+        "unit-normalised space; eq. 3 from the pool's moments; live: the checkpoint's theta; best: least MSE on a 0.01 grid; dashed: equality",
     },
     width: 360,
     height: 360,
@@ -127,7 +137,8 @@ export function thetaFigure(r: DiagnosisReport): VegaLiteSpec {
         mark: { type: "point", filled: true, size: 18, opacity: 0.6 },
         encoding: {
           x: { field: "bestShown", type: "quantitative", title: "best theta (grid)", ...axis },
-          y: { field: "eq3Shown", type: "quantitative", title: "eq. 3 theta", ...axis },
+          y: { field: "thetaShown", type: "quantitative", title: "theta", ...axis },
+          shape: { field: "estimate", type: "nominal", title: null },
           color: { field: "layer", type: "nominal", title: null },
           tooltip: [
             { field: "unit", type: "quantitative" },
