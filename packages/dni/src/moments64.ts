@@ -109,7 +109,8 @@ export class Moment64Learner extends Linear64Learner {
     const gh = (i: number): Mat => {
       const cached = GH[i];
       if (cached !== undefined) return cached;
-      const v = mm(gm, H[i] as Mat);
+      // h_0 = X: G C_0 is G's first k columns, copied rather than multiplied by an identity.
+      const v = i === 0 ? columns(G, m, k) : mm(gm, H[i] as Mat);
       GH[i] = v;
       return v;
     };
@@ -224,6 +225,13 @@ export class Moment64Learner extends Linear64Learner {
     }
     return out;
   }
+}
+
+/** Columns 0..count-1 of a row-major [m, m] matrix, as [m, count]. */
+function columns(G: Float64Array, m: number, count: number): Mat {
+  const out = mat(m, count);
+  for (let i = 0; i < m; i++) out.d.set(G.subarray(i * m, i * m + count), i * count);
+  return out;
 }
 
 function scaled(A: Mat, f: number): Mat {
