@@ -12,8 +12,8 @@ import { Linear64Learner, type Sg64 } from "./linear64.js";
  * `k + 2 out + 1` rows instead of n, products with weights act on C (`Z C W`), and every sum over
  * examples is a quadratic form of the moment matrix `G = Z^T Z / n`:
  *   `U^T V = n C_U^T G C_V`, `1^T U = n G[one] C_U`, `y^T U = n G[y] C_U`.
- * Only the output z and g are computed per example (O(n k) per step), and the g rows of G; the rest
- * of G is computed once per data set. A step costs O(L d^2 (k + 3)) instead of O(L n d^2): ten times
+ * Under log loss the output z, g and the g rows of G are computed per example (O(n k) per step);
+ * under MSE g = z - y is linear too and nothing is. The rest of G is computed once per data set. A step costs O(L d^2 (k + 3)) instead of O(L n d^2): ten times
  * fewer operations at n = 1000, k = 100, and on the cotangents that live in the g column alone
  * (backprop on log loss) the zero rows are skipped. Sums are formed in another order than the
  * per-example learner's, so the two agree to rounding, not bit for bit (test/moments64.test.ts).
@@ -94,15 +94,22 @@ export class Moment64Learner extends Linear64Learner {
     const L = this.w.length;
     const lay = this.layout(k, out);
     const { H, one, m } = this.forwardCoefficients(k, out);
-    const z = this.outputs(x, H[L] as Mat, one);
-    const before = this.lossOf(z, y);
-    // g = dl_i/dz_i per example, then the full moment matrix G (static part + the g rows).
-    const g = new Float64Array(n * out);
-    for (let i = 0; i < n * out; i++) {
-      const zi = z.d[i] as number;
-      g[i] = (this.options.loss === "mse" ? zi : 1 / (1 + Math.exp(-zi))) - (y.d[i] as number);
+    // The g rows of G, and the loss: under MSE g = z - y is itself linear in Z's columns, so both
+    // come from the data's moments; under log loss g is computed per example.
+    let before: number;
+    let cross: Float64Array;
+    if (this.options.loss === "mse") {
+      cross = this.mseCross(x, y, H[L] as Mat, lay);
+      before = 0;
+      for (let o = 0; o < out; o++) before += 0.5 * (cross[o * m + lay.g + o] as number);
+    } else {
+      const z = this.outputs(x, H[L] as Mat, one);
+      before = this.lossOf(z, y);
+      const g = new Float64Array(n * out);
+      for (let i = 0; i < n * out; i++) g[i] = 1 / (1 + Math.exp(-(z.d[i] as number))) - (y.d[i] as number);
+      cross = this.exampleCross(x, y, g, lay);
     }
-    const G = this.moments(x, y, g, lay);
+    const G = this.moments(x, y, cross, lay);
     const gm = mat(m, m, G);
     // G C for each activation, computed when first needed: U^T V = n (G C_U)^T C_V.
     const GH: (Mat | undefined)[] = new Array(L + 1);
@@ -170,22 +177,35 @@ export class Moment64Learner extends Linear64Learner {
     return before;
   }
 
-  /** G = Z^T Z / n with Z = [X | y | 1 | g], row-major [m, m]. */
-  private moments(
+  /** G = Z^T Z / n with Z = [X | y | 1 | g], row-major [m, m], from the data's part and the g rows. */
+  private moments(x: Mat, y: Mat, cross: Float64Array, lay: { g: number; m: number }): Float64Array {
+    const out = y.c;
+    const { m } = lay;
+    const s = x.c + out + 1;
+    const S = this.staticMoments(x, y);
+    const G = new Float64Array(m * m);
+    for (let a = 0; a < s; a++) G.set(S.subarray(a * s, (a + 1) * s), a * m);
+    for (let o = 0; o < out; o++) {
+      for (let j = 0; j < m; j++) {
+        const v = cross[o * m + j] as number;
+        G[(lay.g + o) * m + j] = v;
+        G[j * m + lay.g + o] = v;
+      }
+    }
+    return G;
+  }
+
+  /** The g rows of G, [out, m]: X^T g, y^T g, 1^T g and g^T g over n, from per-example g. */
+  private exampleCross(
     x: Mat,
     y: Mat,
     g: Float64Array,
-    lay: { y: number; one: number; g: number; m: number },
+    lay: { one: number; g: number; m: number },
   ): Float64Array {
     const n = x.r;
     const k = x.c;
     const out = y.c;
     const { m } = lay;
-    const s = k + out + 1;
-    const S = this.staticMoments(x, y);
-    const G = new Float64Array(m * m);
-    for (let a = 0; a < s; a++) G.set(S.subarray(a * s, (a + 1) * s), a * m);
-    // The g rows: X^T g, y^T g, 1^T g and g^T g, over n.
     const cross = new Float64Array(out * m);
     for (let i = 0; i < n; i++) {
       for (let o = 0; o < out; o++) {
@@ -201,14 +221,38 @@ export class Moment64Learner extends Linear64Learner {
           cross[base + lay.g + j] = (cross[base + lay.g + j] as number) + gi * (g[i * out + j] as number);
       }
     }
-    for (let o = 0; o < out; o++) {
-      for (let j = 0; j < m; j++) {
-        const v = (cross[o * m + j] as number) / n;
-        G[(lay.g + o) * m + j] = v;
-        G[j * m + lay.g + o] = v;
+    for (let i = 0; i < cross.length; i++) cross[i] = (cross[i] as number) / n;
+    return cross;
+  }
+
+  /**
+   * The g rows of G under MSE, where g = Z c with c = (the output's coefficients) - (the y
+   * column): `Z^T g / n = S c` and `g^T g / n = c^T S c`, with S the data's moments.
+   */
+  private mseCross(x: Mat, y: Mat, out: Mat, lay: { y: number; g: number; m: number }): Float64Array {
+    const S = this.staticMoments(x, y);
+    const s = x.c + y.c + 1;
+    const q = y.c;
+    const { m } = lay;
+    const c = new Float64Array(s * q);
+    for (let j = 0; j < s; j++) for (let o = 0; o < q; o++) c[j * q + o] = out.d[j * q + o] as number;
+    for (let o = 0; o < q; o++) c[(lay.y + o) * q + o] = (c[(lay.y + o) * q + o] as number) - 1;
+    const cross = new Float64Array(q * m);
+    for (let o = 0; o < q; o++) {
+      for (let j = 0; j < s; j++) {
+        let v = 0;
+        for (let a = 0; a < s; a++) v += (S[j * s + a] as number) * (c[a * q + o] as number);
+        cross[o * m + j] = v;
       }
     }
-    return G;
+    for (let o = 0; o < q; o++) {
+      for (let p = 0; p < q; p++) {
+        let v = 0;
+        for (let j = 0; j < s; j++) v += (c[j * q + o] as number) * (cross[p * m + j] as number);
+        cross[o * m + lay.g + p] = v;
+      }
+    }
+    return cross;
   }
 
   /** Coefficients of an SG's output 1 c + h A + y B, given h's coefficients. */
