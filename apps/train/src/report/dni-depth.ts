@@ -114,7 +114,7 @@ export function depthSpec(title: string, rows: readonly DepthRow[]): VegaLiteSpe
   ]);
   return pointChart(points, {
     title,
-    subtitle: "at the last evaluation; mean +/- SEM over seeds; time: median step, wasm backend",
+    subtitle: "error at the last evaluation, mean +/- SEM over seeds; time: median wall-clock step",
     xTitle: "hidden layers",
     yTitle: "",
     xFormat: "d",
@@ -150,7 +150,7 @@ export function depthCurvesSpec(title: string, loaded: LoadedSweep): VegaLiteSpe
       };
     });
   });
-  return bandChart(
+  const spec = bandChart(
     depths.flatMap((d) => rows.filter((r) => r.panel === `${d} hidden layers`)),
     {
       title,
@@ -164,4 +164,15 @@ export function depthCurvesSpec(title: string, loaded: LoadedSweep): VegaLiteSpe
       height: 170,
     },
   );
+  return withoutSourceLegend(spec);
+}
+
+/** bandChart's solid/dashed legend (ours vs the paper's code) means nothing here: no reference curves. */
+function withoutSourceLegend(spec: VegaLiteSpec): VegaLiteSpec {
+  const copy = structuredClone(spec) as { layer?: unknown[]; spec?: { layer?: unknown[] } };
+  for (const layer of copy.spec?.layer ?? copy.layer ?? []) {
+    const dash = (layer as { encoding?: { strokeDash?: Record<string, unknown> } }).encoding?.strokeDash;
+    if (dash !== undefined) dash.legend = null;
+  }
+  return copy as VegaLiteSpec;
 }
