@@ -43,9 +43,18 @@ describe("sgprop train dni", () => {
     expect((await runCli(["train", "dni", ...args, "--out", straight, "--progress", "none"])).code).toBe(0);
     const rows = readFileSync(join(straight, "metrics.csv"), "utf8");
     expect(rows.trim().split("\n")).toHaveLength(13);
-    expect(readFileSync(join(straight, "results.md"), "utf8")).toContain(
-      "| MSE | linear | 2 | shallow | 1 |",
-    );
+    const table = readFileSync(join(straight, "results.md"), "utf8");
+    expect(table).toContain("| MSE | linear | 2 | shallow | 1 |");
+    // every row states SG's and backprop's gaps and their difference on the same data sets
+    expect(table).toContain("| SG | backprop | SG - backprop | paper (SG) |");
+    const row = table.split("\n").find((l) => l.startsWith("| log | linear | 2 | shallow |")) ?? "";
+    const cells = row
+      .split("|")
+      .slice(1, -1)
+      .map((c) => c.trim());
+    const value = (c: string | undefined) => Number.parseFloat(c ?? "");
+    expect(cells).toHaveLength(9);
+    expect(value(cells[7])).toBeCloseTo(value(cells[5]) - value(cells[6]), 3);
     // An already complete run resumes to "nothing to do" with the same metrics.
     const again = await runCli(["train", "dni", "--resume", straight, "--progress", "none"]);
     expect(again.code).toBe(0);
