@@ -36,7 +36,7 @@ describe("sweep files", () => {
   it("reject unknown keys, bad kinds, empty axes and invalid run settings", () => {
     expect(() => checkSweepFile({ name: "t", kind: "popgym", grids: {} }, "f")).toThrow(ConfigFileError);
     expect(() => checkSweepFile({ name: "t", kind: "atari" }, "f")).toThrow(
-      /kind in f.*popgym, bandit or bp-lambda/,
+      /kind in f.*popgym, bandit, bp-lambda or dni/,
     );
     expect(() => checkSweepFile({ name: "t", kind: "popgym", grid: { seed: [] } }, "f")).toThrow(
       InvalidOptionError,

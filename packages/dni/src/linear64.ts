@@ -1,6 +1,6 @@
+import { Adam64, addRow, colSums, type Mat, mat, mm, scale, softplus } from "./dense64.js";
 import { DniOptionError } from "./errors.js";
 import { initialWeights, type NetSpec } from "./net.js";
-import { ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON } from "./optim.js";
 import type { SgConditioning } from "./sg.js";
 import type { Method } from "./wiring.js";
 
@@ -24,108 +24,8 @@ export interface Linear64Options {
   readonly seed: number;
 }
 
-/** A dense row-major matrix. */
-interface Mat {
-  readonly r: number;
-  readonly c: number;
-  readonly d: Float64Array;
-}
-
-const mat = (r: number, c: number, d = new Float64Array(r * c)): Mat => ({ r, c, d });
-
-function transpose(A: Mat): Mat {
-  const out = mat(A.c, A.r);
-  for (let i = 0; i < A.r; i++) for (let j = 0; j < A.c; j++) out.d[j * A.r + i] = A.d[i * A.c + j] as number;
-  return out;
-}
-
-/**
- * A B, with A transposed when `ta`, B transposed when `tb`. Transposes are materialised first so
- * that the i-k-j loop reads both operands contiguously (strided reads made the k = 100 models ten
- * times slower).
- */
-function mm(A0: Mat, B0: Mat, ta = false, tb = false): Mat {
-  const A = ta ? transpose(A0) : A0;
-  const B = tb ? transpose(B0) : B0;
-  const n = A.r;
-  const p = A.c;
-  const q = B.c;
-  const out = mat(n, q);
-  const o = out.d;
-  const ad = A.d;
-  const bd = B.d;
-  for (let i = 0; i < n; i++) {
-    const oi = i * q;
-    for (let k = 0; k < p; k++) {
-      const a = ad[i * p + k] as number;
-      if (a === 0) continue;
-      const bk = k * q;
-      for (let j = 0; j < q; j++) o[oi + j] = (o[oi + j] as number) + a * (bd[bk + j] as number);
-    }
-  }
-  return out;
-}
-
-function addRow(A: Mat, row: Float64Array): Mat {
-  const out = mat(A.r, A.c, Float64Array.from(A.d));
-  for (let i = 0; i < A.r; i++)
-    for (let j = 0; j < A.c; j++) out.d[i * A.c + j] = (out.d[i * A.c + j] as number) + (row[j] as number);
-  return out;
-}
-
-function colSums(A: Mat): Float64Array {
-  const s = new Float64Array(A.c);
-  for (let i = 0; i < A.r; i++)
-    for (let j = 0; j < A.c; j++) s[j] = (s[j] as number) + (A.d[i * A.c + j] as number);
-  return s;
-}
-
-function scale(A: Mat, f: number): Mat {
-  return mat(
-    A.r,
-    A.c,
-    A.d.map((v) => v * f),
-  );
-}
-
-function softplus(z: number): number {
-  return z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
-}
-
-/** Adam over a list of arrays, the formula of optim.ts in float64. */
-class Adam64 {
-  readonly m: Float64Array[];
-  readonly v: Float64Array[];
-  t = 0;
-  constructor(
-    private readonly lr: number,
-    sizes: readonly number[],
-  ) {
-    this.m = sizes.map((s) => new Float64Array(s));
-    this.v = sizes.map((s) => new Float64Array(s));
-  }
-  apply(params: readonly Float64Array[], grads: readonly Float64Array[]): void {
-    this.t += 1;
-    const c1 = 1 - ADAM_BETA1 ** this.t;
-    const c2 = 1 - ADAM_BETA2 ** this.t;
-    params.forEach((p, k) => {
-      const g = grads[k] as Float64Array;
-      const m = this.m[k] as Float64Array;
-      const v = this.v[k] as Float64Array;
-      for (let i = 0; i < p.length; i++) {
-        const gi = g[i] as number;
-        m[i] = ADAM_BETA1 * (m[i] as number) + (1 - ADAM_BETA1) * gi;
-        v[i] = ADAM_BETA2 * (v[i] as number) + (1 - ADAM_BETA2) * gi * gi;
-        p[i] =
-          (p[i] as number) -
-          (this.lr * ((m[i] as number) / c1)) / (Math.sqrt((v[i] as number) / c2) + ADAM_EPSILON);
-      }
-    });
-  }
-}
-
 /** A linear SG module: a [d, d], b [k, d], c [1, d], present according to the conditioning. */
-interface Sg64 {
+export interface Sg64 {
   a?: Mat;
   b?: Mat;
   c: Mat;
@@ -134,10 +34,10 @@ interface Sg64 {
 export class Linear64Learner {
   readonly w: Mat[] = [];
   readonly b: Float64Array[] = [];
-  private readonly sg: Sg64[];
-  private readonly opt: Adam64;
-  private readonly sgOpt: Adam64 | undefined;
-  private stepCount = 0;
+  protected readonly sg: Sg64[];
+  protected readonly opt: Adam64;
+  protected readonly sgOpt: Adam64 | undefined;
+  protected stepCount = 0;
 
   constructor(readonly options: Linear64Options) {
     const spec: NetSpec = { layerSizes: options.layerSizes, activation: "linear", batchNorm: false };
@@ -222,11 +122,11 @@ export class Linear64Learner {
     if (this.sgOpt) this.sgOpt.t = s.sgAdamSteps;
   }
 
-  private netArrays(): Float64Array[] {
+  protected netArrays(): Float64Array[] {
     return this.w.flatMap((w, i) => [w.d, this.b[i] as Float64Array]);
   }
 
-  private sgArrays(): Float64Array[] {
+  protected sgArrays(): Float64Array[] {
     return this.sg.flatMap((s) => [...(s.a ? [s.a.d] : []), ...(s.b ? [s.b.d] : []), s.c.d]);
   }
 

@@ -58,15 +58,17 @@ export function planSweep(
   return { sweep, dir };
 }
 
-/** The --data-dir checks of `train bandit`, once per distinct folder and class list. */
+/** The --data-dir checks of `train bandit` (and of `train dni`, all ten classes), once per folder and class list. */
 function checkSweepData(sweep: ExpandedSweep): void {
-  if (sweep.kind !== "bandit") return;
+  if (sweep.kind !== "bandit" && sweep.kind !== "dni") return;
   const seen = new Set<string>();
   for (const r of sweep.runs) {
-    const key = JSON.stringify([r.options.dataDir, r.options.classes]);
-    if (r.options.dataDir === undefined || seen.has(key)) continue;
+    const options =
+      sweep.kind === "dni" ? { ...r.options, classes: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] } : r.options;
+    const key = JSON.stringify([options.dataDir, options.classes]);
+    if (options.dataDir === undefined || seen.has(key)) continue;
     seen.add(key);
-    checkBanditData(r.options);
+    checkBanditData(options);
   }
 }
 

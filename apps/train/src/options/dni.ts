@@ -39,6 +39,12 @@ export const dniParams: readonly ParamSpec[] = [
     default: [2, 100],
   },
   positiveInteger("datasets", "table2: data sets per cell", 10),
+  {
+    key: "models",
+    description: "table2: the models trained: both (the table), shallow or deep only",
+    type: { type: "enum", values: ["both", "shallow", "deep"] },
+    default: "both",
+  },
   positiveInteger("hiddenLayers", "hidden layers (table2 deep models, mnist)", 10),
   {
     key: "sgPlacement",

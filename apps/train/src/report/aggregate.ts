@@ -21,6 +21,15 @@ export function reportMetrics(
       { metric: "losses/loss", source: "train", title: "training loss" },
     ];
   }
+  if (kind === "dni") {
+    // MNIST runs (Fig. 4 and the other mnist presets); the table2 and surface experiments log
+    // neither, so their sweeps get only the tables and figures of their own runs.
+    return [
+      { metric: "eval/test_accuracy", source: "eval", title: "MNIST test accuracy (Fig. 4)" },
+      { metric: "eval/test_loss", source: "eval", title: "MNIST test loss" },
+      { metric: "losses/loss", source: "train", title: "training loss" },
+    ];
+  }
   return kind === "popgym"
     ? [
         { metric: "charts/return_mean", source: "train", title: "mean episode return" },

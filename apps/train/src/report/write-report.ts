@@ -5,6 +5,14 @@ import { writeJsonAtomic } from "../run/files.js";
 import { formatNumber, textTable } from "../run/metrics.js";
 import { loadReferenceRuns, type ReferenceRun } from "../validate/reference.js";
 import { bestLearningRates, type GroupStats, groupRuns, reportMetrics } from "./aggregate.js";
+import {
+  DEPTH_TABLE_HEADER,
+  depthCurvesSpec,
+  depthRows,
+  depthSpec,
+  depthTable,
+  isDepthSweep,
+} from "./dni-depth.js";
 import { curvesSpec, lrSensitivitySpec, thetaSpec } from "./figures.js";
 import { loadSweep } from "./load.js";
 import { type ClaimResult, claimLine, claimsMarkdown, paperClaims } from "./paper-claims.js";
@@ -181,6 +189,22 @@ export async function writeReport(
         final: g.final,
         best: best.includes(g),
       }));
+    }
+    if (isDepthSweep(loaded)) {
+      const rows = depthRows(loaded);
+      md.push("### final test error and step time against depth (Fig. 4)", "");
+      md.push(markdownTable([...DEPTH_TABLE_HEADER], depthTable(rows)), "");
+      await figure(
+        depthSpec(`${name}: test error and step time against depth`, rows),
+        `${name}-depth`,
+        `${name}: final test error and seconds per step against the number of hidden layers`,
+      );
+      await figure(
+        depthCurvesSpec(`${name}: test accuracy by depth`, loaded),
+        `${name}-depth-curves`,
+        `${name}: test accuracy during training at each depth`,
+      );
+      sweepJson.depth = rows;
     }
     const theta = thetaSpec(sweep.kind, `${name}: theta dynamics`, runs);
     if (theta !== undefined && genericFigures) {

@@ -45,16 +45,17 @@ export function headlineMetrics(kind: TrainKind): { live: string[]; plotted: str
   };
 }
 
+/** The column counting a run's units: dni rows count them in charts/step (a step, or a Table 2 data set). */
 export function unitColumn(kind: TrainKind): string {
-  return kind === "bandit" ? "charts/step" : "charts/batch";
+  return kind === "bandit" || kind === "dni" ? "charts/step" : "charts/batch";
 }
 
 export function unitName(kind: TrainKind): string {
-  return kind === "bandit" ? "step" : "batch";
+  return kind === "bandit" ? "step" : kind === "dni" ? "unit" : "batch";
 }
 
 export function unitsName(kind: TrainKind): string {
-  return kind === "bandit" ? "steps" : "batches";
+  return kind === "bandit" ? "steps" : kind === "dni" ? "units" : "batches";
 }
 
 export interface MetricSummary {

@@ -105,6 +105,10 @@ export async function executeRun(run: PreparedRun, opts: ExecuteOptions = {}): P
       files.train.append(rows.train);
       if (rows.eval !== undefined) files.eval.append(rows.eval);
       opts.onRow?.(trainer.completed, trainer.total, rows.train, rows.eval);
+      // A trainer whose units are synchronous (dni's float64 experiments) never lets the event
+      // loop run: without this turn, SIGINT/SIGTERM handlers (which abort opts.signal) would wait
+      // for the end of the run instead of the end of the unit.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       files.lock.renew();
       if (files.lock.lost !== undefined) throw new Error(`lost the lock of ${dir}: ${files.lock.lost}`);
       const atEnd = trainer.completed >= trainer.total;

@@ -3,6 +3,8 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { type BpLambdaTrainOptions, plannedBatches, resolveBpLambdaOptions } from "@sgprop/bp-lambda/options";
+import type { DniTrainOptions } from "@sgprop/dni";
+import { plannedUnits } from "@sgprop/dni/plan";
 import cliProgress from "cli-progress";
 import type { Output } from "../cli/output.js";
 import { writeJsonAtomic } from "../run/files.js";
@@ -30,9 +32,15 @@ export interface SweepOutcome {
   readonly statuses: Record<string, RunStatus>;
 }
 
+/**
+ * A run's units, the progress and checkpoint count of its kind: popgym batches, bandit steps,
+ * bp-lambda batches, and for dni one `charts/step` row (a training step; for table2 one data set
+ * of one cell, trained `steps` steps by each method, so not `--steps`).
+ */
 export function unitsOf(run: SweepRun, kind: ExpandedSweep["kind"]): number {
   if (kind === "bp-lambda")
     return plannedBatches(resolveBpLambdaOptions(run.options as BpLambdaTrainOptions));
+  if (kind === "dni") return plannedUnits(run.options as Partial<DniTrainOptions>);
   return Number(kind === "popgym" ? run.options.batches : run.options.steps);
 }
 

@@ -46,6 +46,9 @@ export interface ExpandedSweep {
   readonly runs: readonly SweepRun[];
 }
 
+/** The kinds a sweep file may name: every kind of `sgprop train`. */
+const SWEEP_KINDS: readonly TrainKind[] = ["popgym", "bandit", "bp-lambda", "dni"];
+
 const TOP_KEYS = ["name", "kind", "preset", "base", "methods", "grid", "checkpointEvery", "keepCheckpoints"];
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -64,8 +67,8 @@ export function checkSweepFile(raw: Record<string, unknown>, where: string): Swe
         `unknown key ${JSON.stringify(key)} in sweep file ${where}; allowed: ${TOP_KEYS.join(", ")}`,
       );
   }
-  if (raw.kind !== "popgym" && raw.kind !== "bandit" && raw.kind !== "bp-lambda")
-    throw new InvalidOptionError(`kind in ${where}`, raw.kind, "popgym, bandit or bp-lambda");
+  if (!SWEEP_KINDS.includes(raw.kind as TrainKind))
+    throw new InvalidOptionError(`kind in ${where}`, raw.kind, "popgym, bandit, bp-lambda or dni");
   if (typeof raw.name !== "string" || !/^[\w.-]+$/.test(raw.name)) {
     throw new InvalidOptionError(`name in ${where}`, raw.name, "a name of letters, digits, '.', '_' or '-'");
   }
@@ -113,6 +116,14 @@ function formatParam(v: unknown): string {
   return Array.isArray(v) ? v.join("x") : String(v);
 }
 
+/** Units between checkpoints when the sweep file does not say (dni: as `sgprop train dni`). */
+const DEFAULT_CHECKPOINT_EVERY: Readonly<Record<TrainKind, number>> = {
+  popgym: 25,
+  "bp-lambda": 100,
+  dni: 100,
+  bandit: 250,
+};
+
 /** Expands methods x grid into runs, validating every run's settings up front. */
 export function expandSweep(file: SweepFile, where: string): ExpandedSweep {
   const methods = file.methods ?? { default: {} };
@@ -155,8 +166,7 @@ export function expandSweep(file: SweepFile, where: string): ExpandedSweep {
   return {
     name: file.name,
     kind: file.kind,
-    checkpointEvery:
-      file.checkpointEvery ?? (file.kind === "popgym" ? 25 : file.kind === "bp-lambda" ? 100 : 250),
+    checkpointEvery: file.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY[file.kind],
     keepCheckpoints: file.keepCheckpoints ?? 1,
     runs,
   };

@@ -1,4 +1,5 @@
-import { Linear64Learner, matrix64 } from "../linear64.js";
+import { matrix64 } from "../linear64.js";
+import { Moment64Learner } from "../moments64.js";
 import type { NetSpec } from "../net.js";
 import type { SgConditioning } from "../sg.js";
 import { type Method, type SgPlacement, sgBoundaries } from "../wiring.js";
@@ -61,8 +62,9 @@ export function table2Net(
 }
 
 /**
- * Trains one cell on one data set with the float64 learner (linear64.ts, checked step by step
- * against the TensorFlow.js learner in the tests); `onProgress(step, loss)` every `every` steps.
+ * Trains one cell on one data set with the float64 learner in its moment form (moments64.ts: the
+ * rule of linear64.ts, which the tests check against TensorFlow.js step by step, with the sums over
+ * examples taken through Z^T Z); `onProgress(step, loss)` every `every` steps.
  */
 export function runTable2Cell(
   o: Table2CellOptions,
@@ -72,7 +74,7 @@ export function runTable2Cell(
   const data = artificialData(o.kind, o.loss, o.k, o.n, o.seed, o.index);
   const optimum = globalOptimum(data, o.loss);
   const net = table2Net(o);
-  const learner = new Linear64Learner({
+  const learner = new Moment64Learner({
     layerSizes: net.layerSizes,
     loss: o.loss,
     method: o.method,

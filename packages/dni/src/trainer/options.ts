@@ -2,6 +2,7 @@ import { DniOptionError } from "../errors.js";
 import type { Activation } from "../net.js";
 import type { SgConditioning, SgForm } from "../sg.js";
 import type { Method, SgPlacement } from "../wiring.js";
+import type { Table2Models } from "./units.js";
 
 /**
  * The paper's experiments as resumable runs (`sgprop train dni`):
@@ -37,6 +38,8 @@ export interface DniTrainOptions {
   readonly dims: readonly number[];
   /** table2: data sets per cell (the paper: 10). */
   readonly datasets: number;
+  /** table2: the models trained: both (the table), or only the shallow or the deep ones. */
+  readonly models: Table2Models;
   /** table2 deep models and the mnist net: hidden layers. */
   readonly hiddenLayers: number;
   /** table2 (deep) and mnist: where SG modules go. */
@@ -67,6 +70,7 @@ export const DNI_DEFAULTS: DniTrainOptions = {
   c0: 0,
   dims: [2, 100],
   datasets: 10,
+  models: "both",
   hiddenLayers: 10,
   sgPlacement: "every",
   method: "sg",
@@ -91,6 +95,8 @@ export function resolveDniOptions(partial: Partial<DniTrainOptions>): DniTrainOp
     if (!Number.isSafeInteger(o[key]) || o[key] < 1) throw new DniOptionError(key, o[key], "an integer >= 1");
   }
   if (!(o.learningRate > 0)) throw new DniOptionError("learningRate", o.learningRate, "a number > 0");
+  if (!["both", "shallow", "deep"].includes(o.models))
+    throw new DniOptionError("models", o.models, "both, shallow or deep");
   if (o.dims.length === 0 || o.dims.some((k) => !Number.isSafeInteger(k) || k < 1)) {
     throw new DniOptionError("dims", o.dims, "positive integers");
   }

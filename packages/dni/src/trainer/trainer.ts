@@ -75,7 +75,7 @@ function criticalPoint(o: DniTrainOptions): ExperimentState {
 }
 
 function table2(o: DniTrainOptions): ExperimentState {
-  const units = table2Units(o.dims, o.datasets);
+  const units = table2Units(o.dims, o.datasets, o.models);
   return {
     total: units.length,
     next(completed) {
