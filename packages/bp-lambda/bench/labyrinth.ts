@@ -6,6 +6,7 @@
  * finished runs are kept under --out and not run again, so an interrupted comparison continues.
  *
  *   node --conditions=source --import tsx bench/labyrinth.ts [--out DIR] [--seeds 0,1,2] [--batches 300]
+ *     [--setting paper|theta-half] [--rules gtilde,0,0.5,1]
  *
  * Prints per rule the success rate and mean return over the last 50 batches, mean over seeds.
  */
@@ -15,12 +16,25 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const RULES: { label: string; flags: string[] }[] = [
-  { label: "paper (gtilde)", flags: [] },
-  { label: "BP(0)", flags: ["--sg-rule", "bp-lambda", "--sg-lambda", "0"] },
-  { label: "BP(0.5)", flags: ["--sg-rule", "bp-lambda", "--sg-lambda", "0.5"] },
-  { label: "BP(1)", flags: ["--sg-rule", "bp-lambda", "--sg-lambda", "1"] },
+const RULES: { key: string; label: string; flags: string[] }[] = [
+  { key: "gtilde", label: "paper (gtilde)", flags: [] },
+  { key: "0", label: "BP(0)", flags: ["--sg-rule", "bp-lambda", "--sg-lambda", "0"] },
+  { key: "0.5", label: "BP(0.5)", flags: ["--sg-rule", "bp-lambda", "--sg-lambda", "0.5"] },
+  { key: "1", label: "BP(1)", flags: ["--sg-rule", "bp-lambda", "--sg-lambda", "1"] },
 ];
+
+/**
+ * paper: theta starts at 1 and adapts (it stays near 1 here, so the predictors carry little of the
+ * gradient); theta-half: theta fixed at 0.5 at every step (no adaptation, temporal schedule rate 0),
+ * so half of every gradient leaving H_t is the prediction and the predictors' rule matters.
+ */
+const SETTINGS: Record<string, { suffix: string; flags: string[] }> = {
+  paper: { suffix: "", flags: [] },
+  "theta-half": {
+    suffix: "-theta0.5",
+    flags: ["--theta-init", "0.5", "--adaptive-theta", "false", "--theta-rho", "0"],
+  },
+};
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -30,6 +44,11 @@ function arg(name: string, fallback: string): string {
 const out = arg("--out", join(tmpdir(), "sgprop-bp-lambda-labyrinth"));
 const seeds = arg("--seeds", "0,1,2").split(",").map(Number);
 const batches = Number(arg("--batches", "300"));
+const settingName = arg("--setting", "paper");
+const setting = SETTINGS[settingName];
+if (setting === undefined) throw new Error(`--setting must be one of ${Object.keys(SETTINGS).join(", ")}`);
+const ruleKeys = arg("--rules", "gtilde,0,0.5,1").split(",");
+const rules = RULES.filter((r) => ruleKeys.includes(r.key));
 const WINDOW = 50;
 const bin = fileURLToPath(new URL("../../../apps/train/bin/sgprop.js", import.meta.url));
 
@@ -43,8 +62,8 @@ function tail(dir: string, column: string): number {
 
 const results = new Map<string, { success: number[]; ret: number[] }>();
 for (const seed of seeds) {
-  for (const rule of RULES) {
-    const dir = join(out, `${rule.label.replace(/[^A-Za-z0-9.]+/g, "_")}-seed${seed}`);
+  for (const rule of rules) {
+    const dir = join(out, `${rule.label.replace(/[^A-Za-z0-9.]+/g, "_")}${setting.suffix}-seed${seed}`);
     const done =
       existsSync(join(dir, "summary.json")) &&
       readFileSync(join(dir, "summary.json"), "utf8").includes('"status": "complete"');
@@ -58,6 +77,7 @@ for (const seed of seeds) {
         String(seed),
         "--batches",
         String(batches),
+        ...setting.flags,
         ...rule.flags,
       ];
       const r = spawnSync(
@@ -79,7 +99,7 @@ for (const seed of seeds) {
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 console.log(
-  `\nLabyrinthEscape 6x6, ${batches} batches x 20 envs, seeds ${seeds.join(",")}; last ${WINDOW} batches`,
+  `\nLabyrinthEscape 6x6, setting ${settingName}, ${batches} batches x 20 envs, seeds ${seeds.join(",")}; last ${WINDOW} batches`,
 );
 console.log("| SG rule | success rate per seed | mean | return per seed | mean |");
 console.log("| --- | --- | --- | --- | --- |");
