@@ -14,7 +14,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BpLambdaTrainer } from "@sgprop/bp-lambda";
 import { renderFigure } from "../src/plot/index.js";
-import { type BandRow, bandChart, type PointRow, pointChart } from "../src/report/chart.js";
+import { bpLambdaTable2, meanSem } from "../src/report/bp-lambda.js";
+import { type BandRow, bandChart, pointChart } from "../src/report/chart.js";
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -25,19 +26,6 @@ const resultsFile = arg("--results", join(tmpdir(), "sgprop-bp-lambda-bench", "t
 const out = arg("--out", "bp-lambda-report");
 mkdirSync(out, { recursive: true });
 
-const PAPER: Record<string, Record<string, number>> = {
-  toy: { "BP(0)": 16, "BP(0.5)": 32, "BP(1)": 90 },
-  "copy-repeat": { "BP(0)": 9.0, "BP(0.5)": 15.8, "BP(1)": 29.0 },
-};
-const UNIT: Record<string, string> = { toy: "longest length solved", "copy-repeat": "length T reached" };
-
-function stats(v: readonly number[]) {
-  const mean = v.reduce((a, b) => a + b, 0) / v.length;
-  const sd = v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1)) : 0;
-  const sem = sd / Math.sqrt(v.length);
-  return { mean, lo: mean - sem, hi: mean + sem, n: v.length };
-}
-
 const md: string[] = ["# BP(λ): Table 2 and Fig. 2 from our runs", ""];
 
 if (existsSync(resultsFile)) {
@@ -45,43 +33,8 @@ if (existsSync(resultsFile)) {
     results: Record<string, Record<string, number[]>>;
     seeds: number[];
   };
-  const lambdaRows: PointRow[] = [];
-  const nRows: PointRow[] = [];
-  for (const [task, rows] of Object.entries(results)) {
-    md.push(`## ${task} (${UNIT[task]}; seeds ${seeds.join(", ")})`, "");
-    md.push("| method | ours, per seed | ours, mean | paper |", "| --- | --- | --- | --- |");
-    for (const [method, scores] of Object.entries(rows)) {
-      const s = stats(scores);
-      md.push(`| ${method} | ${scores.join(", ")} | ${s.mean.toFixed(1)} | ${PAPER[task]?.[method] ?? ""} |`);
-      const lambda = /^BP\(([\d.]+)\)$/.exec(method)?.[1];
-      if (lambda !== undefined) {
-        lambdaRows.push({ panel: task, series: "ours", x: Number(lambda), ...s });
-        const paper = PAPER[task]?.[method];
-        if (paper !== undefined)
-          lambdaRows.push({
-            panel: task,
-            series: "paper",
-            x: Number(lambda),
-            mean: paper,
-            lo: paper,
-            hi: paper,
-            n: 1,
-          });
-      }
-      const n = /^(BPTT\+SG|BPTT) n=(\d+)$/.exec(method);
-      if (n)
-        nRows.push({
-          panel: task,
-          series: n[1] === "BPTT" ? "truncated BPTT" : "BPTT + n-step SG",
-          x: Number(n[2]),
-          ...s,
-        });
-    }
-    const bp1 = rows["BP(1)"];
-    const ns = [...new Set(nRows.filter((r) => r.panel === task).map((r) => r.x))];
-    if (bp1) for (const x of ns) nRows.push({ panel: task, series: "BP(1)", x, ...stats(bp1) });
-    md.push("");
-  }
+  const { markdown, lambdaRows, nRows } = bpLambdaTable2(results, seeds);
+  md.push(...markdown);
   const common = {
     xFormat: ".2~f",
     yFormat: ".3~g",
@@ -145,7 +98,7 @@ for (const lambda of [0, 0.5, 1]) {
     for (const [t, sum] of sums) perStep.set(t, [...(perStep.get(t) ?? []), sum / WINDOW]);
   }
   for (const [t, values] of perStep) {
-    const s = stats(values);
+    const s = meanSem(values);
     alignRows.push({ panel: "fixed linear RNN", series: `BP(${lambda})`, source: "ours", x: t, ...s });
   }
 }
