@@ -8,6 +8,7 @@ import { reportCommand } from "./commands/report.js";
 import { reproduceCommand } from "./commands/reproduce.js";
 import { sweepCommand } from "./commands/sweep.js";
 import { trainCommand } from "./commands/train.js";
+import { diagnoseCommand } from "./diagnose/command.js";
 import { conciseError, ExitCode, UsageError } from "./errors.js";
 import { BACKEND_CHOICES, type BackendChoice } from "./options/shared-params.js";
 import { RunFailedError } from "./run/train-run.js";
@@ -60,6 +61,7 @@ export function buildProgram(out: Output, setExit: (code: number) => void): Comm
   program.addCommand(benchCommand(out, setExit));
   program.addCommand(expertSimCliCommand(out, setExit));
   program.addCommand(validateCommand(out, setExit));
+  program.addCommand(diagnoseCommand(out, setExit));
   // Exit code 2 for every usage error raised by commander itself (unknown flag, bad choice, ...).
   const applyExitOverride = (cmd: Command) => {
     cmd

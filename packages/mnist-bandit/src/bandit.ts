@@ -94,6 +94,22 @@ export class MnistBandit {
     });
   }
 
+  /**
+   * {@link sample} from the caller's stream (the bandit's own streams stay untouched): how the
+   * gradient diagnosis of @sgprop/agents draws its pool without changing a run's numbers.
+   */
+  sampleFrom(batch: ContextBatch, rng: Rng): ContextBatch {
+    return this.trainSampler.sample(batch, rng);
+  }
+
+  /** {@link score} with the caller's stream for the reward flips. */
+  scoreFrom(batch: ContextBatch, actions: ArrayLike<number>, rng: Rng): Float32Array {
+    return scoreActions(batch.labels, actions, this.numActions, new Float32Array(batch.size), {
+      pFlip: this.pFlip,
+      rng,
+    });
+  }
+
   /** Noiseless rewards (1 for the correct action, else 0); consumes no randomness. */
   scoreNoiseless(
     batch: ContextBatch,

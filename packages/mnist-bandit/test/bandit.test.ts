@@ -332,3 +332,25 @@ describe("evaluation", () => {
     );
   });
 });
+
+describe("drawing from a caller's streams", () => {
+  it("sampleFrom and scoreFrom use the given Rng and leave the bandit's streams untouched", () => {
+    const data = testData();
+    const bandit = new MnistBandit({ dataset: data, seed: 4, pFlip: 0.5 });
+    const before = JSON.stringify(bandit.state());
+    const a = bandit.sampleFrom(bandit.createBatch(64), Rng.derive(1, "test/caller"));
+    const b = bandit.sampleFrom(bandit.createBatch(64), Rng.derive(1, "test/caller"));
+    expect(Array.from(a.exampleIndices)).toEqual(Array.from(b.exampleIndices));
+    const flips = bandit.scoreFrom(a, a.labels, Rng.derive(2, "test/caller"));
+    expect(Array.from(bandit.scoreFrom(a, a.labels, Rng.derive(2, "test/caller")))).toEqual(
+      Array.from(flips),
+    );
+    expect(flips.some((r) => r === 0) && flips.some((r) => r === 1)).toBe(true);
+    expect(JSON.stringify(bandit.state())).toBe(before);
+    // The bandit's own next batch is the one a fresh bandit of the same seed draws.
+    const fresh = new MnistBandit({ dataset: data, seed: 4, pFlip: 0.5 });
+    expect(Array.from(bandit.sample(bandit.createBatch(8)).exampleIndices)).toEqual(
+      Array.from(fresh.sample(fresh.createBatch(8)).exampleIndices),
+    );
+  });
+});

@@ -132,5 +132,18 @@ export const banditParams: readonly ParamSpec[] = [
     type: { type: "number", min: 0, max: 1 },
     default: 1,
   },
+  {
+    key: "duringTraining",
+    description:
+      "every K steps (and after step 1) a small gradient diagnosis (sgprop diagnose) adds diagnose/ columns to metrics.csv; 0 = off (SparseNet)",
+    type: { type: "integer", min: 0 },
+    default: 0,
+  },
+  {
+    key: "duringTrainingPool",
+    description: "samples in the pool of each --during-training diagnosis",
+    type: { type: "integer", min: 2 },
+    default: 1024,
+  },
   backendParam,
 ];

@@ -122,6 +122,19 @@ export const popgymParams: readonly ParamSpec[] = [
     default: { derive: (r) => (r.sgRule === "bp-lambda" ? 1 : undefined), doc: "1 with --sg-rule bp-lambda" },
     optional: true,
   },
+  {
+    key: "duringTraining",
+    description:
+      "every K batches (and after batch 1) a small gradient diagnosis (sgprop diagnose) adds diagnose/ columns to metrics.csv; 0 = off (SparseNet)",
+    type: { type: "integer", min: 0 },
+    default: 0,
+  },
+  {
+    key: "duringTrainingEpisodes",
+    description: "episodes in the pool of each --during-training diagnosis",
+    type: { type: "integer", min: 2 },
+    default: 64,
+  },
   backendParam,
 ];
 

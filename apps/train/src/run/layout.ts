@@ -10,6 +10,8 @@ export const RUN_FILES = {
   curves: "curves",
   /** `sgprop train dni`: the experiment's table or analysis, next to the paper's numbers. */
   results: "results.md",
+  /** `sgprop diagnose`: one folder per diagnosed checkpoint (diagnose.csv, .json, figures). */
+  diagnose: "diagnose",
   lock: ".sgprop-lock",
 } as const;
 
@@ -27,6 +29,7 @@ export const RUN_FOLDER_NAMES: readonly string[] = [
   `${RUN_FILES.curves}.svg`,
   `${RUN_FILES.curves}.png`,
   RUN_FILES.results,
+  RUN_FILES.diagnose,
   RUN_FILES.lock,
 ];
 

@@ -66,6 +66,14 @@ export interface BanditTrainOptions {
   readonly mixActionLayerGradient: boolean;
   /** Initial theta of the action layer when it is mixed. */
   readonly thetaActionInit: number;
+  /**
+   * Every this many policy steps (and after step 1), a small gradient diagnosis (`sgprop
+   * diagnose`) adds `diagnose/` columns to the step's metrics; 0 (the default) never. SparseNet
+   * only; from its own streams, so the training numbers do not change.
+   */
+  readonly duringTraining: number;
+  /** Pool size of that diagnosis. */
+  readonly duringTrainingPool: number;
   /** TensorFlow.js backend; default: wasm, falling back to cpu (native backends only when named). */
   readonly backend?: BackendName;
   /**
@@ -104,6 +112,8 @@ export const defaultBanditOptions: Readonly<Omit<BanditTrainOptions, "bandit">> 
   updateSharedKeysInSgPhase: false,
   mixActionLayerGradient: false,
   thetaActionInit: 1,
+  duringTraining: 0,
+  duringTrainingPool: 1024,
 };
 
 /** Options with every default filled in. */
@@ -151,6 +161,8 @@ export function resolveBanditOptions(opts: Partial<BanditTrainOptions>): Resolve
   requireInt("numSlots", resolved.numSlots, 1);
   requireInt("numParents", resolved.numParents, 1);
   requireInt("sgStepsPerPolicyStep", resolved.sgStepsPerPolicyStep, 1);
+  requireInt("duringTraining", resolved.duringTraining, 0);
+  requireInt("duringTrainingPool", resolved.duringTrainingPool, 2);
   requireUnit("thetaInit", resolved.thetaInit);
   requireUnit("thetaMomentum", resolved.thetaMomentum);
   requireUnit("thetaActionInit", resolved.thetaActionInit);

@@ -2,6 +2,7 @@ import { Rng } from "@sgprop/gym";
 import * as tf from "@tensorflow/tfjs-core";
 import { ensureBackend, selectBackend } from "../backend.js";
 import { type NamedTensorData, readCheckpointDir, writeCheckpointDir } from "../checkpoint.js";
+import { diagnosedStep, duringTrainingDiagnosis } from "../diagnose/duringTraining.js";
 import { InvalidConfigError } from "../feedforward/errors.js";
 import { Mlp, type MlpForward, mlpShapes } from "../feedforward/mlp.js";
 import { backpropPolicyGradients, sgPhaseGradients, sgpropPolicyGradients } from "../feedforward/sgprop.js";
@@ -21,7 +22,8 @@ import {
 import { sampleActions } from "./sampling.js";
 import type { BanditFactory, ContextBatchLike, ContextualBandit } from "./types.js";
 
-const CHECKPOINT_FORMAT = "sgprop-bandit-trainer/1";
+/** The `format` of a bandit checkpoint's JSON sidecar. */
+export const BANDIT_CHECKPOINT_FORMAT = "sgprop-bandit-trainer/1";
 
 /** JSON sidecar of a bandit checkpoint. */
 interface BanditCheckpointMeta {
@@ -147,6 +149,8 @@ class BanditTrainer implements Trainer {
     });
     row["perf/step_seconds"] = (performance.now() - t0) / 1000;
     this.completed = step;
+    if (this.sparse !== undefined && diagnosedStep(step, this.options.duringTraining))
+      Object.assign(row, duringTrainingDiagnosis(this.sparse, this.theta, this.bandit, this.options, step));
     const rows: { train: MetricsRow; eval?: MetricsRow } = { train: row };
     if (this.evalSteps.has(step)) rows.eval = await this.evaluate(step);
     return rows;
@@ -306,7 +310,7 @@ class BanditTrainer implements Trainer {
     if (sgState !== undefined) addOptimizer(tensors, "optim.sg", sgState);
     const { bandit: _bandit, ...options } = this.options;
     const meta: BanditCheckpointMeta = {
-      format: CHECKPOINT_FORMAT,
+      format: BANDIT_CHECKPOINT_FORMAT,
       options,
       completed: this.completed,
       actionRng: this.actionRng.state(),
@@ -425,8 +429,8 @@ export async function restoreBanditTrainer(
 ): Promise<Trainer> {
   const { tensors, meta: rawMeta } = await readCheckpointDir(checkpointDir);
   const meta = rawMeta as BanditCheckpointMeta;
-  if (meta.format !== CHECKPOINT_FORMAT) {
-    throw new InvalidConfigError("checkpoint format", meta.format, CHECKPOINT_FORMAT);
+  if (meta.format !== BANDIT_CHECKPOINT_FORMAT) {
+    throw new InvalidConfigError("checkpoint format", meta.format, BANDIT_CHECKPOINT_FORMAT);
   }
   const o = resolveBanditOptions({ ...meta.options, ...opts });
   await useBackendFor(o);

@@ -3,6 +3,7 @@
  * packages (SPEC 2), so this is a structural interface: `MnistBandit` from @sgprop/mnist-bandit
  * satisfies it, and tests use a small synthetic bandit.
  */
+import type { Rng } from "@sgprop/gym";
 
 /** A reusable batch of contexts, refilled in place by {@link ContextualBandit.sample}. */
 export interface ContextBatchLike {
@@ -38,6 +39,14 @@ export interface ContextualBandit {
     policy: (batch: ContextBatchLike) => PolicyProbabilities | Promise<PolicyProbabilities>,
     options?: { n?: number },
   ): Promise<BanditEvaluation>;
+  /**
+   * {@link sample} from a caller's stream, leaving the bandit's own untouched: the gradient
+   * diagnosis (`sgprop diagnose`, `--during-training`) draws its pool this way, so a run's
+   * training numbers do not depend on whether it is diagnosed.
+   */
+  sampleFrom?(batch: ContextBatchLike, rng: Rng): ContextBatchLike;
+  /** {@link score} (noisy training rewards) with a caller's stream for the reward noise. */
+  scoreFrom?(batch: ContextBatchLike, actions: ArrayLike<number>, rng: Rng): Float32Array;
   /** JSON-able generator states, for checkpoints. */
   state(): unknown;
   setState(state: unknown): void;

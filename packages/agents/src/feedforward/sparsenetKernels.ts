@@ -42,7 +42,6 @@ interface LayerArrays {
   target: number;
 }
 
-/** The parameters a pass reads, as host arrays by canonical name. */
 /** pn_pack of a [W, rows, depth] block (src, dst, width, depth, rows, rowStride, rowOffset). */
 function packTransposed(
   a: readonly [number, number, number, number, number, number, number],
@@ -52,6 +51,7 @@ function packTransposed(
   pnPack({ src, dst, width, depth, rows, rowStride, rowOffset, transposed: true }, work);
 }
 
+/** The parameters a pass reads, as host arrays by canonical name. */
 export type HostParams = (name: string) => Float32Array;
 
 /** Per-layer parameter gradients of a backward pass (canonical layouts). */
@@ -349,8 +349,13 @@ export class NativeFeedforward {
 
   /** Writes the gradient arriving at the last hidden layer (n x W q floats). */
   setTopGradient(g: Float32Array): 0 {
-    this.f32().set(g, this.gBuffer(0));
+    this.setGradient(0, g);
     return 0;
+  }
+
+  /** Writes an [n, W, q] gradient into buffer `which` (the diagnosis swaps the received vector). */
+  setGradient(which: 0 | 1, g: Float32Array): void {
+    this.f32().set(g, this.gBuffer(which));
   }
 
   /** The gradient in buffer `which` (a copy). */
@@ -415,34 +420,46 @@ export class NativeFeedforward {
     from: 0 | 1 | "mixed",
     needParams: boolean,
   ): { grads?: NativeLayerGrads; next?: 0 | 1 } {
-    const { width: w, numSlots: m, neuronDim: q } = this.config;
+    const w = this.config.width;
     const nd = this.nd;
     const gOff = from === "mixed" ? this.at("mixed") : this.gBuffer(from);
     const next: 0 | 1 = from === 0 ? 1 : 0;
     const work = this.n * w * this.k1 * nd * ((needParams ? 1 : 0) + (l > 0 ? 1 : 0));
-    this.run(
-      ffBackward,
-      l,
-      { G: 4 * gOff, NEED_PARAMS: needParams ? 1 : 0, NEED_DU: l > 0 ? 1 : 0 },
-      w,
-      Math.max(work, 1),
-    );
-    let grads: NativeLayerGrads | undefined;
-    if (needParams) {
-      const heap = this.f32();
-      const dW = this.at("dW");
-      const keys = new Float32Array(w * m * nd);
-      const A = new Float32Array(w * m * q * nd);
-      for (let i = 0; i < w; i++) {
-        const base = dW + i * this.k1 * nd;
-        keys.set(heap.subarray(base, base + m * nd), i * m * nd);
-        A.set(heap.subarray(base + m * nd, base + this.k1 * nd), i * m * q * nd);
-      }
-      grads = { keys, A, b: this.copy(this.at("db"), w * m * q) };
-    }
+    const set = { G: 4 * gOff, NEED_PARAMS: needParams ? 1 : 0, NEED_DU: l > 0 ? 1 : 0 };
+    this.run(ffBackward, l, set, w, Math.max(work, 1));
+    const grads = needParams ? this.layerGrads() : undefined;
     if (l === 0) return grads ? { grads } : {};
     this.run(ffScatter, l, { G: 4 * gOff, DHPREV: 4 * this.gBuffer(next) }, this.n, this.n * w * nd);
     return grads ? { grads, next } : { next };
+  }
+
+  /**
+   * Layer l's parameter gradients (summed over the batch) for the gradient in `from`, without the
+   * gradient at the inputs. `residualFactor` false takes the gradient as already multiplied by
+   * 1 - tanh(out)^2 (the diagnosis's unit-normalised vectors, SPEC 4.5).
+   */
+  paramGradients(l: number, from: 0 | 1 | "mixed", residualFactor: boolean): NativeLayerGrads {
+    const { width: w } = this.config;
+    const g = 4 * (from === "mixed" ? this.at("mixed") : this.gBuffer(from));
+    const set = { G: g, NEED_PARAMS: 1, NEED_DU: 0, ...(residualFactor ? {} : { RESIDUAL: 0 }) };
+    this.run(ffBackward, l, set, w, Math.max(1, this.n * w * this.k1 * this.nd));
+    return this.layerGrads();
+  }
+
+  /** The last backward pass's parameter gradients in canonical layouts (copies). */
+  private layerGrads(): NativeLayerGrads {
+    const { width: w, numSlots: m, neuronDim: q } = this.config;
+    const nd = this.nd;
+    const heap = this.f32();
+    const dW = this.at("dW");
+    const keys = new Float32Array(w * m * nd);
+    const A = new Float32Array(w * m * q * nd);
+    for (let i = 0; i < w; i++) {
+      const base = dW + i * this.k1 * nd;
+      keys.set(heap.subarray(base, base + m * nd), i * m * nd);
+      A.set(heap.subarray(base + m * nd, base + this.k1 * nd), i * m * q * nd);
+    }
+    return { keys, A, b: this.copy(this.at("db"), w * m * q) };
   }
 
   /** Copies gradient buffer `which` into layer l's SG target. */

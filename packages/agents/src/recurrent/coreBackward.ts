@@ -82,6 +82,66 @@ export function backwardHalves(
   embedding: EmbeddingTerm | undefined,
   parallel: boolean,
 ): CoreBackwardResult {
+  const { out, half } = backwardGroups(
+    s,
+    maps,
+    trace,
+    dActor,
+    keep,
+    numSteps,
+    numEnvs,
+    mixing,
+    embedding,
+    parallel,
+  );
+  addBackwardSums(out, half);
+  return out;
+}
+
+/**
+ * The backward pass of exactly two environments with each one's parameter-gradient sums kept
+ * apart (env 0's in `out`, env 1's in `env1`), both computed at once on two threads when
+ * `parallel`: what a per-episode diagnosis needs (diagnose/recurrentEpisode.ts).
+ */
+export function backwardTwoEnvs(
+  s: CoreSizes,
+  maps: CoreMaps,
+  trace: CoreTrace,
+  dActor: Float32Array,
+  keep: ArrayLike<number>,
+  numSteps: number,
+  mixing: CoreMixing | undefined,
+  embedding: EmbeddingTerm | undefined,
+  parallel: boolean,
+): { out: BackwardOutputs; env1: BackwardSums } {
+  const { out, half } = backwardGroups(
+    s,
+    maps,
+    trace,
+    dActor,
+    keep,
+    numSteps,
+    2,
+    mixing,
+    embedding,
+    parallel,
+  );
+  return { out, env1: half };
+}
+
+/** Both groups of environments; group 0's sums in `out`, group 1's in `half`. */
+function backwardGroups(
+  s: CoreSizes,
+  maps: CoreMaps,
+  trace: CoreTrace,
+  dActor: Float32Array,
+  keep: ArrayLike<number>,
+  numSteps: number,
+  numEnvs: number,
+  mixing: CoreMixing | undefined,
+  embedding: EmbeddingTerm | undefined,
+  parallel: boolean,
+): { out: BackwardOutputs; half: BackwardSums } {
   const { W, P, Pq, Ni, C } = s;
   const out = allocBackward(s, numSteps * numEnvs, mixing !== undefined, embedding !== undefined);
   const mid = backwardSplit(numEnvs);
@@ -106,8 +166,7 @@ export function backwardHalves(
     parallel,
     shared,
   )();
-  addBackwardSums(out, half);
-  return out;
+  return { out, half };
 }
 
 /** Summed parameter gradients of one group of environments. */

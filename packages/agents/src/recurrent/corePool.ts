@@ -10,7 +10,14 @@
  * that this thread can run tfjs work (actor, gradient assembly) meanwhile; `finish()` computes the
  * halves the helper has not taken and combines. The `*Parallel` functions return when done.
  */
-import { backwardHalves, type CoreBackwardResult, type CoreMixing } from "./coreBackward.js";
+import {
+  type BackwardOutputs,
+  type BackwardSums,
+  backwardHalves,
+  backwardTwoEnvs,
+  type CoreBackwardResult,
+  type CoreMixing,
+} from "./coreBackward.js";
 import {
   type EstimatorSums,
   type SgLossResult,
@@ -111,6 +118,21 @@ export function backwardParallel(
 ): CoreBackwardResult {
   const parallel = numSteps * (numEnvs - Math.floor(numEnvs / 2)) * s.W >= MIN_PARALLEL_WORK;
   return backwardHalves(s, maps, trace, dActor, keep, numSteps, numEnvs, mixing, embedding, parallel);
+}
+
+/** backwardTwoEnvs (each env's sums apart) on two threads when the work is large enough. */
+export function backwardTwoEnvsParallel(
+  s: CoreSizes,
+  maps: CoreMaps,
+  trace: CoreTrace,
+  dActor: Float32Array,
+  keep: Float32Array,
+  numSteps: number,
+  mixing?: CoreMixing,
+  embedding?: EmbeddingTerm,
+): { out: BackwardOutputs; env1: BackwardSums } {
+  const parallel = numSteps * s.W >= MIN_PARALLEL_WORK;
+  return backwardTwoEnvs(s, maps, trace, dActor, keep, numSteps, mixing, embedding, parallel);
 }
 
 /** coreSgLoss with its two fixed halves of the valid rows on two threads (identical numbers). */

@@ -49,6 +49,8 @@ interface WeightBuffers {
 /** One half's per-step inputs, outputs and scratch, for up to `rows` envs. */
 interface RowBuffers {
   readonly rows: number;
+  /** The network sizes the buffers were laid out for (a cache hit needs the same). */
+  readonly shape: string;
   readonly layout: KernelLayout;
 }
 
@@ -136,7 +138,21 @@ function weightBuffers(s: CoreSizes, maps: CoreMaps, w: RolloutWeights): WeightB
 
 function rowBuffers(s: CoreSizes, w: RolloutWeights, half: number, rows: number): RowBuffers {
   const c = rowCache[half];
-  if (c !== undefined && c.rows >= rows) return c;
+  // Row widths depend on the network's sizes, so a buffer laid out for another network (a second
+  // policy in the same process) is not reused even when it has enough rows.
+  const shape = [
+    s.W,
+    s.q,
+    s.M,
+    s.P,
+    s.C,
+    w.obsDim,
+    w.embedHidden,
+    w.embedDim,
+    w.numActions,
+    w.actorSlots,
+  ].join(",");
+  if (c !== undefined && c.rows >= rows && c.shape === shape) return c;
   c?.layout.release();
   const { W, q, M, Pq, Mq, C } = s;
   const { E1p, Ep, NCp, Ap, CP } = padded(s, w);
@@ -155,7 +171,7 @@ function rowBuffers(s: CoreSizes, w: RolloutWeights, half: number, rows: number)
   sizes[Row.H] = rows * F;
   sizes[Row.ZActor] = rows * Ap;
   sizes[Row.Logits] = rows * w.numActions;
-  const b: RowBuffers = { rows, layout: allocLayout({ f64: [C], f32: sizes }) };
+  const b: RowBuffers = { rows, shape, layout: allocLayout({ f64: [C], f32: sizes }) };
   rowCache[half] = b;
   return b;
 }

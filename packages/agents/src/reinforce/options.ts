@@ -82,6 +82,14 @@ export interface PopgymTrainOptions {
   sgRule?: SgRule;
   /** Trace decay lambda in [0, 1] of `sgRule: "bp-lambda"` (unset: 1); only with that rule. */
   sgLambda?: number;
+  /**
+   * Every this many batches (and after batch 1), a small gradient diagnosis (`sgprop diagnose`)
+   * adds `diagnose/` columns to the batch's metrics; 0 (the default) never. SparseNet only; from
+   * its own streams, so the training numbers do not change.
+   */
+  duringTraining: number;
+  /** Episodes in the pool of that diagnosis. */
+  duringTrainingEpisodes: number;
   /** TensorFlow.js backend; undefined = wasm, falling back to cpu (native backends only when named). */
   backend?: BackendName;
   /**
@@ -149,6 +157,8 @@ export const defaultPopgymOptions: Readonly<PopgymTrainOptions> = Object.freeze(
   thetaMomentum: 0.9,
   thetaRho: 0.1,
   sgMode: "prediction",
+  duringTraining: 0,
+  duringTrainingEpisodes: 64,
 }) as Readonly<PopgymTrainOptions>;
 
 /** Fills defaults, derives the episode and rollout lengths, and rejects impossible settings. */
@@ -192,6 +202,10 @@ export function resolvePopgymOptions(partial: Partial<PopgymTrainOptions>): Popg
     const v = o[key];
     if (!Number.isSafeInteger(v) || v < 1) fail(`${key} must be a positive integer, got ${String(v)}`);
   }
+  if (!Number.isSafeInteger(o.duringTraining) || o.duringTraining < 0)
+    fail(`duringTraining must be a non-negative integer, got ${String(o.duringTraining)}`);
+  if (!Number.isSafeInteger(o.duringTrainingEpisodes) || o.duringTrainingEpisodes < 2)
+    fail(`duringTrainingEpisodes must be an integer >= 2, got ${String(o.duringTrainingEpisodes)}`);
   if (!Number.isSafeInteger(o.seed) || o.seed < 0)
     fail(`seed must be a non-negative integer, got ${String(o.seed)}`);
   if (!Number.isSafeInteger(episodeLength) || episodeLength < 1)

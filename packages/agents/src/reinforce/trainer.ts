@@ -7,6 +7,7 @@ import {
   readCheckpointDir,
   writeCheckpointDir,
 } from "../checkpoint.js";
+import { diagnosedStep, popgymDuringTrainingDiagnosis } from "../diagnose/duringTraining.js";
 import type { Adam, AdamState } from "../optim/adam.js";
 import { RnnLearner, SparseNetLearner, type UpdateHyper, type UpdateStats } from "../recurrent/learner.js";
 import { type ParamMap, RecurrentConfigError } from "../recurrent/params.js";
@@ -18,7 +19,12 @@ import { type RolloutMaps, SparseNetPolicy } from "../recurrent/sparsenet.js";
 import { SPARSENET_POLICY_PARAMS, SPARSENET_SG_PARAMS } from "../recurrent/sparsenetConfig.js";
 import { POPGYM_TRAINER_STREAMS, trainerStreams } from "../streams.js";
 import { type MetricsRow, NonFiniteError, type Trainer, type TrainerRows } from "../trainer.js";
-import { NETWORK_SIZE_KEYS, type PopgymTrainOptions, resolvePopgymOptions } from "./options.js";
+import {
+  type LabyrinthEnvFactory,
+  NETWORK_SIZE_KEYS,
+  type PopgymTrainOptions,
+  resolvePopgymOptions,
+} from "./options.js";
 import { percentile } from "./returns.js";
 import { collectRollout, type PolicyStepper, truncateBatch, type VectorLabyrinth } from "./rollout.js";
 
@@ -387,7 +393,11 @@ export class PopgymTrainer implements Trainer {
       "perf/rollout_cpu_seconds": c1 - c0,
       "perf/update_cpu_seconds": c2 - c1,
     };
-    return { train: row };
+    if (this.sparse === undefined || !diagnosedStep(this.done, o.duringTraining)) return { train: row };
+    const run = { ...o, envFactory: o.envFactory as LabyrinthEnvFactory };
+    return {
+      train: { ...row, ...popgymDuringTrainingDiagnosis(this.sparse.policy, thetaList, run, this.done) },
+    };
   }
 
   async saveCheckpoint(dir: string): Promise<void> {

@@ -62,17 +62,31 @@ export class SyntheticBandit implements ContextualBandit {
     return this.fill(batch as Batch, this.contextRng);
   }
 
+  sampleFrom(batch: ContextBatchLike, rng: Rng): ContextBatchLike {
+    return this.fill(batch as Batch, rng);
+  }
+
   score(
     batch: ContextBatchLike,
     actions: ArrayLike<number>,
     out = new Float32Array(batch.size),
   ): Float32Array {
     this.calls++;
+    this.scoreWith(batch, actions, this.noiseRng, out);
+    if (this.calls > this.nanAfterCalls) out.fill(Number.NaN);
+    return out;
+  }
+
+  scoreFrom(batch: ContextBatchLike, actions: ArrayLike<number>, rng: Rng): Float32Array {
+    return this.scoreWith(batch, actions, rng, new Float32Array(batch.size));
+  }
+
+  private scoreWith(batch: ContextBatchLike, actions: ArrayLike<number>, rng: Rng, out: Float32Array) {
     const labels = (batch as Batch).labels;
     for (let b = 0; b < batch.size; b++) {
       let r = actions[b] === labels[b] ? 1 : 0;
-      if (this.noiseRng.float() < this.options.pFlip) r = 1 - r;
-      out[b] = this.calls > this.nanAfterCalls ? Number.NaN : r;
+      if (rng.float() < this.options.pFlip) r = 1 - r;
+      out[b] = r;
     }
     return out;
   }
