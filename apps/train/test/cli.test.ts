@@ -154,6 +154,26 @@ describe("bad input: exit code 2 and nothing written", () => {
       /--algorithm.*backprop for --model lstm/,
     ],
     [
+      "unknown SG rule",
+      ["train", "popgym", "--out", fresh, "--sg-rule", "td"],
+      /--sg-rule.*gtilde, bp-lambda/,
+    ],
+    [
+      "SG lambda out of range",
+      ["train", "popgym", "--out", fresh, "--sg-rule", "bp-lambda", "--sg-lambda", "1.5"],
+      /--sg-lambda.*<= 1/,
+    ],
+    [
+      "SG lambda without the rule",
+      ["train", "popgym", "--out", fresh, "--sg-lambda", "0.5"],
+      /--sg-lambda.*unless --sg-rule bp-lambda/,
+    ],
+    [
+      "BP(lambda) without SG predictors",
+      ["train", "popgym", "--out", fresh, "--model", "gru", "--sg-rule", "bp-lambda"],
+      /--sg-rule.*--algorithm backprop/,
+    ],
+    [
       "missing config",
       ["train", "popgym", "--out", fresh, "--config", join(tmp, "nope.yaml")],
       /cannot read config file.*ENOENT/,

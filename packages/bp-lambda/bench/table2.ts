@@ -23,9 +23,10 @@ const SEEDS = [0, 1, 2];
 const SCALE: Record<"toy" | "copy-repeat", { options: BpLambdaTrainOptions; note: string }> = {
   toy: {
     // Paper: 250 epochs of 100 batches per length, synthesiser lr 1e-4 (ours for the learning RNN).
+    // Scaled to fit 30 minutes on 2 shared cores with the copy-repeat runs.
     options: {
       task: "toy",
-      epochs: 30,
+      epochs: 20,
       batchesPerEpoch: 10,
       length: 4,
       lengthStep: 4,
@@ -33,7 +34,7 @@ const SCALE: Record<"toy" | "copy-repeat", { options: BpLambdaTrainOptions; note
       solvedWindow: 5,
       sgLearningRate: 1e-3,
     },
-    note: "30 epochs x 10 batches per length (paper 250 x 100), lengths 4..48 in steps of 4 (48 is the cap), solved window 5 epochs, synthesiser lr 1e-3 (1e-4)",
+    note: "20 epochs x 10 batches per length (paper 250 x 100), lengths 4..48 in steps of 4 (48 is the cap), solved window 5 epochs, synthesiser lr 1e-3 (1e-4)",
   },
   "copy-repeat": {
     // Paper: LSTM 100, batch 100, 15000 epochs of 10 batches, lr 1e-3, synthesiser lr 1e-5.
@@ -41,12 +42,12 @@ const SCALE: Record<"toy" | "copy-repeat", { options: BpLambdaTrainOptions; note
       task: "copy-repeat",
       hiddenSize: 32,
       batchSize: 20,
-      epochs: 300,
+      epochs: 200,
       batchesPerEpoch: 10,
       learningRate: 3e-3,
       sgLearningRate: 1e-3,
     },
-    note: "LSTM 32, batch 20, 3,000 batches, lr 3e-3, synthesiser lr 1e-3 (paper: LSTM 100, batch 100, 150,000 batches, lr 1e-3, synthesiser lr 1e-5); n-step methods with n = 5 only",
+    note: "LSTM 32, batch 20, 2,000 batches (1.3% of the paper's epochs), lr 3e-3, synthesiser lr 1e-3 (paper: LSTM 100, batch 100, 150,000 batches, lr 1e-3, synthesiser lr 1e-5); n-step methods with n = 5 only; LSTM cell eligibility vectors on (the authors' code)",
   },
 };
 
@@ -190,12 +191,18 @@ async function main(argv: string[]): Promise<number> {
     lines.push("| method | ours (per seed) | ours mean | paper |", "| --- | --- | --- | --- |");
     for (const [k, v] of rows)
       lines.push(`| ${k} | ${v.join(", ")} | ${mean(k).toFixed(1)} | ${PAPER[task]?.[k] ?? ""} |`);
-    const nStep = [...rows.keys()].filter((k) => k.startsWith("BPTT"));
-    const bestNStep = Math.max(...nStep.map(mean));
+    const best = (prefix: string) => {
+      const keys = [...rows.keys()].filter((k) => k.startsWith(prefix));
+      const top = keys.reduce((a, k) => (mean(k) > mean(a) ? k : a), keys[0] as string);
+      return { key: top, value: mean(top) };
+    };
+    const sg = best("BPTT+SG");
+    const trunc = best("BPTT n=");
     const checks: [string, boolean][] = [
       ["BP(1) > BP(0.5)", mean("BP(1)") > mean("BP(0.5)")],
       ["BP(0.5) > BP(0)", mean("BP(0.5)") > mean("BP(0)")],
-      [`BP(1) > best n-step method (${bestNStep.toFixed(1)})`, mean("BP(1)") > bestNStep],
+      [`BP(1) > best n-step SG method (${sg.key}: ${sg.value.toFixed(1)})`, mean("BP(1)") > sg.value],
+      [`BP(1) > best truncated BPTT (${trunc.key}: ${trunc.value.toFixed(1)})`, mean("BP(1)") > trunc.value],
     ];
     for (const [what, holds] of checks) {
       lines.push(`${holds ? "ok  " : "FAIL"} ${task}: ${what}`);

@@ -24,6 +24,12 @@ export interface MethodSettings {
   readonly sgScale: number;
   /** Norm clip of each step's synthesiser update (BP(lambda); the authors' code uses 1). */
   readonly stepClipNorm: number;
+  /**
+   * Truncation 1 with an LSTM: carry each cell's gradient back through its own forget gate (the
+   * e-prop eligibility vectors of the authors' lstm_bp_lambda.py, which their BP(lambda) and no-BPTT
+   * LSTMs use); false keeps strictly one-step parameter gradients.
+   */
+  readonly cellTraces: boolean;
 }
 
 export interface MethodChoice {
@@ -34,6 +40,7 @@ export interface MethodChoice {
   readonly gamma?: number;
   readonly sgScale?: number;
   readonly stepClipNorm?: number;
+  readonly cellTraces?: boolean;
 }
 
 export class MethodError extends Error {
@@ -71,7 +78,9 @@ export function methodSettings(choice: MethodChoice): MethodSettings {
         ? (n ?? Number.POSITIVE_INFINITY)
         : (n as number);
   const sg = method === "bp-lambda" ? "bp-lambda" : method === "bptt-sg" ? "dni" : "none";
-  return { method, truncation, sg, lambda, gamma, sgScale, stepClipNorm };
+  // The authors' no-backprop LSTM (BP(lambda), no BPTT) carries eligibility vectors; BPTT does not.
+  const cellTraces = (method === "bp-lambda" || method === "no-bptt") && (choice.cellTraces ?? true);
+  return { method, truncation, sg, lambda, gamma, sgScale, stepClipNorm, cellTraces };
 }
 
 /** A short label for tables: "BP(0.5)", "BPTT n=3", "BPTT+SG n=3", "no BPTT". */

@@ -23,6 +23,11 @@ export interface BpLambdaTrainOptions {
   readonly sgScale?: number;
   /** Per-step norm clip of BP(lambda)'s synthesiser update: 1 (synthesiser.py). */
   readonly stepClipNorm?: number;
+  /**
+   * LSTM with bp-lambda / no-bptt: the authors' eligibility vectors through each cell's forget gate
+   * (e-prop, lstm_bp_lambda.py): true. false gives strictly one-step parameter gradients.
+   */
+  readonly cellTraces?: boolean;
   readonly seed?: number;
   /** Recurrent core: toy rnn, copy-repeat and seq-mnist lstm. */
   readonly core?: "rnn" | "lstm";
@@ -94,6 +99,7 @@ export function resolveBpLambdaOptions(o: BpLambdaTrainOptions = {}): ResolvedBp
     gamma: o.gamma ?? (toy ? 1 : 0.9),
     sgScale: o.sgScale ?? (task === "seq-mnist" ? 0.1 : 1),
     stepClipNorm: o.stepClipNorm ?? 1,
+    cellTraces: o.cellTraces ?? true,
     seed: o.seed ?? 0,
     core: o.core ?? (toy ? "rnn" : "lstm"),
     hiddenSize: o.hiddenSize ?? (task === "copy-repeat" ? 100 : 30),

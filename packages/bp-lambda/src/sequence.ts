@@ -145,6 +145,10 @@ export function learnSequence(
 
   // Truncated backward passes.
   const coreGrads = zerosLike(core.params);
+  if (settings.truncation === 1 && settings.cellTraces && core.kind === "lstm") {
+    cellTraceBackward(core, caches, immediate, inject, B, coreGrads);
+    chunks.length = 0;
+  }
   for (const [a, e] of chunks) {
     let d = add(immediate[e - 1] ?? null, inject[e - 1] ?? null, B * S);
     for (let k = e - 1; k >= a; k--) {
@@ -184,6 +188,32 @@ export function learnSequence(
     grads: { core: coreGrads, readoutWeight: gradW, readoutBias: gradB, synthTheta, synthBias },
     ...(alignment ? { alignment } : {}),
   };
+}
+
+/**
+ * The authors' e-prop eligibility vectors for an LSTM without BPTT, written backwards: their
+ * parameter gradient sum_t ls_t . evec_t, with evec_t = f_t evec_{t-1} + (d c_t / d W at step t), is
+ * the sum over steps of the local gradients driven by eps_t = ls_t + f_{t+1} eps_{t+1} at the cell
+ * (the gradient carried back through each cell's forget gate only; nothing through h_{t-1}).
+ */
+function cellTraceBackward(
+  core: Core,
+  caches: readonly StepCache[],
+  immediate: readonly (Float64Array | null)[],
+  inject: readonly (Float64Array | null)[],
+  B: number,
+  grads: CoreParams,
+): void {
+  const S = core.stateSize;
+  const H = S / 2;
+  let carried: Float64Array | null = null;
+  for (let t = caches.length - 1; t >= 0; t--) {
+    const d = add(immediate[t] ?? null, inject[t] ?? null, B * S);
+    if (carried)
+      for (let n = 0; n < B; n++)
+        for (let k = H; k < S; k++) d[n * S + k] = (d[n * S + k] as number) + (carried[n * S + k] as number);
+    carried = core.backward(caches[t] as StepCache, d, B, grads);
+  }
 }
 
 function scaled(g: Float64Array, factor: number): Float64Array {

@@ -76,6 +76,7 @@ export class BpLambdaTrainer implements Trainer {
       gamma: o.gamma,
       sgScale: o.sgScale,
       stepClipNorm: o.stepClipNorm,
+      cellTraces: o.cellTraces,
     });
     const init = Rng.derive(o.seed, BP_LAMBDA_STREAMS.init);
     this.dataRng = Rng.derive(o.seed, BP_LAMBDA_STREAMS.data);

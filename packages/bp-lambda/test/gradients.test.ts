@@ -2,7 +2,7 @@ import { Rng } from "@sgprop/gym";
 import { describe, expect, it } from "vitest";
 import { type Core, LstmCore, RnnCore, zerosLike } from "../src/cores.js";
 import { methodSettings, truncations } from "../src/methods.js";
-import { Readout } from "../src/readout.js";
+import { Readout, stepLoss } from "../src/readout.js";
 import { learnSequence, type Model, type SequenceBatch } from "../src/sequence.js";
 import { CopyRepeatTask } from "../src/tasks/copyRepeat.js";
 
@@ -129,5 +129,100 @@ describe("truncated BPTT", () => {
     const a = learnSequence(model, batch, methodSettings({ method: "no-bptt" }), null);
     const b = learnSequence(model, batch, methodSettings({ method: "bptt", n: 1 }), null);
     expect(Array.from(a.grads.core.w_hh)).toEqual(Array.from(b.grads.core.w_hh));
+  });
+});
+
+function addTo(a: Float64Array, i: number, v: number): void {
+  a[i] = (a[i] as number) + v;
+}
+
+describe("LSTM without BPTT: the authors' cell eligibility vectors", () => {
+  it("equal sum_t ls_t . evec_t with evec_t = f_t evec_{t-1} + d c_t / d W (forward, e-prop)", () => {
+    const { model, batch } = copyModel(4, "lstm");
+    const core = model.core as LstmCore;
+    const H = core.hiddenSize;
+    const I = core.inputSize;
+    const S = 2 * H;
+    const T = batch.inputs.length;
+    const targetSteps = batch.targets.filter((t) => t !== null).length;
+    const want = zerosLike(core.params);
+    // Forward-mode traces for the input, forget and candidate gates: [gate][n][k][pre].
+    const evecR = Array.from({ length: 3 }, () => new Float64Array(B * H * H));
+    const evecI = Array.from({ length: 3 }, () => new Float64Array(B * H * I));
+    const evecB = Array.from({ length: 3 }, () => new Float64Array(B * H));
+    let prev = new Float64Array(B * S);
+    for (let t = 0; t < T; t++) {
+      const x = batch.inputs[t] as Float64Array;
+      const cache = core.forward(prev, x, B);
+      const target = batch.targets[t];
+      let lh: Float64Array = new Float64Array(B * S);
+      if (target) {
+        const y = model.readout.forward(cache.state, S, B);
+        const step = stepLoss("bce", y, target, B, model.readout.outputSize, 1 / targetSteps);
+        lh = model.readout.backward(
+          cache.state,
+          S,
+          step.dy,
+          B,
+          new Float64Array(99999),
+          new Float64Array(99),
+        );
+      }
+      for (let n = 0; n < B; n++) {
+        for (let k = 0; k < H; k++) {
+          const a = (g: number) => cache.aux[n * 5 * H + g * H + k] as number;
+          const [i, f, g, o, tc] = [a(0), a(1), a(2), a(3), a(4)];
+          const cPrev = prev[n * S + H + k] as number;
+          const post = [g * i * (1 - i), cPrev * f * (1 - f), i * (1 - g * g)];
+          const dh = lh[n * S + k] as number;
+          const dc = dh * o * (1 - tc * tc);
+          for (let gate = 0; gate < 4; gate++) {
+            const row = gate * H + k;
+            if (gate === 3) {
+              const po = dh * tc * o * (1 - o);
+              for (let j = 0; j < H; j++) addTo(want.w_hh, row * H + j, po * (prev[n * S + j] as number));
+              for (let j = 0; j < I; j++) addTo(want.w_ih, row * I + j, po * (x[n * I + j] as number));
+              addTo(want.b, row, po);
+              continue;
+            }
+            const eR = evecR[gate] as Float64Array;
+            const eI = evecI[gate] as Float64Array;
+            const eB = evecB[gate] as Float64Array;
+            const p = post[gate] as number;
+            for (let j = 0; j < H; j++) {
+              const at = (n * H + k) * H + j;
+              eR[at] = f * (eR[at] as number) + p * (prev[n * S + j] as number);
+              addTo(want.w_hh, row * H + j, dc * (eR[at] as number));
+            }
+            for (let j = 0; j < I; j++) {
+              const at = (n * H + k) * I + j;
+              eI[at] = f * (eI[at] as number) + p * (x[n * I + j] as number);
+              addTo(want.w_ih, row * I + j, dc * (eI[at] as number));
+            }
+            eB[n * H + k] = f * (eB[n * H + k] as number) + p;
+            addTo(want.b, row, dc * (eB[n * H + k] as number));
+          }
+        }
+      }
+      prev = cache.state as Float64Array<ArrayBuffer>;
+    }
+    const got = learnSequence(model, batch, methodSettings({ method: "no-bptt" }), null).grads.core;
+    for (const key of ["w_hh", "w_ih", "b"] as const)
+      got[key].forEach((v, idx) => {
+        expect(v).toBeCloseTo(want[key][idx] as number, 12);
+      });
+    // Strictly one-step gradients differ (the test can fail).
+    const oneStep = learnSequence(
+      model,
+      batch,
+      methodSettings({ method: "no-bptt", cellTraces: false }),
+      null,
+    );
+    expect(Array.from(oneStep.grads.core.w_hh)).toEqual(
+      Array.from(learnSequence(model, batch, methodSettings({ method: "bptt", n: 1 }), null).grads.core.w_hh),
+    );
+    expect(
+      Math.max(...oneStep.grads.core.w_hh.map((v, idx) => Math.abs(v - (got.w_hh[idx] as number)))),
+    ).toBeGreaterThan(1e-6);
   });
 });

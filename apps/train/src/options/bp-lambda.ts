@@ -72,6 +72,13 @@ export const bpLambdaParams: readonly ParamSpec[] = [
     default: 1,
   },
   {
+    key: "cellTraces",
+    description:
+      "LSTM with bp-lambda / no-bptt: carry each cell's gradient back through its forget gate (the authors' e-prop eligibility vectors); false = one-step gradients",
+    type: { type: "boolean" },
+    default: true,
+  },
+  {
     key: "core",
     description: "recurrent core",
     type: { type: "enum", values: ["rnn", "lstm"] },

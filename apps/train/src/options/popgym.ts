@@ -1,4 +1,5 @@
-import type { ParamSpec } from "./schema.js";
+import { InvalidOptionError } from "../errors.js";
+import type { ParamSpec, ParamValue } from "./schema.js";
 import {
   algorithmParam,
   backendParam,
@@ -106,6 +107,22 @@ export const popgymParams: readonly ParamSpec[] = [
   },
   sgModeParam,
   {
+    key: "sgRule",
+    description:
+      "what the SparseNet's SG predictors regress on: gtilde = the mixed gradient (the paper); bp-lambda = the lambda-return of BP(lambda) (Pemberton & Costa, eq. 11; --sg-lambda)",
+    type: { type: "enum", values: ["gtilde", "bp-lambda"] },
+    default: { derive: () => undefined, doc: "gtilde (the paper's rule)" },
+    optional: true,
+  },
+  {
+    key: "sgLambda",
+    description:
+      "trace decay lambda of --sg-rule bp-lambda: 0 bootstraps on the next step's prediction, 1 regresses on the true (BPTT) gradient",
+    type: { type: "number", min: 0, max: 1 },
+    default: { derive: (r) => (r.sgRule === "bp-lambda" ? 1 : undefined), doc: "1 with --sg-rule bp-lambda" },
+    optional: true,
+  },
+  {
     key: "duringTraining",
     description:
       "every K batches (and after batch 1) a small gradient diagnosis (sgprop diagnose) adds diagnose/ columns to metrics.csv; 0 = off (SparseNet)",
@@ -120,3 +137,17 @@ export const popgymParams: readonly ParamSpec[] = [
   },
   backendParam,
 ];
+
+/** --sg-rule bp-lambda needs SG predictors, and --sg-lambda only means something with it. */
+export function checkSgRule(r: Readonly<Record<string, ParamValue>>): void {
+  if (r.sgRule === "bp-lambda" && r.algorithm !== "sgprop") {
+    throw new InvalidOptionError(
+      "--sg-rule",
+      r.sgRule,
+      `gtilde with --algorithm ${String(r.algorithm)} (BP(lambda) trains SG predictors, which only --algorithm sgprop has)`,
+    );
+  }
+  if (r.sgLambda !== undefined && r.sgRule !== "bp-lambda") {
+    throw new InvalidOptionError("--sg-lambda", r.sgLambda, "no value unless --sg-rule bp-lambda is given");
+  }
+}

@@ -3,7 +3,7 @@ import { banditParams } from "./bandit.js";
 import { bpLambdaParams, checkBpLambda } from "./bp-lambda.js";
 import { dniParams } from "./dni.js";
 import { checkMemory } from "./memory.js";
-import { popgymParams } from "./popgym.js";
+import { checkSgRule, popgymParams } from "./popgym.js";
 import { presets, type TrainKind } from "./presets.js";
 import {
   closest,
@@ -147,6 +147,7 @@ function checkCrossConstraints(kind: TrainKind, r: Record<string, ParamValue>): 
     if ((r.numParents as number) > (r.width as number)) {
       throw new InvalidOptionError("--num-parents", r.numParents, `an integer <= --width (${r.width})`);
     }
+    checkSgRule(r);
   } else {
     const classes = r.classes as readonly number[];
     if (classes.some((c) => c > 9)) {

@@ -19,6 +19,7 @@ export {
   validateRnnConfig,
 } from "./rnnConfig.js";
 export * from "./rolloutCore.js";
+export * from "./sgTargets.js";
 export * from "./sparseCore.js";
 export * from "./sparseMaps.js";
 export * from "./sparsenet.js";

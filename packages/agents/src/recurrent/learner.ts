@@ -8,6 +8,7 @@ import { disposeLossTensors, type LossTensors, lossTensors, type SequenceBatch }
 import { pick, RecurrentConfigError, type TensorMap } from "./params.js";
 import type { RnnGradients, RnnPolicy } from "./rnn.js";
 import type { RnnState } from "./rnnConfig.js";
+import type { SgRule } from "./sgTargets.js";
 import type { SparseNetPolicy } from "./sparsenet.js";
 import { type BpttOptions, type BpttResult, sparseNetBptt } from "./sparsenetBptt.js";
 import { SPARSENET_POLICY_PARAMS, SPARSENET_SG_PARAMS } from "./sparsenetConfig.js";
@@ -26,6 +27,10 @@ export interface UpdateHyper {
   readonly thetaMomentum: number;
   readonly thetaRho: number;
   readonly sgMode: SgMode;
+  /** What the SG predictors regress on: the mixed gradient (paper; unset means it) or BP(lambda)'s target. */
+  readonly sgRule?: SgRule;
+  /** Trace decay of `sgRule: "bp-lambda"` (unset: 1). */
+  readonly sgLambda?: number;
 }
 
 export const PAPER_UPDATE_HYPER: UpdateHyper = {
@@ -145,6 +150,7 @@ export class SparseNetLearner {
                 thetaSchedule: schedule,
                 mode: h.sgMode,
                 ...(h.adaptiveTheta ? { thetaPrev: this.theta } : {}),
+                ...(h.sgRule === "bp-lambda" ? { bpLambda: { lambda: h.sgLambda ?? 1 } } : {}),
               },
             }
           : {}),

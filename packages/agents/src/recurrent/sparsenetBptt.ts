@@ -7,6 +7,7 @@ import type { LossTensors, SequenceBatch } from "./batch.js";
 import { backwardParallel, startPredictions, startSgLoss } from "./corePool.js";
 import { EMBEDDING_PARAMS, embedObservations } from "./embedding.js";
 import { getParam, RecurrentInputError, type TensorMap } from "./params.js";
+import { bpLambdaStateTargets } from "./sgTargets.js";
 import {
   allocTrace,
   type CoreSizes,
@@ -29,6 +30,11 @@ export interface MixingOptions {
   /** When given, the adaptive estimate (eq. 3) is computed with this fallback (the model's theta). */
   readonly thetaPrev?: ArrayLike<number>;
   readonly thetaEps?: number;
+  /**
+   * The SG predictors' target: absent, the mixed gradient gtilde (the paper); `{ lambda }`, BP(lambda)'s
+   * lambda-return of the gradient at H_t (eq. 11, see sgTargets.ts), whatever theta mixes.
+   */
+  readonly bpLambda?: { readonly lambda: number };
 }
 
 export interface BpttOptions {
@@ -231,9 +237,13 @@ export function sparseNetBptt(
     // The SG loss (both halves) and half of the eq. 3 sums on the worker while this thread forms
     // the parameter gradients.
     const validRows = validRowIndices(batch.valid, R);
+    const sgTarget =
+      mixing?.bpLambda !== undefined && pred !== undefined
+        ? bpLambdaStateTargets(s, maps, trace, dActor, keep, T, B, pred, batch.valid, mixing.bpLambda.lambda)
+        : back.mixedGrad;
     const sgPending =
       mixing !== undefined && pred !== undefined
-        ? startSgLoss(s, trace, pred, back.mixedGrad, batch.valid, emb)
+        ? startSgLoss(s, trace, pred, sgTarget, batch.valid, emb)
         : undefined;
     const thetaPending =
       mixing?.thetaPrev !== undefined && pred !== undefined

@@ -1,6 +1,7 @@
 import type { BackendName } from "../backend.js";
 import { memoryBudgetProblem, popgymMemoryParts } from "../memoryBudget.js";
 import { RecurrentConfigError } from "../recurrent/params.js";
+import type { SgRule } from "../recurrent/sgTargets.js";
 import type { SgMode } from "../sgprop/mixing.js";
 import type { VectorLabyrinth } from "./rollout.js";
 
@@ -74,6 +75,13 @@ export interface PopgymTrainOptions {
   thetaRho: number;
   /** Synthetic signal: the prediction, or its projection onto the true gradient's half-space. */
   sgMode: SgMode;
+  /**
+   * What the SG predictors regress on (SparseNet, sgprop): "gtilde" (unset; the paper) the mixed
+   * gradient, "bp-lambda" BP(lambda)'s target (eq. 11 of Pemberton & Costa) with `sgLambda`.
+   */
+  sgRule?: SgRule;
+  /** Trace decay lambda in [0, 1] of `sgRule: "bp-lambda"` (unset: 1); only with that rule. */
+  sgLambda?: number;
   /**
    * Every this many batches (and after batch 1), a small gradient diagnosis (`sgprop diagnose`)
    * adds `diagnose/` columns to the batch's metrics; 0 (the default) never. SparseNet only; from
@@ -182,6 +190,14 @@ export function resolvePopgymOptions(partial: Partial<PopgymTrainOptions>): Popg
     fail(`mazeGenerator must be reference or default, got ${JSON.stringify(o.mazeGenerator)}`);
   if (!["prediction", "positive_projection"].includes(o.sgMode))
     fail(`sgMode must be prediction or positive_projection, got ${JSON.stringify(o.sgMode)}`);
+  if (o.sgRule !== undefined && o.sgRule !== "gtilde" && o.sgRule !== "bp-lambda")
+    fail(`sgRule must be gtilde or bp-lambda, got ${JSON.stringify(o.sgRule)}`);
+  if (o.sgRule === "bp-lambda" && o.algorithm !== "sgprop")
+    fail(`sgRule "bp-lambda" trains SG predictors, which only algorithm "sgprop" has (got "${o.algorithm}")`);
+  if (o.sgLambda !== undefined) {
+    if (o.sgRule !== "bp-lambda") fail(`sgLambda ${o.sgLambda} needs sgRule "bp-lambda"`);
+    if (!(o.sgLambda >= 0 && o.sgLambda <= 1)) fail(`sgLambda must lie in [0, 1], got ${o.sgLambda}`);
+  }
   for (const key of ["numEnvs", "batches", ...NETWORK_SIZE_KEYS] as const) {
     const v = o[key];
     if (!Number.isSafeInteger(v) || v < 1) fail(`${key} must be a positive integer, got ${String(v)}`);

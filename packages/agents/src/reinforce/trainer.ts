@@ -134,6 +134,8 @@ function hyperOf(o: Resolved): UpdateHyper {
     thetaMomentum: o.thetaMomentum,
     thetaRho: o.thetaRho,
     sgMode: o.sgMode,
+    ...(o.sgRule !== undefined ? { sgRule: o.sgRule } : {}),
+    ...(o.sgLambda !== undefined ? { sgLambda: o.sgLambda } : {}),
   };
 }
 

@@ -364,6 +364,28 @@ function addClipped(into: Float64Array, step: Float64Array, maxNorm: number): vo
 }
 
 /**
+ * The row vector that eq. 11 multiplies by J_{t+1}: l_{t+1} + gamma ((1 - lambda) gHat_{t+1} +
+ * lambda G_{t+1}), with a null `immediate` (no loss at t+1) or `prediction` (the final step) read as
+ * zeros. The one place where the lambda-weighting of the rule is written.
+ */
+export function lambdaCarry(
+  immediate: ArrayLike<number> | null,
+  prediction: ArrayLike<number> | null,
+  next: ArrayLike<number>,
+  options: BpLambdaOptions,
+  out: Float64Array,
+): Float64Array {
+  const { lambda, gamma } = checkOptions(options);
+  for (let i = 0; i < out.length; i++) {
+    const bootstrap = prediction ? (prediction[i] as number) : 0;
+    out[i] =
+      (immediate ? (immediate[i] as number) : 0) +
+      gamma * ((1 - lambda) * bootstrap + lambda * (next[i] as number));
+  }
+  return out;
+}
+
+/**
  * The lambda-return targets G_t of eq. 11 for a whole sequence, computed backwards (offline):
  * the reference the online rule is checked against. `predictions[t]` are gHat(s_t) [B, O] (the
  * final one is taken as zero), `jacobians[t]` = d state_t / d state_{t-1} [B, O, O] (t >= 1),
@@ -384,13 +406,13 @@ export function lambdaReturnTargets(
   for (let t = T - 2; t >= 0; t--) {
     const next = targets[t + 1] as Float64Array;
     const nextPrediction = t + 1 === T - 1 ? null : (predictions[t + 1] as Float64Array);
-    const l = immediate[t + 1] ?? null;
-    const mixed = new Float64Array(batch * size);
-    for (let i = 0; i < batch * size; i++) {
-      const bootstrap = nextPrediction ? (nextPrediction[i] as number) : 0;
-      mixed[i] =
-        (l ? (l[i] as number) : 0) + gamma * ((1 - lambda) * bootstrap + lambda * (next[i] as number));
-    }
+    const mixed = lambdaCarry(
+      immediate[t + 1] ?? null,
+      nextPrediction,
+      next,
+      { lambda, gamma },
+      new Float64Array(batch * size),
+    );
     const jac = jacobians[t + 1];
     if (!jac) throw new Error(`lambdaReturnTargets: missing jacobian at step ${t + 1}`);
     targets[t] = rowTimesJacobian(mixed, jac, batch, size, new Float64Array(batch * size));
@@ -426,4 +448,44 @@ export function offlineLambdaUpdate(
     }
   }
   return { theta, bias };
+}
+
+/**
+ * Eq. 11 for a predictor p_t of the whole gradient at the state, immediate loss included (the
+ * recurrent SparseNet's sgA/sgB): its synthetic future gradient is gHat_t = p_t - l_t, and its target
+ * Z_t = l_t + G_t. Offline reference on explicit Jacobians (tests check the SparseNet against it).
+ */
+export function stateGradientLambdaTargets(
+  predictions: readonly Float64Array[],
+  jacobians: readonly (Float64Array | null)[],
+  immediate: readonly (Float64Array | null)[],
+  batch: number,
+  size: number,
+  options: BpLambdaOptions,
+): Float64Array[] {
+  const future = predictions.map((p, t) => {
+    const l = immediate[t];
+    return l ? p.map((v, i) => v - (l[i] as number)) : p;
+  });
+  const G = lambdaReturnTargets(future, jacobians, immediate, batch, size, options);
+  return G.map((g, t) => {
+    const l = immediate[t];
+    return l ? g.map((v, i) => v + (l[i] as number)) : g;
+  });
+}
+
+/**
+ * The same targets as a backward pass that mixes. With gamma = 1, eq. 11's carry for the whole
+ * gradient is l_{t+1} + (1 - lambda)(p_{t+1} - l_{t+1}) + lambda G_{t+1} = lambda Z_{t+1} +
+ * (1 - lambda) p_{t+1}: what leaves state t+1 when the gradient Z_{t+1} arriving there is mixed with
+ * the prediction at weight lambda; the gradient then arriving at state t is Z_t. At the last step
+ * nothing follows (gHat = 0), i.e. weight 1. Returns the per-step weights [numSteps][width] (the
+ * same for every neuron); predictions where nothing follows (after an episode's end) must be zero.
+ */
+export function stateGradientLambdaSchedule(numSteps: number, width: number, options: BpLambdaOptions) {
+  const { lambda, gamma } = checkOptions(options);
+  if (gamma !== 1) throw new RangeError(`the mixing form of eq. 11 needs gamma = 1, got ${gamma}`);
+  const schedule = new Float64Array(numSteps * width).fill(lambda);
+  schedule.fill(1, (numSteps - 1) * width);
+  return schedule;
 }
