@@ -138,7 +138,7 @@ export function thetaFigure(r: DiagnosisReport): VegaLiteSpec {
         encoding: {
           x: { field: "bestShown", type: "quantitative", title: "best theta (grid)", ...axis },
           y: { field: "thetaShown", type: "quantitative", title: "theta", ...axis },
-          shape: { field: "estimate", type: "nominal", title: null },
+          shape: { field: "estimate", type: "nominal", title: null, legend: { labelLimit: 400 } },
           color: { field: "layer", type: "nominal", title: null },
           tooltip: [
             { field: "unit", type: "quantitative" },
