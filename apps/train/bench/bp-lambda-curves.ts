@@ -13,7 +13,11 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { renderFigure } from "../src/plot/index.js";
-import { BP_LAMBDA_CURVE_FIGURES, bpLambdaCurveFigure, readBpLambdaRun } from "../src/report/bp-lambda-curves.js";
+import {
+  BP_LAMBDA_CURVE_FIGURES,
+  bpLambdaCurveFigure,
+  readBpLambdaRun,
+} from "../src/report/bp-lambda-curves.js";
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -27,17 +31,31 @@ const out = arg("--out", "bp-lambda-curves");
 const GRID: Record<string, { flags: string[]; methods: string[][]; seeds: number[] }> = {
   toy: {
     flags: ["--epochs", "20", "--batches-per-epoch", "10", "--length", "4", "--length-step", "4"],
-    methods: [["--lambda", "0"], ["--lambda", "0.5"], ["--lambda", "1"], ["--method", "bptt", "--n", "3"]],
+    methods: [
+      ["--lambda", "0"],
+      ["--lambda", "0.5"],
+      ["--lambda", "1"],
+      ["--method", "bptt", "--n", "3"],
+    ],
     seeds: [0, 1],
   },
   "copy-repeat": {
     flags: ["--hidden-size", "32", "--batch-size", "20", "--epochs", "50", "--batches-per-epoch", "10"],
-    methods: [["--lambda", "0"], ["--lambda", "1"], ["--method", "bptt", "--n", "5"], ["--method", "no-bptt"]],
+    methods: [
+      ["--lambda", "0"],
+      ["--lambda", "1"],
+      ["--method", "bptt", "--n", "5"],
+      ["--method", "no-bptt"],
+    ],
     seeds: [0, 1],
   },
   "seq-mnist": {
     flags: ["--hidden-size", "32", "--epochs", "3", "--batches-per-epoch", "20", "--eval-size", "300"],
-    methods: [["--lambda", "0"], ["--lambda", "1"], ["--method", "bptt"]],
+    methods: [
+      ["--lambda", "0"],
+      ["--lambda", "1"],
+      ["--method", "bptt"],
+    ],
     seeds: [0],
   },
 };
@@ -60,7 +78,17 @@ if (process.argv.includes("--run")) {
         process.stderr.write(`[curves] ${name}: sgprop ${argv.join(" ")} --seed ${seed}\n`);
         const r = spawnSync(
           process.execPath,
-          ["--conditions=source", "--import", "tsx", "src/bin.ts", ...argv, "--seed", String(seed), "--out", dir],
+          [
+            "--conditions=source",
+            "--import",
+            "tsx",
+            "src/bin.ts",
+            ...argv,
+            "--seed",
+            String(seed),
+            "--out",
+            dir,
+          ],
           { cwd: app, stdio: ["ignore", "ignore", "inherit"] },
         );
         if (r.status !== 0) throw new Error(`run ${name} exited with ${r.status}`);
@@ -82,10 +110,19 @@ mkdirSync(out, { recursive: true });
 const md = ["# BP(λ): learning curves (Figs. 3-5) from our runs", ""];
 for (const task of Object.keys(BP_LAMBDA_CURVE_FIGURES)) {
   const seeds = [...new Set(runs.filter((r) => r.task === task).map((r) => r.seed))].sort();
-  const fig = bpLambdaCurveFigure(task, runs, `ours, mean ± SEM over seeds ${seeds.join(", ")}; ${runsDir}`);
+  const fig = bpLambdaCurveFigure(
+    task,
+    runs,
+    `ours, mean ± SEM over seeds ${seeds.join(", ")} (small runs: see the package README)`,
+  );
   if (fig === null) continue;
   await renderFigure(fig.spec, join(out, fig.name));
-  md.push(`## ${fig.name}`, "", "| panel | method | last batch | mean | seeds' range |", "| --- | --- | --- | --- | --- |");
+  md.push(
+    `## ${fig.name}`,
+    "",
+    "| panel | method | last batch | mean | mean ± SEM |",
+    "| --- | --- | --- | --- | --- |",
+  );
   for (const panel of new Set(fig.rows.map((r) => r.panel)))
     for (const series of new Set(fig.rows.map((r) => r.series))) {
       const last = fig.rows.filter((r) => r.panel === panel && r.series === series).at(-1);

@@ -5,8 +5,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { renderSvg } from "../src/plot/index.js";
 import {
   binnedCurve,
-  type CurveRun,
   bpLambdaCurveFigure,
+  type CurveRun,
   curveRows,
   readBpLambdaRun,
 } from "../src/report/bp-lambda-curves.js";
@@ -16,7 +16,11 @@ function run(method: string, seed: number, lengths: number[], losses: number[]):
     task: "copy-repeat",
     method,
     seed,
-    train: lengths.map((T, i) => ({ "charts/batch": i + 1, "charts/length": T, "losses/bits": losses[i] ?? 0 })),
+    train: lengths.map((T, i) => ({
+      "charts/batch": i + 1,
+      "charts/length": T,
+      "losses/bits": losses[i] ?? 0,
+    })),
     evalRows: [],
   };
 }
@@ -39,10 +43,25 @@ describe("BP(lambda) learning curves (Figs. 3-5)", () => {
       [4, 0.5],
       [6, 0.2],
     ]);
+    const held = binnedCurve(run("BP(1)", 0, [5, 5, 7, 7, 9], []), {
+      panel: "T",
+      source: "train",
+      key: "charts/length",
+      bin: 3,
+      hold: true,
+    });
+    expect([...held.entries()]).toEqual([
+      [3, 7],
+      [6, 9],
+    ]);
   });
 
   it("takes mean +/- SEM over seeds and holds a finished run's score only when asked", () => {
-    const runs = [run("BP(1)", 0, [5, 7, 9, 11], []), run("BP(1)", 1, [5, 7], []), run("BP(0)", 0, [5, 5], [])];
+    const runs = [
+      run("BP(1)", 0, [5, 7, 9, 11], []),
+      run("BP(1)", 1, [5, 7], []),
+      run("BP(0)", 0, [5, 5], []),
+    ];
     const metric = { panel: "T", source: "train" as const, key: "charts/length", bin: 1 };
     const held = curveRows(runs, { ...metric, hold: true }, ["BP(0)", "BP(1)"]);
     expect(held.map((r) => r.series)).toEqual(["BP(0)", "BP(0)", "BP(1)", "BP(1)", "BP(1)", "BP(1)"]);

@@ -48,12 +48,18 @@ export interface CurveMetric {
   readonly key: string;
   /** Batches per point: the run's values are averaged over each bin, plotted at its last batch. */
   readonly bin: number;
-  /** Scores that stay valid after a run stops (a length reached): carried to the group's last batch. */
+  /**
+   * Scores that stay valid after a run stops (a length reached): read at each bin's end and carried
+   * to the method's last batch.
+   */
   readonly hold?: boolean;
   readonly scale?: number;
 }
 
-/** One run's curve: mean of `metric.key` per bin of batches, keyed by the bin's last batch. */
+/**
+ * One run's curve: mean of `metric.key` per bin of batches (with `hold`, its last value in the bin),
+ * keyed by the bin's last batch.
+ */
 export function binnedCurve(run: CurveRun, metric: CurveMetric): Map<number, number> {
   const rows = metric.source === "train" ? run.train : run.evalRows;
   const sums = new Map<number, { sum: number; n: number }>();
@@ -62,7 +68,8 @@ export function binnedCurve(run: CurveRun, metric: CurveMetric): Map<number, num
     const value = row[metric.key];
     if (batch === undefined || value === undefined || !Number.isFinite(value)) continue;
     const x = Math.ceil(batch / metric.bin) * metric.bin;
-    const s = sums.get(x) ?? { sum: 0, n: 0 };
+    // a held score (a length reached) is read at the bin's end, not averaged across a change
+    const s = metric.hold ? { sum: 0, n: 0 } : (sums.get(x) ?? { sum: 0, n: 0 });
     s.sum += value * (metric.scale ?? 1);
     s.n++;
     sums.set(x, s);
@@ -74,7 +81,11 @@ export function binnedCurve(run: CurveRun, metric: CurveMetric): Map<number, num
  * Mean +/- SEM over the seeds of each method at every bin. Without `hold`, a bin averages the seeds
  * that reached it; with `hold`, a finished run counts with its last value up to the method's last bin.
  */
-export function curveRows(runs: readonly CurveRun[], metric: CurveMetric, order?: readonly string[]): BandRow[] {
+export function curveRows(
+  runs: readonly CurveRun[],
+  metric: CurveMetric,
+  order?: readonly string[],
+): BandRow[] {
   const byMethod = new Map<string, Map<number, number>[]>();
   for (const run of runs) {
     const curve = binnedCurve(run, metric);
@@ -172,7 +183,7 @@ export function bpLambdaCurveFigure(
     subtitle,
     xTitle: "training batch",
     yTitle: "mean ± SEM over seeds",
-    xFormat: "~s",
+    xFormat: "d",
     yFormat: ".3~g",
     independentY: true,
     columns: 2,
