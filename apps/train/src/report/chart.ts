@@ -100,9 +100,13 @@ function panelsOf(rows: readonly { panel: string }[]): string[] {
   return [...new Set(rows.map((r) => r.panel))];
 }
 
-/** Mean +/- SEM bands with a line per series; reference rows dashed. */
+/**
+ * Mean +/- SEM bands with a line per series; reference rows dashed. The solid/dashed legend is shown
+ * only when some row is a reference curve: without one it would name curves that are not there.
+ */
 export function bandChart(rows: readonly BandRow[], o: ChartOptions): VegaLiteSpec {
   const { x, color } = axes(o);
+  const hasReference = rows.some((r) => r.source !== "ours");
   const y = { field: "mean", type: "quantitative" as const, title: o.yTitle, axis: { format: o.yFormat } };
   const dash = {
     field: "source",
@@ -115,7 +119,7 @@ export function bandChart(rows: readonly BandRow[], o: ChartOptions): VegaLiteSp
         [5, 3],
       ],
     },
-    legend: { orient: "bottom" as const },
+    legend: hasReference ? { orient: "bottom" as const } : null,
   };
   const layer = [
     {

@@ -150,7 +150,7 @@ export function depthCurvesSpec(title: string, loaded: LoadedSweep): VegaLiteSpe
       };
     });
   });
-  const spec = bandChart(
+  return bandChart(
     depths.flatMap((d) => rows.filter((r) => r.panel === `${d} hidden layers`)),
     {
       title,
@@ -164,15 +164,4 @@ export function depthCurvesSpec(title: string, loaded: LoadedSweep): VegaLiteSpe
       height: 170,
     },
   );
-  return withoutSourceLegend(spec);
-}
-
-/** bandChart's solid/dashed legend (ours vs the paper's code) means nothing here: no reference curves. */
-function withoutSourceLegend(spec: VegaLiteSpec): VegaLiteSpec {
-  const copy = structuredClone(spec) as { layer?: unknown[]; spec?: { layer?: unknown[] } };
-  for (const layer of copy.spec?.layer ?? copy.layer ?? []) {
-    const dash = (layer as { encoding?: { strokeDash?: Record<string, unknown> } }).encoding?.strokeDash;
-    if (dash !== undefined) dash.legend = null;
-  }
-  return copy as VegaLiteSpec;
 }
