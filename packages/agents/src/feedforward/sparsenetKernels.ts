@@ -265,7 +265,6 @@ export class NativeFeedforward {
 
   /** Packs one layer's weights: forward columns [keys | pad | A (| sgA)], [keys; A] for du. */
   private packLayer(l: number, params: HostParams, withSg: boolean): void {
-    const rt = kernelRuntime();
     const { width: w, numSlots: m, neuronDim: q } = this.config;
     const nd = this.nd;
     const mq = m * q;
@@ -323,7 +322,6 @@ export class NativeFeedforward {
   /** Recomputes the SG predictions of the stored batch after an SG update. */
   refreshSg(params: HostParams): void {
     const { numLayers: L, width: w, numSlots: m, neuronDim: q } = this.config;
-    const rt = kernelRuntime();
     const raw = this.at("raw");
     for (let l = 0; l < L; l++) {
       const la = this.layers[l] as LayerArrays;
