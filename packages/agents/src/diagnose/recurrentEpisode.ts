@@ -21,7 +21,7 @@ import {
   allocTrace,
   type CoreSizes,
   type CoreTrace,
-  coreForwardStep,
+  coreForwardSteps,
   type EmbeddingTerm,
   sharedFloat32,
 } from "../recurrent/sparseCore.js";
@@ -234,22 +234,7 @@ function episodeForward(ctx: EpisodeContext, batch: SequenceBatch): EpisodeForwa
   const keep = Float32Array.from({ length: R }, (_, r) => 1 - (batch.episodeStarts[r] as number));
   const trace = allocTrace(s, R);
   const h0 = new Float32Array(B * W * q);
-  for (let t = 0; t < T; t++) {
-    const prev = t === 0 ? h0 : trace.h;
-    const prevOffset = t === 0 ? 0 : (t - 1) * B * W * q;
-    coreForwardStep(
-      s,
-      maps,
-      prev,
-      prevOffset,
-      keep.subarray(t * B, (t + 1) * B),
-      extIn,
-      t * B * Ni * C,
-      trace,
-      t * B,
-      B,
-    );
-  }
+  coreForwardSteps(s, maps, h0, keep, extIn, trace, 0, T, B);
   const raw = predictionsParallel(
     s,
     maps.sgParT as Float32Array,

@@ -210,6 +210,32 @@ export function coreForwardStep(
   trace.h.set(ws.h.subarray(0, n * W * q), row0 * W * q);
 }
 
+/**
+ * {@link coreForwardStep} over the steps firstStep..numSteps-1 of numRows rows each: step t reads
+ * H_{t-1} from the trace (h0 at t = 0), its keep flags at rows t*numRows.., and its embedding term
+ * at step t - firstStep of `ext`. The one rollout loop of the trainer's BPTT and the diagnosis.
+ */
+export function coreForwardSteps(
+  s: CoreSizes,
+  maps: CoreMaps,
+  h0: Float32Array,
+  keep: Float32Array,
+  ext: Float32Array,
+  trace: CoreTrace,
+  firstStep: number,
+  numSteps: number,
+  numRows: number,
+): void {
+  const { W, q, Ni, C } = s;
+  const B = numRows;
+  for (let t = firstStep; t < numSteps; t++) {
+    const prev = t === 0 ? h0 : trace.h;
+    const prevOffset = t === 0 ? 0 : (t - 1) * B * W * q;
+    const keepT = keep.subarray(t * B, (t + 1) * B);
+    coreForwardStep(s, maps, prev, prevOffset, keepT, ext, (t - firstStep) * B * Ni * C, trace, t * B, B);
+  }
+}
+
 /** [W][len][cols] maps as [W][len][cp] (columns cols..cp-1 are padding). */
 export function padMaps(
   w: Float32Array,

@@ -12,7 +12,7 @@ import {
   allocTrace,
   type CoreSizes,
   type CoreTrace,
-  coreForwardStep,
+  coreForwardSteps,
   sharedFloat32,
   traceRows,
   validRows as validRowIndices,
@@ -111,7 +111,7 @@ export function sparseNetBptt(
 ): BpttResult {
   const d = policy.dims;
   const s: CoreSizes = coreSizes(d);
-  const { W, q, Ni, C, Mq } = d;
+  const { W, q, C, Mq } = d;
   const T = batch.numSteps;
   const B = batch.numEnvs;
   const R = T * B;
@@ -154,22 +154,7 @@ export function sparseNetBptt(
       opts.initialHidden !== undefined
         ? (opts.initialHidden.dataSync() as Float32Array)
         : new Float32Array(B * W * q);
-    for (let t = firstStep; t < T; t++) {
-      const prev = t === 0 ? h0 : trace.h;
-      const prevOffset = t === 0 ? 0 : (t - 1) * B * W * q;
-      coreForwardStep(
-        s,
-        maps,
-        prev,
-        prevOffset,
-        keep.subarray(t * B, (t + 1) * B),
-        extIn,
-        (t - firstStep) * B * Ni * C,
-        trace,
-        t * B,
-        B,
-      );
-    }
+    coreForwardSteps(s, maps, h0, keep, extIn, trace, firstStep, T, B);
     // SG predictions on the worker while this thread runs the actor in tfjs.
     const predPending = sgprop
       ? startPredictions(
