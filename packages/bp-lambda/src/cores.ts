@@ -8,6 +8,7 @@
  *         predicts gradients for both, as the authors' `synth_cell_grad`).
  * Parameter shapes follow PyTorch: W_ih [G, I], W_hh [G, H], b [G], G = H (RNN) or 4H (LSTM).
  */
+import { DenseRowJacobian, type RowJacobian, rowTimesMatrix } from "@sgprop/agents";
 import type { Rng } from "@sgprop/gym";
 
 export type CoreKind = "rnn" | "lstm";
@@ -32,10 +33,26 @@ export interface Core {
   readonly stateSize: number;
   readonly params: CoreParams;
   forward(prev: Float64Array, input: Float64Array, batch: number): StepCache;
-  /** Adds d loss / d params into `grads` and returns d loss / d prev for d loss / d state = `dState`. */
-  backward(cache: StepCache, dState: Float64Array, batch: number, grads: CoreParams): Float64Array;
+  /**
+   * Adds d loss / d params into `grads` and returns d loss / d prev for d loss / d state = `dState`.
+   * `hidden = false` leaves out the part that reaches h_{t-1} through W_hh (zeros), for callers
+   * that only carry the LSTM cell's gradient (its eligibility vectors).
+   */
+  backward(
+    cache: StepCache,
+    dState: Float64Array,
+    batch: number,
+    grads: CoreParams,
+    hidden?: boolean,
+  ): Float64Array;
   /** d state_t / d state_{t-1} for each batch element, [B, S, S]. */
   jacobian(cache: StepCache, batch: number): Float64Array;
+  /**
+   * The same Jacobians as row vectors times J, bit for bit as `rowTimesJacobian` on `jacobian()`'s
+   * dense matrices, in a form that skips their structural zeros (BP(lambda)'s replay multiplies by
+   * them O(T^2) times per sequence).
+   */
+  rowJacobian(cache: StepCache, batch: number): RowJacobian;
 }
 
 export function zerosLike(p: CoreParams): CoreParams {
@@ -57,7 +74,10 @@ function initParams(gates: number, inputSize: number, hiddenSize: number, rng: R
   };
 }
 
-/** pre[n, g] = b[g] + W_ih[g] . x[n] + W_hh[g] . h[n]. */
+/**
+ * pre[n, g] = b[g] + W_ih[g] . x[n] + W_hh[g] . h[n], each sum in that order (b, then k
+ * ascending); four gates at a time share the loads of x[n] and h[n].
+ */
 function preactivations(
   p: CoreParams,
   x: Float64Array,
@@ -69,18 +89,59 @@ function preactivations(
   H: number,
 ) {
   const pre = new Float64Array(B * G);
+  const { w_ih: wi, w_hh: wh, b } = p;
   for (let n = 0; n < B; n++) {
-    for (let g = 0; g < G; g++) {
-      let v = p.b[g] as number;
-      for (let k = 0; k < I; k++) v += (p.w_ih[g * I + k] as number) * (x[n * I + k] as number);
-      for (let k = 0; k < H; k++) v += (p.w_hh[g * H + k] as number) * (h[n * hStride + k] as number);
+    const xo = n * I;
+    const ho = n * hStride;
+    let g = 0;
+    for (; g + 3 < G; g += 4) {
+      let v0 = b[g] as number;
+      let v1 = b[g + 1] as number;
+      let v2 = b[g + 2] as number;
+      let v3 = b[g + 3] as number;
+      const a0 = g * I;
+      const a1 = a0 + I;
+      const a2 = a1 + I;
+      const a3 = a2 + I;
+      for (let k = 0; k < I; k++) {
+        const xk = x[xo + k] as number;
+        v0 += (wi[a0 + k] as number) * xk;
+        v1 += (wi[a1 + k] as number) * xk;
+        v2 += (wi[a2 + k] as number) * xk;
+        v3 += (wi[a3 + k] as number) * xk;
+      }
+      const c0 = g * H;
+      const c1 = c0 + H;
+      const c2 = c1 + H;
+      const c3 = c2 + H;
+      for (let k = 0; k < H; k++) {
+        const hk = h[ho + k] as number;
+        v0 += (wh[c0 + k] as number) * hk;
+        v1 += (wh[c1 + k] as number) * hk;
+        v2 += (wh[c2 + k] as number) * hk;
+        v3 += (wh[c3 + k] as number) * hk;
+      }
+      pre[n * G + g] = v0;
+      pre[n * G + g + 1] = v1;
+      pre[n * G + g + 2] = v2;
+      pre[n * G + g + 3] = v3;
+    }
+    for (; g < G; g++) {
+      let v = b[g] as number;
+      for (let k = 0; k < I; k++) v += (wi[g * I + k] as number) * (x[xo + k] as number);
+      for (let k = 0; k < H; k++) v += (wh[g * H + k] as number) * (h[ho + k] as number);
       pre[n * G + g] = v;
     }
   }
   return pre;
 }
 
-/** grads += dPre^T [x, h]; returns dPre W_hh (the gradient reaching h). */
+/**
+ * grads += dPre^T [x, h] and returns dPre W_hh (the gradient reaching h; zeros unless `wantDh`).
+ * Every sum keeps the order of the plain loops (parameter gradients over n ascending, dh over g
+ * ascending), blocked four at a time; the blocks add exact zeros where a dPre entry is zero, which
+ * leaves sums that start at +0 unchanged, so the numbers are those of skipping them.
+ */
 function backwardLinear(
   p: CoreParams,
   grads: CoreParams,
@@ -92,19 +153,51 @@ function backwardLinear(
   G: number,
   I: number,
   H: number,
+  wantDh = true,
 ): Float64Array {
   const dh = new Float64Array(B * H);
-  for (let n = 0; n < B; n++) {
-    for (let g = 0; g < G; g++) {
+  if (wantDh) for (let n = 0; n < B; n++) rowTimesMatrix(dPre, n * G, p.w_hh, 0, G, H, dh, n * H);
+  const { w_ih: gi, w_hh: gh, b: gb } = grads;
+  for (let g = 0; g < G; g++) {
+    const ai = g * I;
+    const ah = g * H;
+    let n = 0;
+    for (; n + 3 < B; n += 4) {
+      const d0 = dPre[n * G + g] as number;
+      const d1 = dPre[(n + 1) * G + g] as number;
+      const d2 = dPre[(n + 2) * G + g] as number;
+      const d3 = dPre[(n + 3) * G + g] as number;
+      if (d0 === 0 && d1 === 0 && d2 === 0 && d3 === 0) continue;
+      gb[g] = (gb[g] as number) + d0 + d1 + d2 + d3;
+      const x0 = n * I;
+      const x1 = x0 + I;
+      const x2 = x1 + I;
+      const x3 = x2 + I;
+      for (let k = 0; k < I; k++)
+        gi[ai + k] =
+          (gi[ai + k] as number) +
+          d0 * (x[x0 + k] as number) +
+          d1 * (x[x1 + k] as number) +
+          d2 * (x[x2 + k] as number) +
+          d3 * (x[x3 + k] as number);
+      const h0 = n * hStride;
+      const h1 = h0 + hStride;
+      const h2 = h1 + hStride;
+      const h3 = h2 + hStride;
+      for (let k = 0; k < H; k++)
+        gh[ah + k] =
+          (gh[ah + k] as number) +
+          d0 * (h[h0 + k] as number) +
+          d1 * (h[h1 + k] as number) +
+          d2 * (h[h2 + k] as number) +
+          d3 * (h[h3 + k] as number);
+    }
+    for (; n < B; n++) {
       const d = dPre[n * G + g] as number;
       if (d === 0) continue;
-      grads.b[g] = (grads.b[g] as number) + d;
-      for (let k = 0; k < I; k++)
-        grads.w_ih[g * I + k] = (grads.w_ih[g * I + k] as number) + d * (x[n * I + k] as number);
-      for (let k = 0; k < H; k++) {
-        grads.w_hh[g * H + k] = (grads.w_hh[g * H + k] as number) + d * (h[n * hStride + k] as number);
-        dh[n * H + k] = (dh[n * H + k] as number) + d * (p.w_hh[g * H + k] as number);
-      }
+      gb[g] = (gb[g] as number) + d;
+      for (let k = 0; k < I; k++) gi[ai + k] = (gi[ai + k] as number) + d * (x[n * I + k] as number);
+      for (let k = 0; k < H; k++) gh[ah + k] = (gh[ah + k] as number) + d * (h[n * hStride + k] as number);
     }
   }
   return dh;
@@ -143,11 +236,33 @@ export class RnnCore implements Core {
     return { prev, input, state, aux };
   }
 
-  backward(cache: StepCache, dState: Float64Array, B: number, grads: CoreParams): Float64Array {
+  backward(
+    cache: StepCache,
+    dState: Float64Array,
+    B: number,
+    grads: CoreParams,
+    hidden = true,
+  ): Float64Array {
     const H = this.hiddenSize;
     const dPre = new Float64Array(B * H);
     for (let i = 0; i < B * H; i++) dPre[i] = (dState[i] as number) * (cache.aux[i] as number);
-    return backwardLinear(this.params, grads, dPre, cache.input, cache.prev, H, B, H, this.inputSize, H);
+    return backwardLinear(
+      this.params,
+      grads,
+      dPre,
+      cache.input,
+      cache.prev,
+      H,
+      B,
+      H,
+      this.inputSize,
+      H,
+      hidden,
+    );
+  }
+
+  rowJacobian(cache: StepCache, B: number): RowJacobian {
+    return new DenseRowJacobian(this.jacobian(cache, B), B, this.hiddenSize);
   }
 
   jacobian(cache: StepCache, B: number): Float64Array {
@@ -234,7 +349,13 @@ export class LstmCore implements Core {
     return { dPre, dcPrev };
   }
 
-  backward(cache: StepCache, dState: Float64Array, B: number, grads: CoreParams): Float64Array {
+  backward(
+    cache: StepCache,
+    dState: Float64Array,
+    B: number,
+    grads: CoreParams,
+    hidden = true,
+  ): Float64Array {
     const H = this.hiddenSize;
     const S = 2 * H;
     const { dPre, dcPrev } = this.gateGradients(cache, dState, B);
@@ -249,6 +370,7 @@ export class LstmCore implements Core {
       4 * H,
       this.inputSize,
       H,
+      hidden,
     );
     const dPrev = new Float64Array(B * S);
     for (let n = 0; n < B; n++) {
@@ -294,5 +416,82 @@ export class LstmCore implements Core {
       }
     }
     return jac;
+  }
+
+  rowJacobian(cache: StepCache, B: number): RowJacobian {
+    const H = this.hiddenSize;
+    const S = 2 * H;
+    const W = this.params.w_hh;
+    const left = new Float64Array(B * S * H);
+    const diagH = new Float64Array(B * H);
+    const diagC = new Float64Array(B * H);
+    for (let n = 0; n < B; n++) {
+      const a = n * 5 * H;
+      const base = n * S * H;
+      for (let k = 0; k < H; k++) {
+        const i = cache.aux[a + k] as number;
+        const f = cache.aux[a + H + k] as number;
+        const g = cache.aux[a + 2 * H + k] as number;
+        const o = cache.aux[a + 3 * H + k] as number;
+        const tc = cache.aux[a + 4 * H + k] as number;
+        const cPrev = cache.prev[n * S + H + k] as number;
+        const ci = g * i * (1 - i);
+        const cf = cPrev * f * (1 - f);
+        const cg = i * (1 - g * g);
+        const dhdc = o * (1 - tc * tc);
+        const ho = tc * o * (1 - o);
+        const rowC = base + (H + k) * H;
+        const rowH = base + k * H;
+        const wi = k * H;
+        const wf = (H + k) * H;
+        const wg = (2 * H + k) * H;
+        const wo = (3 * H + k) * H;
+        for (let j = 0; j < H; j++) {
+          // The entries of jacobian(), computed the same way.
+          const dc = ci * (W[wi + j] as number) + cf * (W[wf + j] as number) + cg * (W[wg + j] as number);
+          left[rowC + j] = dc;
+          left[rowH + j] = ho * (W[wo + j] as number) + dhdc * dc;
+        }
+        diagH[n * H + k] = dhdc * f;
+        diagC[n * H + k] = f;
+      }
+    }
+    return new LstmRowJacobian(left, diagH, diagC, B, H);
+  }
+}
+
+/**
+ * An LSTM's Jacobians kept without their structural zeros: the columns of h_{t-1} are dense
+ * ([B, 2H, H], rows h_t then c_t), the columns of c_{t-1} hold only d h_t,k / d c_{t-1},k = dhdc f and
+ * d c_t,k / d c_{t-1},k = f. Half the memory and work of the dense matrices, the same sums.
+ */
+class LstmRowJacobian implements RowJacobian {
+  constructor(
+    private readonly left: Float64Array,
+    private readonly diagH: Float64Array,
+    private readonly diagC: Float64Array,
+    private readonly batch: number,
+    private readonly hidden: number,
+  ) {}
+
+  times(x: Float64Array, out: Float64Array): Float64Array {
+    const H = this.hidden;
+    const S = 2 * H;
+    const { left, diagH, diagC } = this;
+    for (let n = 0; n < this.batch; n++) {
+      const xo = n * S;
+      out.fill(0, xo, xo + H);
+      rowTimesMatrix(x, xo, left, n * S * H, S, H, out, xo);
+      for (let k = 0; k < H; k++) {
+        // Rows k (h) and H + k (c) are the only ones with an entry in column H + k, in that order.
+        const xh = x[xo + k] as number;
+        const xc = x[xo + H + k] as number;
+        let v = 0;
+        if (xh !== 0) v += xh * (diagH[n * H + k] as number);
+        if (xc !== 0) v += xc * (diagC[n * H + k] as number);
+        out[xo + H + k] = v;
+      }
+    }
+    return out;
   }
 }

@@ -8,7 +8,13 @@
  * so truncation 1 with BP(lambda) is the paper's fully online learner (Algorithm 1) and truncation
  * 1 without SG the no-BPTT baseline.
  */
-import { type BpLambdaLearner, type LinearSynthesiser, lambdaReturnTargets } from "@sgprop/agents";
+import {
+  type BpLambdaLearner,
+  DenseRowJacobian,
+  type LinearSynthesiser,
+  lambdaReturnTargets,
+  type RowJacobian,
+} from "@sgprop/agents";
 import { type Core, type CoreParams, type StepCache, zerosLike } from "./cores.js";
 import { type MethodSettings, truncations } from "./methods.js";
 import { type LossKind, type Readout, stepLoss } from "./readout.js";
@@ -107,10 +113,22 @@ export function learnSequence(
   let synthTheta: Float64Array | null = null;
   let synthBias: Float64Array | null = null;
   const predictions: Float64Array[] = [];
+  // Dense Jacobians only where the alignment diagnostic needs them; the learner takes each core's
+  // compact form (the same products, bit for bit).
   const jacobians: (Float64Array | null)[] = [];
-  const needJacobians = settings.sg === "bp-lambda" || options.alignment === true;
-  for (let t = 0; t < T; t++)
-    jacobians.push(needJacobians && t > 0 ? core.jacobian(caches[t] as StepCache, B) : null);
+  const rowJacobians: (RowJacobian | null)[] = [];
+  for (let t = 0; t < T; t++) {
+    const cache = caches[t] as StepCache;
+    const dense = options.alignment === true && t > 0 ? core.jacobian(cache, B) : null;
+    jacobians.push(dense);
+    rowJacobians.push(
+      settings.sg !== "bp-lambda" || t === 0
+        ? null
+        : dense
+          ? new DenseRowJacobian(dense, B, S)
+          : core.rowJacobian(cache, B),
+    );
+  }
   if (settings.sg === "bp-lambda") {
     if (!learner || !synthesiser)
       throw new Error("learnSequence: bp-lambda needs a synthesiser and a learner");
@@ -119,7 +137,7 @@ export function learnSequence(
     for (let t = 0; t < T; t++) {
       const g = learner.step({
         state: (caches[t] as StepCache).state,
-        jacobian: jacobians[t] ?? null,
+        jacobian: rowJacobians[t] ?? null,
         immediate: immediate[t] ?? null,
         final: t === T - 1,
       });
@@ -212,7 +230,7 @@ function cellTraceBackward(
     if (carried)
       for (let n = 0; n < B; n++)
         for (let k = H; k < S; k++) d[n * S + k] = (d[n * S + k] as number) + (carried[n * S + k] as number);
-    carried = core.backward(caches[t] as StepCache, d, B, grads);
+    carried = core.backward(caches[t] as StepCache, d, B, grads, false);
   }
 }
 
