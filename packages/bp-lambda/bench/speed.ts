@@ -8,7 +8,8 @@
  *   node --conditions=source --import tsx bench/speed.ts --json out.json
  *
  * Each case runs a few warm-up batches (JIT) and then batches until `--seconds` of wall time have
- * passed (at least 3); the figure is the median of the per-batch times.
+ * passed (at least 3); the figures are the medians of the per-batch CPU time of the process (user +
+ * system: steadier than wall time on a shared machine) and of the wall time.
  */
 import { writeFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
@@ -82,7 +83,15 @@ const METHODS: MethodChoice[] = [
   { method: "no-bptt" },
 ];
 
-function timeCase(c: Case, choice: MethodChoice, seconds: number): { perBatch: number; batches: number } {
+interface Timing {
+  /** Median CPU seconds per batch. */
+  readonly cpu: number;
+  /** Median wall seconds per batch. */
+  readonly wall: number;
+  readonly batches: number;
+}
+
+function timeCase(c: Case, choice: MethodChoice, seconds: number): Timing {
   const init = Rng.derive(0, "bp-lambda/speed-init");
   const data = Rng.derive(0, "bp-lambda/speed-data");
   const { core, outputSize, next } = c.build(init);
@@ -109,15 +118,19 @@ function timeCase(c: Case, choice: MethodChoice, seconds: number): { perBatch: n
       synthAdam.apply({ theta: grads.synthTheta, bias: grads.synthBias });
   };
   for (let i = 0; i < 3; i++) one();
-  const times: number[] = [];
+  const wall: number[] = [];
+  const cpu: number[] = [];
   const start = performance.now();
-  while (times.length < 3 || performance.now() - start < seconds * 1000) {
+  while (wall.length < 3 || performance.now() - start < seconds * 1000) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     one();
-    times.push((performance.now() - t0) / 1000);
+    const c1 = process.cpuUsage(c0);
+    wall.push((performance.now() - t0) / 1000);
+    cpu.push((c1.user + c1.system) / 1e6);
   }
-  times.sort((a, b) => a - b);
-  return { perBatch: times[Math.floor(times.length / 2)] as number, batches: times.length };
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  return { cpu: median(cpu), wall: median(wall), batches: wall.length };
 }
 
 const { values } = parseArgs({
@@ -142,15 +155,17 @@ if (values.case && cases.length !== values.case.length) {
 }
 const methods = values.method ? METHODS.filter((m) => values.method?.includes(m.method)) : METHODS;
 
-const results: { case: string; method: string; secondsPerBatch: number; batches: number }[] = [];
-console.log("| case | method | s / batch | batches timed |");
-console.log("| --- | --- | --- | --- |");
+const results: ({ case: string; method: string } & Timing)[] = [];
+console.log("| case | method | CPU s / batch | wall s / batch | batches timed |");
+console.log("| --- | --- | --- | --- | --- |");
 for (const c of cases) {
   for (const m of methods) {
-    const { perBatch, batches } = timeCase(c, m, seconds);
+    const t = timeCase(c, m, seconds);
     const method = methodLabel(methodSettings(m));
-    results.push({ case: c.name, method, secondsPerBatch: perBatch, batches });
-    console.log(`| ${c.label} | ${method} | ${perBatch.toPrecision(3)} | ${batches} |`);
+    results.push({ case: c.name, method, ...t });
+    console.log(
+      `| ${c.label} | ${method} | ${t.cpu.toPrecision(3)} | ${t.wall.toPrecision(3)} | ${t.batches} |`,
+    );
   }
 }
 if (values.json) writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);

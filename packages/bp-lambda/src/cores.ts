@@ -10,6 +10,7 @@
  */
 import { DenseRowJacobian, type RowJacobian, rowTimesMatrix } from "@sgprop/agents";
 import type { Rng } from "@sgprop/gym";
+import { backwardLinear, preactivations } from "./linear.js";
 
 export type CoreKind = "rnn" | "lstm";
 export type Nonlinearity = "identity" | "tanh";
@@ -72,135 +73,6 @@ function initParams(gates: number, inputSize: number, hiddenSize: number, rng: R
     w_hh: Float64Array.from({ length: gates * hiddenSize }, u),
     b: Float64Array.from({ length: gates }, () => u() + u()),
   };
-}
-
-/**
- * pre[n, g] = b[g] + W_ih[g] . x[n] + W_hh[g] . h[n], each sum in that order (b, then k
- * ascending); four gates at a time share the loads of x[n] and h[n].
- */
-function preactivations(
-  p: CoreParams,
-  x: Float64Array,
-  h: Float64Array,
-  hStride: number,
-  B: number,
-  G: number,
-  I: number,
-  H: number,
-) {
-  const pre = new Float64Array(B * G);
-  const { w_ih: wi, w_hh: wh, b } = p;
-  for (let n = 0; n < B; n++) {
-    const xo = n * I;
-    const ho = n * hStride;
-    let g = 0;
-    for (; g + 3 < G; g += 4) {
-      let v0 = b[g] as number;
-      let v1 = b[g + 1] as number;
-      let v2 = b[g + 2] as number;
-      let v3 = b[g + 3] as number;
-      const a0 = g * I;
-      const a1 = a0 + I;
-      const a2 = a1 + I;
-      const a3 = a2 + I;
-      for (let k = 0; k < I; k++) {
-        const xk = x[xo + k] as number;
-        v0 += (wi[a0 + k] as number) * xk;
-        v1 += (wi[a1 + k] as number) * xk;
-        v2 += (wi[a2 + k] as number) * xk;
-        v3 += (wi[a3 + k] as number) * xk;
-      }
-      const c0 = g * H;
-      const c1 = c0 + H;
-      const c2 = c1 + H;
-      const c3 = c2 + H;
-      for (let k = 0; k < H; k++) {
-        const hk = h[ho + k] as number;
-        v0 += (wh[c0 + k] as number) * hk;
-        v1 += (wh[c1 + k] as number) * hk;
-        v2 += (wh[c2 + k] as number) * hk;
-        v3 += (wh[c3 + k] as number) * hk;
-      }
-      pre[n * G + g] = v0;
-      pre[n * G + g + 1] = v1;
-      pre[n * G + g + 2] = v2;
-      pre[n * G + g + 3] = v3;
-    }
-    for (; g < G; g++) {
-      let v = b[g] as number;
-      for (let k = 0; k < I; k++) v += (wi[g * I + k] as number) * (x[xo + k] as number);
-      for (let k = 0; k < H; k++) v += (wh[g * H + k] as number) * (h[ho + k] as number);
-      pre[n * G + g] = v;
-    }
-  }
-  return pre;
-}
-
-/**
- * grads += dPre^T [x, h] and returns dPre W_hh (the gradient reaching h; zeros unless `wantDh`).
- * Every sum keeps the order of the plain loops (parameter gradients over n ascending, dh over g
- * ascending), blocked four at a time; the blocks add exact zeros where a dPre entry is zero, which
- * leaves sums that start at +0 unchanged, so the numbers are those of skipping them.
- */
-function backwardLinear(
-  p: CoreParams,
-  grads: CoreParams,
-  dPre: Float64Array,
-  x: Float64Array,
-  h: Float64Array,
-  hStride: number,
-  B: number,
-  G: number,
-  I: number,
-  H: number,
-  wantDh = true,
-): Float64Array {
-  const dh = new Float64Array(B * H);
-  if (wantDh) for (let n = 0; n < B; n++) rowTimesMatrix(dPre, n * G, p.w_hh, 0, G, H, dh, n * H);
-  const { w_ih: gi, w_hh: gh, b: gb } = grads;
-  for (let g = 0; g < G; g++) {
-    const ai = g * I;
-    const ah = g * H;
-    let n = 0;
-    for (; n + 3 < B; n += 4) {
-      const d0 = dPre[n * G + g] as number;
-      const d1 = dPre[(n + 1) * G + g] as number;
-      const d2 = dPre[(n + 2) * G + g] as number;
-      const d3 = dPre[(n + 3) * G + g] as number;
-      if (d0 === 0 && d1 === 0 && d2 === 0 && d3 === 0) continue;
-      gb[g] = (gb[g] as number) + d0 + d1 + d2 + d3;
-      const x0 = n * I;
-      const x1 = x0 + I;
-      const x2 = x1 + I;
-      const x3 = x2 + I;
-      for (let k = 0; k < I; k++)
-        gi[ai + k] =
-          (gi[ai + k] as number) +
-          d0 * (x[x0 + k] as number) +
-          d1 * (x[x1 + k] as number) +
-          d2 * (x[x2 + k] as number) +
-          d3 * (x[x3 + k] as number);
-      const h0 = n * hStride;
-      const h1 = h0 + hStride;
-      const h2 = h1 + hStride;
-      const h3 = h2 + hStride;
-      for (let k = 0; k < H; k++)
-        gh[ah + k] =
-          (gh[ah + k] as number) +
-          d0 * (h[h0 + k] as number) +
-          d1 * (h[h1 + k] as number) +
-          d2 * (h[h2 + k] as number) +
-          d3 * (h[h3 + k] as number);
-    }
-    for (; n < B; n++) {
-      const d = dPre[n * G + g] as number;
-      if (d === 0) continue;
-      gb[g] = (gb[g] as number) + d;
-      for (let k = 0; k < I; k++) gi[ai + k] = (gi[ai + k] as number) + d * (x[n * I + k] as number);
-      for (let k = 0; k < H; k++) gh[ah + k] = (gh[ah + k] as number) + d * (h[n * hStride + k] as number);
-    }
-  }
-  return dh;
 }
 
 export class RnnCore implements Core {
