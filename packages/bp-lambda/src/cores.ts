@@ -8,7 +8,7 @@
  *         predicts gradients for both, as the authors' `synth_cell_grad`).
  * Parameter shapes follow PyTorch: W_ih [G, I], W_hh [G, H], b [G], G = H (RNN) or 4H (LSTM).
  */
-import { DenseRowJacobian, type RowJacobian, rowTimesMatrix } from "@sgprop/agents";
+import { DenseRowJacobian, type RowJacobian, rowsTimesMatrix, rowTimesMatrix } from "@sgprop/agents";
 import type { Rng } from "@sgprop/gym";
 import { backwardLinear, preactivations } from "./linear.js";
 
@@ -347,21 +347,30 @@ class LstmRowJacobian implements RowJacobian {
   ) {}
 
   times(x: Float64Array, out: Float64Array): Float64Array {
+    return this.timesMany(x, 1, out);
+  }
+
+  timesMany(x: Float64Array, count: number, out: Float64Array): Float64Array {
     const H = this.hidden;
     const S = 2 * H;
+    const BS = this.batch * S;
     const { left, diagH, diagC } = this;
     for (let n = 0; n < this.batch; n++) {
       const xo = n * S;
-      out.fill(0, xo, xo + H);
-      rowTimesMatrix(x, xo, left, n * S * H, S, H, out, xo);
-      for (let k = 0; k < H; k++) {
-        // Rows k (h) and H + k (c) are the only ones with an entry in column H + k, in that order.
-        const xh = x[xo + k] as number;
-        const xc = x[xo + H + k] as number;
-        let v = 0;
-        if (xh !== 0) v += xh * (diagH[n * H + k] as number);
-        if (xc !== 0) v += xc * (diagC[n * H + k] as number);
-        out[xo + H + k] = v;
+      for (let v = 0; v < count; v++) out.fill(0, v * BS + xo, v * BS + xo + H);
+      if (count === 1) rowTimesMatrix(x, xo, left, n * S * H, S, H, out, xo);
+      else rowsTimesMatrix(x, xo, BS, count, left, n * S * H, S, H, out, xo, BS);
+      for (let v = 0; v < count; v++) {
+        const vo = v * BS + xo;
+        for (let k = 0; k < H; k++) {
+          // Rows k (h) and H + k (c) are the only ones with an entry in column H + k, in that order.
+          const xh = x[vo + k] as number;
+          const xc = x[vo + H + k] as number;
+          let e = 0;
+          if (xh !== 0) e += xh * (diagH[n * H + k] as number);
+          if (xc !== 0) e += xc * (diagC[n * H + k] as number);
+          out[vo + H + k] = e;
+        }
       }
     }
     return out;

@@ -26,6 +26,11 @@
  * the recurrent SparseNet's predictors.
  */
 
+import { addClipped, LambdaReplay } from "./bpLambdaReplay.js";
+import { DenseRowJacobian, denseJacobian, type RowJacobian, rowTimesJacobian } from "./rowJacobian.js";
+
+export * from "./rowJacobian.js";
+
 /** Settings of one BP(lambda) rule; BP(0), BP(0.5), BP(1) differ only in `lambda`. */
 export interface BpLambdaOptions {
   /** Trace decay lambda in [0, 1]: 0 bootstraps after one step, 1 waits for the true gradient. */
@@ -114,108 +119,6 @@ export class LinearSynthesiser {
   }
 }
 
-/**
- * y[n] = x[n] J[n] for row vectors x [B, O] and Jacobians J [B, O, O] (a vector-Jacobian product).
- * Each y[n, j] is summed over i in ascending order, rows with x[n, i] = 0 contributing nothing;
- * rows go four at a time (fewer loads and stores of y, the same sums for finite J: a zero x adds
- * a signed zero, which leaves a sum that started at +0 unchanged).
- */
-export function rowTimesJacobian(
-  x: Float64Array,
-  jac: Float64Array,
-  batch: number,
-  size: number,
-  out: Float64Array,
-) {
-  out.fill(0, 0, batch * size);
-  for (let n = 0; n < batch; n++) {
-    rowTimesMatrix(x, n * size, jac, n * size * size, size, size, out, n * size);
-  }
-  return out;
-}
-
-/**
- * out[o + j] += sum_i x[xo + i] m[mo + i cols + j] for i < rows, j < cols, i ascending, four rows
- * at a time; rows whose x is 0 are skipped (a zero x in a block of four adds a signed zero to a
- * sum that is never -0, so the result is that of skipping it, for finite m).
- */
-export function rowTimesMatrix(
-  x: Float64Array,
-  xo: number,
-  m: Float64Array,
-  mo: number,
-  rows: number,
-  cols: number,
-  out: Float64Array,
-  o: number,
-): void {
-  let i = 0;
-  for (; i + 3 < rows; i += 4) {
-    const x0 = x[xo + i] as number;
-    const x1 = x[xo + i + 1] as number;
-    const x2 = x[xo + i + 2] as number;
-    const x3 = x[xo + i + 3] as number;
-    if (x0 === 0 && x1 === 0 && x2 === 0 && x3 === 0) continue;
-    const r0 = mo + i * cols;
-    const r1 = r0 + cols;
-    const r2 = r1 + cols;
-    const r3 = r2 + cols;
-    for (let j = 0; j < cols; j++) {
-      out[o + j] =
-        (out[o + j] as number) +
-        x0 * (m[r0 + j] as number) +
-        x1 * (m[r1 + j] as number) +
-        x2 * (m[r2 + j] as number) +
-        x3 * (m[r3 + j] as number);
-    }
-  }
-  for (; i < rows; i++) {
-    const xi = x[xo + i] as number;
-    if (xi === 0) continue;
-    const row = mo + i * cols;
-    for (let j = 0; j < cols; j++) out[o + j] = (out[o + j] as number) + xi * (m[row + j] as number);
-  }
-}
-
-/**
- * A state Jacobian J_t ([B, O, O] in gradient space) in whatever form its owner keeps it, as the
- * learner uses it: row vectors times J. `times` must give exactly what `rowTimesJacobian` gives on
- * the dense matrices (a core can skip the structural zeros of its Jacobian, e.g. an LSTM's cell
- * columns, and keep only the rest).
- */
-export interface RowJacobian {
-  /** out[n] = x[n] J[n] for x [B, O]; out is overwritten and returned. */
-  times(x: Float64Array, out: Float64Array): Float64Array;
-}
-
-/** Dense Jacobians [B, O, O] as a `RowJacobian` (kept by reference, not copied). */
-export class DenseRowJacobian implements RowJacobian {
-  constructor(
-    readonly values: Float64Array,
-    readonly batch: number,
-    readonly size: number,
-  ) {}
-
-  times(x: Float64Array, out: Float64Array): Float64Array {
-    return rowTimesJacobian(x, this.values, this.batch, this.size, out);
-  }
-}
-
-/** The dense [B, O, O] of any `RowJacobian`: unit rows times J (exact: 1 x J_ij added to +0). */
-export function denseJacobian(jac: RowJacobian, batch: number, size: number): Float64Array {
-  const dense = new Float64Array(batch * size * size);
-  const x = new Float64Array(batch * size);
-  const row = new Float64Array(batch * size);
-  for (let i = 0; i < size; i++) {
-    x.fill(0);
-    for (let n = 0; n < batch; n++) x[n * size + i] = 1;
-    jac.times(x, row);
-    for (let n = 0; n < batch; n++)
-      dense.set(row.subarray(n * size, (n + 1) * size), n * size * size + i * size);
-  }
-  return dense;
-}
-
 function checkOptions(options: BpLambdaOptions): Required<BpLambdaOptions> {
   const gamma = options.gamma ?? BP_LAMBDA_DEFAULTS.gamma;
   const stepClipNorm = options.stepClipNorm ?? BP_LAMBDA_DEFAULTS.stepClipNorm;
@@ -255,10 +158,10 @@ export interface BpLambdaStep {
  */
 export class BpLambdaLearner {
   readonly options: Required<BpLambdaOptions>;
-  readonly gradTheta: Float64Array;
-  readonly gradBias: Float64Array;
   /** Squared norms of the TD errors of the last sequence, one per update (a diagnostic). */
   readonly tdErrorNorms: number[] = [];
+  private readonly updateTheta: Float64Array;
+  private readonly updateBias: Float64Array;
   /** Traces: theta [B, O(gradient dim), O, I], bias [B, O, O] (allocated by "traces" only). */
   private traceTheta = new Float64Array(0);
   private traceBias = new Float64Array(0);
@@ -271,14 +174,10 @@ export class BpLambdaLearner {
   private haveTrace = false;
   private readonly stepTheta: Float64Array;
   private readonly stepBias: Float64Array;
-  /** Replay: the states s_0.. and Jacobians J_0.. of the current sequence. */
-  private readonly pastStates: Float64Array[] = [];
-  private readonly pastJacobians: (RowJacobian | null)[] = [];
-  /** Replay scratch: the carried deltas v_s / B, one [B, O] row block per step back. */
-  private replayRows = new Float64Array(0);
+  /** "replay": the sequence's states, Jacobians and deferred TD errors. */
+  private readonly replay: LambdaReplay;
   private readonly carried: Float64Array;
-  private readonly vectorA: Float64Array;
-  private readonly vectorB: Float64Array;
+  private readonly delta: Float64Array;
 
   constructor(
     readonly synthesiser: LinearSynthesiser,
@@ -288,8 +187,8 @@ export class BpLambdaLearner {
     this.options = checkOptions(options);
     const I = synthesiser.inputSize;
     const O = synthesiser.outputSize;
-    this.gradTheta = new Float64Array(O * I);
-    this.gradBias = new Float64Array(O);
+    this.updateTheta = new Float64Array(O * I);
+    this.updateBias = new Float64Array(O);
     if (this.options.implementation === "traces") {
       this.traceTheta = new Float64Array(batch * O * O * I);
       this.traceBias = new Float64Array(batch * O * O);
@@ -301,24 +200,44 @@ export class BpLambdaLearner {
     this.prevPrediction = new Float64Array(batch * O);
     this.stepTheta = new Float64Array(O * I);
     this.stepBias = new Float64Array(O);
+    this.replay = new LambdaReplay(batch, I, O, this.options.gamma * this.options.lambda);
     this.carried = new Float64Array(batch * O);
-    this.vectorA = new Float64Array(batch * O);
-    this.vectorB = new Float64Array(batch * O);
+    this.delta = new Float64Array(batch * O);
+  }
+
+  /**
+   * The accumulated update of theta (an ascent direction, batch-mean per step) until `clearUpdate()`.
+   * Reading it runs the replays deferred so far.
+   */
+  get gradTheta(): Float64Array {
+    this.flush();
+    return this.updateTheta;
+  }
+
+  /** The accumulated update of the bias, as `gradTheta`. */
+  get gradBias(): Float64Array {
+    this.flush();
+    return this.updateBias;
+  }
+
+  private flush(): void {
+    if (this.replay.pending) this.replay.flush(this.updateTheta, this.updateBias, this.options.stepClipNorm);
   }
 
   /** Starts a sequence: traces and the remembered step are cleared (the update is kept). */
   begin(): void {
+    this.flush();
     this.havePrev = false;
     this.haveTrace = false;
     this.tdErrorNorms.length = 0;
-    this.pastStates.length = 0;
-    this.pastJacobians.length = 0;
+    this.replay.clear();
   }
 
   /** Zeroes the accumulated update (after the optimiser consumed it). */
   clearUpdate(): void {
-    this.gradTheta.fill(0);
-    this.gradBias.fill(0);
+    this.flush();
+    this.updateTheta.fill(0);
+    this.updateBias.fill(0);
   }
 
   /**
@@ -344,7 +263,7 @@ export class BpLambdaLearner {
           (step.immediate ? (step.immediate[i] as number) : 0) +
           this.options.gamma * (prediction[i] as number);
       }
-      const delta = jacobian.times(carried, this.vectorA);
+      const delta = jacobian.times(carried, this.delta);
       let sq = 0;
       for (let i = 0; i < B * O; i++) {
         delta[i] = (delta[i] as number) - (this.prevPrediction[i] as number);
@@ -355,17 +274,14 @@ export class BpLambdaLearner {
         this.updateTrace();
         this.accumulate(delta);
       } else {
-        this.replay(delta);
+        this.replay.pushDelta(delta);
       }
     }
     if (this.options.implementation === "replay") {
-      this.pastStates.push(Float64Array.from(step.state.subarray(0, B * this.synthesiser.inputSize)));
-      this.pastJacobians.push(jacobian);
+      this.replay.pushState(step.state, jacobian);
     } else if (jacobian) {
       this.prevJacobian.set(
-        step.jacobian instanceof Float64Array
-          ? step.jacobian.subarray(0, B * O * O)
-          : denseJacobian(jacobian, B, O),
+        jacobian instanceof DenseRowJacobian ? jacobian.values : denseJacobian(jacobian, B, O),
       );
     } else this.prevJacobian.fill(0);
     this.prevState.set(step.state.subarray(0, B * this.synthesiser.inputSize));
@@ -423,116 +339,6 @@ export class BpLambdaLearner {
     this.haveTrace = true;
   }
 
-  /**
-   * The same step update as `updateTrace` + `accumulate`, by carrying delta back through the
-   * Jacobians: v_t = delta, v_{s-1} = gamma lambda v_s J_s, update sum_s mean_n v_s (x) [s_s, 1].
-   * The v_s / B are gathered first (stopping where they vanish), then the outer products are summed
-   * as one product over the rows (s descending, n ascending) in that order per entry, four rows by
-   * two outputs at a time.
-   */
-  private replay(delta: Float64Array): void {
-    const { batch: B } = this;
-    const I = this.synthesiser.inputSize;
-    const O = this.synthesiser.outputSize;
-    const decay = this.options.gamma * this.options.lambda;
-    const steps = this.pastStates.length;
-    if (this.replayRows.length < steps * B * O) this.replayRows = new Float64Array(2 * steps * B * O);
-    const rows = this.replayRows;
-    let v: Float64Array = delta;
-    let spare = v === this.vectorA ? this.vectorB : this.vectorA;
-    let count = 0;
-    for (let s = steps - 1; s >= 0; s--) {
-      const base = count * B * O;
-      let any = false;
-      for (let i = 0; i < B * O; i++) {
-        const d = (v[i] as number) / B;
-        rows[base + i] = d;
-        if (d !== 0) any = true;
-      }
-      count++;
-      if (s === 0 || decay === 0 || !any) break;
-      const next = (this.pastJacobians[s] as RowJacobian).times(v, spare);
-      for (let i = 0; i < B * O; i++) next[i] = (next[i] as number) * decay;
-      spare = v;
-      v = next;
-    }
-    const stepTheta = this.stepTheta;
-    const stepBias = this.stepBias;
-    stepTheta.fill(0);
-    stepBias.fill(0);
-    for (let c = 0; c < count; c++) {
-      for (let n = 0; n < B; n++) {
-        const r = (c * B + n) * O;
-        for (let k = 0; k < O; k++) {
-          const d = rows[r + k] as number;
-          if (d !== 0) stepBias[k] = (stepBias[k] as number) + d;
-        }
-      }
-    }
-    // Rows m = (c, n) in order; state row of m: pastStates[steps - 1 - c] at n I.
-    const M = count * B;
-    const stateOf = (m: number) => this.pastStates[steps - 1 - Math.floor(m / B)] as Float64Array;
-    let k = 0;
-    for (; k + 1 < O; k += 2) {
-      const t0 = k * I;
-      const t1 = t0 + I;
-      let m = 0;
-      for (; m + 3 < M; m += 4) {
-        const a0 = rows[m * O + k] as number;
-        const a1 = rows[(m + 1) * O + k] as number;
-        const a2 = rows[(m + 2) * O + k] as number;
-        const a3 = rows[(m + 3) * O + k] as number;
-        const b0 = rows[m * O + k + 1] as number;
-        const b1 = rows[(m + 1) * O + k + 1] as number;
-        const b2 = rows[(m + 2) * O + k + 1] as number;
-        const b3 = rows[(m + 3) * O + k + 1] as number;
-        if (a0 === 0 && a1 === 0 && a2 === 0 && a3 === 0 && b0 === 0 && b1 === 0 && b2 === 0 && b3 === 0)
-          continue;
-        const s0 = stateOf(m);
-        const s1 = stateOf(m + 1);
-        const s2 = stateOf(m + 2);
-        const s3 = stateOf(m + 3);
-        const o0 = (m % B) * I;
-        const o1 = ((m + 1) % B) * I;
-        const o2 = ((m + 2) % B) * I;
-        const o3 = ((m + 3) % B) * I;
-        for (let l = 0; l < I; l++) {
-          const x0 = s0[o0 + l] as number;
-          const x1 = s1[o1 + l] as number;
-          const x2 = s2[o2 + l] as number;
-          const x3 = s3[o3 + l] as number;
-          stepTheta[t0 + l] = (stepTheta[t0 + l] as number) + a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3;
-          stepTheta[t1 + l] = (stepTheta[t1 + l] as number) + b0 * x0 + b1 * x1 + b2 * x2 + b3 * x3;
-        }
-      }
-      for (; m < M; m++) {
-        const a = rows[m * O + k] as number;
-        const b = rows[m * O + k + 1] as number;
-        if (a === 0 && b === 0) continue;
-        const st = stateOf(m);
-        const o = (m % B) * I;
-        for (let l = 0; l < I; l++) {
-          const x = st[o + l] as number;
-          stepTheta[t0 + l] = (stepTheta[t0 + l] as number) + a * x;
-          stepTheta[t1 + l] = (stepTheta[t1 + l] as number) + b * x;
-        }
-      }
-    }
-    for (; k < O; k++) {
-      const t0 = k * I;
-      for (let m = 0; m < M; m++) {
-        const a = rows[m * O + k] as number;
-        if (a === 0) continue;
-        const st = stateOf(m);
-        const o = (m % B) * I;
-        for (let l = 0; l < I; l++)
-          stepTheta[t0 + l] = (stepTheta[t0 + l] as number) + a * (st[o + l] as number);
-      }
-    }
-    addClipped(this.gradTheta, stepTheta, this.options.stepClipNorm);
-    addClipped(this.gradBias, stepBias, this.options.stepClipNorm);
-  }
-
   /** update += clip(mean_n delta_n e_n), per parameter. */
   private accumulate(delta: Float64Array): void {
     const { batch: B } = this;
@@ -553,17 +359,9 @@ export class BpLambdaLearner {
           this.stepBias[k] = (this.stepBias[k] as number) + d * (this.traceBias[rowB + k] as number);
       }
     }
-    addClipped(this.gradTheta, this.stepTheta, this.options.stepClipNorm);
-    addClipped(this.gradBias, this.stepBias, this.options.stepClipNorm);
+    addClipped(this.updateTheta, this.stepTheta, this.options.stepClipNorm);
+    addClipped(this.updateBias, this.stepBias, this.options.stepClipNorm);
   }
-}
-
-function addClipped(into: Float64Array, step: Float64Array, maxNorm: number): void {
-  let sq = 0;
-  for (let i = 0; i < step.length; i++) sq += (step[i] as number) ** 2;
-  const norm = Math.sqrt(sq);
-  const scale = norm > maxNorm ? maxNorm / norm : 1;
-  for (let i = 0; i < step.length; i++) into[i] = (into[i] as number) + scale * (step[i] as number);
 }
 
 /**

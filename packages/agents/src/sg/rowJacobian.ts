@@ -1,0 +1,193 @@
+/**
+ * Row vectors times state Jacobians, the inner loop of BP(lambda)'s replay (packages/agents
+ * `bpLambda.ts`, used by @sgprop/bp-lambda), written for speed without changing a bit of the results:
+ * each output is summed over the Jacobian's rows in ascending order, exactly as the plain loop
+ * `out[j] += x[i] J[i][j]` (i ascending, rows with x[i] = 0 skipped) does. The loops are blocked (four
+ * rows, and two vectors sharing the loads of J); a zero x inside a block adds an exact signed zero to
+ * a sum that started at +0 and so is never -0, which for finite J equals skipping it.
+ */
+
+/**
+ * y[n] = x[n] J[n] for row vectors x [B, O] and Jacobians J [B, O, O] (a vector-Jacobian product).
+ * Each y[n, j] is summed over i in ascending order, rows with x[n, i] = 0 contributing nothing;
+ * rows go four at a time (fewer loads and stores of y, the same sums for finite J: a zero x adds
+ * a signed zero, which leaves a sum that started at +0 unchanged).
+ */
+export function rowTimesJacobian(
+  x: Float64Array,
+  jac: Float64Array,
+  batch: number,
+  size: number,
+  out: Float64Array,
+) {
+  out.fill(0, 0, batch * size);
+  for (let n = 0; n < batch; n++) {
+    rowTimesMatrix(x, n * size, jac, n * size * size, size, size, out, n * size);
+  }
+  return out;
+}
+
+/**
+ * out[o + j] += sum_i x[xo + i] m[mo + i cols + j] for i < rows, j < cols, i ascending, four rows
+ * at a time; rows whose x is 0 are skipped (a zero x in a block of four adds a signed zero to a
+ * sum that is never -0, so the result is that of skipping it, for finite m).
+ */
+export function rowTimesMatrix(
+  x: Float64Array,
+  xo: number,
+  m: Float64Array,
+  mo: number,
+  rows: number,
+  cols: number,
+  out: Float64Array,
+  o: number,
+): void {
+  let i = 0;
+  for (; i + 3 < rows; i += 4) {
+    const x0 = x[xo + i] as number;
+    const x1 = x[xo + i + 1] as number;
+    const x2 = x[xo + i + 2] as number;
+    const x3 = x[xo + i + 3] as number;
+    if (x0 === 0 && x1 === 0 && x2 === 0 && x3 === 0) continue;
+    const r0 = mo + i * cols;
+    const r1 = r0 + cols;
+    const r2 = r1 + cols;
+    const r3 = r2 + cols;
+    for (let j = 0; j < cols; j++) {
+      out[o + j] =
+        (out[o + j] as number) +
+        x0 * (m[r0 + j] as number) +
+        x1 * (m[r1 + j] as number) +
+        x2 * (m[r2 + j] as number) +
+        x3 * (m[r3 + j] as number);
+    }
+  }
+  for (; i < rows; i++) {
+    const xi = x[xo + i] as number;
+    if (xi === 0) continue;
+    const row = mo + i * cols;
+    for (let j = 0; j < cols; j++) out[o + j] = (out[o + j] as number) + xi * (m[row + j] as number);
+  }
+}
+
+/**
+ * `rowTimesMatrix` for `count` vectors at once: vector v is read from x at xo + v xStride and added
+ * into out at o + v oStride. Two vectors share each pass over four rows of m.
+ */
+export function rowsTimesMatrix(
+  x: Float64Array,
+  xo: number,
+  xStride: number,
+  count: number,
+  m: Float64Array,
+  mo: number,
+  rows: number,
+  cols: number,
+  out: Float64Array,
+  o: number,
+  oStride: number,
+): void {
+  let v = 0;
+  for (; v + 1 < count; v += 2) {
+    const xa = xo + v * xStride;
+    const xb = xa + xStride;
+    const oa = o + v * oStride;
+    const ob = oa + oStride;
+    let i = 0;
+    for (; i + 3 < rows; i += 4) {
+      const a0 = x[xa + i] as number;
+      const a1 = x[xa + i + 1] as number;
+      const a2 = x[xa + i + 2] as number;
+      const a3 = x[xa + i + 3] as number;
+      const b0 = x[xb + i] as number;
+      const b1 = x[xb + i + 1] as number;
+      const b2 = x[xb + i + 2] as number;
+      const b3 = x[xb + i + 3] as number;
+      if (a0 === 0 && a1 === 0 && a2 === 0 && a3 === 0 && b0 === 0 && b1 === 0 && b2 === 0 && b3 === 0)
+        continue;
+      const r0 = mo + i * cols;
+      const r1 = r0 + cols;
+      const r2 = r1 + cols;
+      const r3 = r2 + cols;
+      for (let j = 0; j < cols; j++) {
+        const m0 = m[r0 + j] as number;
+        const m1 = m[r1 + j] as number;
+        const m2 = m[r2 + j] as number;
+        const m3 = m[r3 + j] as number;
+        out[oa + j] = (out[oa + j] as number) + a0 * m0 + a1 * m1 + a2 * m2 + a3 * m3;
+        out[ob + j] = (out[ob + j] as number) + b0 * m0 + b1 * m1 + b2 * m2 + b3 * m3;
+      }
+    }
+    if (i < rows) {
+      rowTimesMatrix(x, xa + i, m, mo + i * cols, rows - i, cols, out, oa);
+      rowTimesMatrix(x, xb + i, m, mo + i * cols, rows - i, cols, out, ob);
+    }
+  }
+  if (v < count) rowTimesMatrix(x, xo + v * xStride, m, mo, rows, cols, out, o + v * oStride);
+}
+
+/**
+ * A state Jacobian J_t ([B, O, O] in gradient space) in whatever form its owner keeps it, as the
+ * learner uses it: row vectors times J. `times` must give exactly what `rowTimesJacobian` gives on
+ * the dense matrices (a core can skip the structural zeros of its Jacobian, e.g. an LSTM's cell
+ * columns, and keep only the rest).
+ */
+export interface RowJacobian {
+  /** out[n] = x[n] J[n] for x [B, O]; out is overwritten and returned. */
+  times(x: Float64Array, out: Float64Array): Float64Array;
+  /**
+   * `times` for `count` vectors packed [count, B, O] in x, into out (the same packing, overwritten):
+   * what `times` gives on each, computed with each Jacobian read once for all of them.
+   */
+  timesMany?(x: Float64Array, count: number, out: Float64Array): Float64Array;
+}
+
+/** Dense Jacobians [B, O, O] as a `RowJacobian` (kept by reference, not copied). */
+export class DenseRowJacobian implements RowJacobian {
+  constructor(
+    readonly values: Float64Array,
+    readonly batch: number,
+    readonly size: number,
+  ) {}
+
+  times(x: Float64Array, out: Float64Array): Float64Array {
+    return rowTimesJacobian(x, this.values, this.batch, this.size, out);
+  }
+
+  timesMany(x: Float64Array, count: number, out: Float64Array): Float64Array {
+    const { batch: B, size: O } = this;
+    out.fill(0, 0, count * B * O);
+    for (let n = 0; n < B; n++)
+      rowsTimesMatrix(x, n * O, B * O, count, this.values, n * O * O, O, O, out, n * O, B * O);
+    return out;
+  }
+}
+
+/** `jac.timesMany` where the Jacobian has it, else `times` on each packed vector. */
+export function timesMany(
+  jac: RowJacobian,
+  x: Float64Array,
+  count: number,
+  width: number,
+  out: Float64Array,
+): Float64Array {
+  if (jac.timesMany) return jac.timesMany(x, count, out);
+  for (let v = 0; v < count; v++)
+    jac.times(x.subarray(v * width, (v + 1) * width), out.subarray(v * width, (v + 1) * width));
+  return out;
+}
+
+/** The dense [B, O, O] of any `RowJacobian`: unit rows times J (exact: 1 x J_ij added to +0). */
+export function denseJacobian(jac: RowJacobian, batch: number, size: number): Float64Array {
+  const dense = new Float64Array(batch * size * size);
+  const x = new Float64Array(batch * size);
+  const row = new Float64Array(batch * size);
+  for (let i = 0; i < size; i++) {
+    x.fill(0);
+    for (let n = 0; n < batch; n++) x[n * size + i] = 1;
+    jac.times(x, row);
+    for (let n = 0; n < batch; n++)
+      dense.set(row.subarray(n * size, (n + 1) * size), n * size * size + i * size);
+  }
+  return dense;
+}
