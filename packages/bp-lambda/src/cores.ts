@@ -297,35 +297,66 @@ export class LstmCore implements Core {
     const left = new Float64Array(B * S * H);
     const diagH = new Float64Array(B * H);
     const diagC = new Float64Array(B * H);
-    for (let n = 0; n < B; n++) {
-      const a = n * 5 * H;
-      const base = n * S * H;
+    // The entries of jacobian(), computed the same way; two examples share each pass over W's rows.
+    const cf = new Float64Array(10);
+    for (let n = 0; n < B; n += 2) {
+      const pair = n + 1 < B;
       for (let k = 0; k < H; k++) {
-        const i = cache.aux[a + k] as number;
-        const f = cache.aux[a + H + k] as number;
-        const g = cache.aux[a + 2 * H + k] as number;
-        const o = cache.aux[a + 3 * H + k] as number;
-        const tc = cache.aux[a + 4 * H + k] as number;
-        const cPrev = cache.prev[n * S + H + k] as number;
-        const ci = g * i * (1 - i);
-        const cf = cPrev * f * (1 - f);
-        const cg = i * (1 - g * g);
-        const dhdc = o * (1 - tc * tc);
-        const ho = tc * o * (1 - o);
-        const rowC = base + (H + k) * H;
-        const rowH = base + k * H;
+        for (let e = 0; e < (pair ? 2 : 1); e++) {
+          const a = (n + e) * 5 * H;
+          const i = cache.aux[a + k] as number;
+          const f = cache.aux[a + H + k] as number;
+          const g = cache.aux[a + 2 * H + k] as number;
+          const o = cache.aux[a + 3 * H + k] as number;
+          const tc = cache.aux[a + 4 * H + k] as number;
+          const cPrev = cache.prev[(n + e) * S + H + k] as number;
+          const dhdc = o * (1 - tc * tc);
+          cf[5 * e] = g * i * (1 - i);
+          cf[5 * e + 1] = cPrev * f * (1 - f);
+          cf[5 * e + 2] = i * (1 - g * g);
+          cf[5 * e + 3] = dhdc;
+          cf[5 * e + 4] = tc * o * (1 - o);
+          diagH[(n + e) * H + k] = dhdc * f;
+          diagC[(n + e) * H + k] = f;
+        }
         const wi = k * H;
         const wf = (H + k) * H;
         const wg = (2 * H + k) * H;
         const wo = (3 * H + k) * H;
-        for (let j = 0; j < H; j++) {
-          // The entries of jacobian(), computed the same way.
-          const dc = ci * (W[wi + j] as number) + cf * (W[wf + j] as number) + cg * (W[wg + j] as number);
-          left[rowC + j] = dc;
-          left[rowH + j] = ho * (W[wo + j] as number) + dhdc * dc;
+        const ci = cf[0] as number;
+        const cF = cf[1] as number;
+        const cg = cf[2] as number;
+        const dhdc = cf[3] as number;
+        const ho = cf[4] as number;
+        const rowC = n * S * H + (H + k) * H;
+        const rowH = n * S * H + k * H;
+        if (pair) {
+          const ci2 = cf[5] as number;
+          const cF2 = cf[6] as number;
+          const cg2 = cf[7] as number;
+          const dhdc2 = cf[8] as number;
+          const ho2 = cf[9] as number;
+          const rowC2 = rowC + S * H;
+          const rowH2 = rowH + S * H;
+          for (let j = 0; j < H; j++) {
+            const w1 = W[wi + j] as number;
+            const w2 = W[wf + j] as number;
+            const w3 = W[wg + j] as number;
+            const w4 = W[wo + j] as number;
+            const dc = ci * w1 + cF * w2 + cg * w3;
+            left[rowC + j] = dc;
+            left[rowH + j] = ho * w4 + dhdc * dc;
+            const dc2 = ci2 * w1 + cF2 * w2 + cg2 * w3;
+            left[rowC2 + j] = dc2;
+            left[rowH2 + j] = ho2 * w4 + dhdc2 * dc2;
+          }
+        } else {
+          for (let j = 0; j < H; j++) {
+            const dc = ci * (W[wi + j] as number) + cF * (W[wf + j] as number) + cg * (W[wg + j] as number);
+            left[rowC + j] = dc;
+            left[rowH + j] = ho * (W[wo + j] as number) + dhdc * dc;
+          }
         }
-        diagH[n * H + k] = dhdc * f;
-        diagC[n * H + k] = f;
       }
     }
     return new LstmRowJacobian(left, diagH, diagC, B, H);

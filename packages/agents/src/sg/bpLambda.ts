@@ -27,7 +27,13 @@
  */
 
 import { addClipped, LambdaReplay } from "./bpLambdaReplay.js";
-import { DenseRowJacobian, denseJacobian, type RowJacobian, rowTimesJacobian } from "./rowJacobian.js";
+import {
+  affineRows,
+  DenseRowJacobian,
+  denseJacobian,
+  type RowJacobian,
+  rowTimesJacobian,
+} from "./rowJacobian.js";
 
 export * from "./rowJacobian.js";
 
@@ -79,43 +85,7 @@ export class LinearSynthesiser {
     batch: number,
     out = new Float64Array(batch * this.outputSize),
   ): Float64Array {
-    const I = this.inputSize;
-    const O = this.outputSize;
-    const theta = this.theta;
-    // Four outputs at a time (four independent sums, each in the order b, l = 0..I-1): the same
-    // numbers as one output at a time, with a quarter of the loads of the state.
-    for (let n = 0; n < batch; n++) {
-      const s = n * I;
-      let k = 0;
-      for (; k + 3 < O; k += 4) {
-        const r0 = k * I;
-        const r1 = r0 + I;
-        const r2 = r1 + I;
-        const r3 = r2 + I;
-        let v0 = this.bias[k] as number;
-        let v1 = this.bias[k + 1] as number;
-        let v2 = this.bias[k + 2] as number;
-        let v3 = this.bias[k + 3] as number;
-        for (let l = 0; l < I; l++) {
-          const x = states[s + l] as number;
-          v0 += (theta[r0 + l] as number) * x;
-          v1 += (theta[r1 + l] as number) * x;
-          v2 += (theta[r2 + l] as number) * x;
-          v3 += (theta[r3 + l] as number) * x;
-        }
-        out[n * O + k] = v0;
-        out[n * O + k + 1] = v1;
-        out[n * O + k + 2] = v2;
-        out[n * O + k + 3] = v3;
-      }
-      for (; k < O; k++) {
-        let v = this.bias[k] as number;
-        const row = k * I;
-        for (let l = 0; l < I; l++) v += (theta[row + l] as number) * (states[s + l] as number);
-        out[n * O + k] = v;
-      }
-    }
-    return out;
+    return affineRows(this.theta, this.bias, states, batch, this.outputSize, this.inputSize, out);
   }
 }
 

@@ -191,3 +191,75 @@ export function denseJacobian(jac: RowJacobian, batch: number, size: number): Fl
   }
   return dense;
 }
+
+/**
+ * out[n, k] = b[k] + sum_l W[k, l] x[n, l] (W [O, I], x [B, I]), each sum in that order (b, then l
+ * ascending): the synthesiser's prediction. Four outputs by two examples per pass share their loads.
+ */
+export function affineRows(
+  W: Float64Array,
+  b: Float64Array,
+  x: Float64Array,
+  B: number,
+  O: number,
+  I: number,
+  out: Float64Array,
+): Float64Array {
+  let n = 0;
+  for (; n + 1 < B; n += 2) {
+    const xa = n * I;
+    const xb = xa + I;
+    let k = 0;
+    for (; k + 3 < O; k += 4) {
+      const r0 = k * I;
+      const r1 = r0 + I;
+      const r2 = r1 + I;
+      const r3 = r2 + I;
+      let v0 = b[k] as number;
+      let v1 = b[k + 1] as number;
+      let v2 = b[k + 2] as number;
+      let v3 = b[k + 3] as number;
+      let u0 = v0;
+      let u1 = v1;
+      let u2 = v2;
+      let u3 = v3;
+      for (let l = 0; l < I; l++) {
+        const p = x[xa + l] as number;
+        const q = x[xb + l] as number;
+        const w0 = W[r0 + l] as number;
+        const w1 = W[r1 + l] as number;
+        const w2 = W[r2 + l] as number;
+        const w3 = W[r3 + l] as number;
+        v0 += w0 * p;
+        v1 += w1 * p;
+        v2 += w2 * p;
+        v3 += w3 * p;
+        u0 += w0 * q;
+        u1 += w1 * q;
+        u2 += w2 * q;
+        u3 += w3 * q;
+      }
+      const o = n * O + k;
+      out[o] = v0;
+      out[o + 1] = v1;
+      out[o + 2] = v2;
+      out[o + 3] = v3;
+      out[o + O] = u0;
+      out[o + O + 1] = u1;
+      out[o + O + 2] = u2;
+      out[o + O + 3] = u3;
+    }
+    for (; k < O; k++) {
+      out[n * O + k] = affineOne(W, b, x, xa, k, I);
+      out[(n + 1) * O + k] = affineOne(W, b, x, xb, k, I);
+    }
+  }
+  for (; n < B; n++) for (let k = 0; k < O; k++) out[n * O + k] = affineOne(W, b, x, n * I, k, I);
+  return out;
+}
+
+function affineOne(W: Float64Array, b: Float64Array, x: Float64Array, xo: number, k: number, I: number) {
+  let v = b[k] as number;
+  for (let l = 0; l < I; l++) v += (W[k * I + l] as number) * (x[xo + l] as number);
+  return v;
+}

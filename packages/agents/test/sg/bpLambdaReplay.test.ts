@@ -102,6 +102,27 @@ describe("BP(lambda)'s fast replay reproduces the plain loops bit for bit", () =
     }
   });
 
+  it("predict equals the plain affine loop exactly", () => {
+    const rng = Rng.derive(3, "agents-test/predict");
+    for (const [B, I, O] of [
+      [3, 7, 5],
+      [4, 6, 8],
+    ] as const) {
+      const synth = new LinearSynthesiser(I, O);
+      synth.theta.set(sparse(rng, O * I));
+      synth.bias.set(sparse(rng, O));
+      const x = sparse(rng, B * I);
+      const plain = new Float64Array(B * O);
+      for (let n = 0; n < B; n++)
+        for (let k = 0; k < O; k++) {
+          let v = synth.bias[k] as number;
+          for (let l = 0; l < I; l++) v += (synth.theta[k * I + l] as number) * (x[n * I + l] as number);
+          plain[n * O + k] = v;
+        }
+      expect(Array.from(synth.predict(x, B))).toEqual(Array.from(plain));
+    }
+  });
+
   it.each([
     [1, 1, 1],
     [0.5, 0.9, 0.3],
