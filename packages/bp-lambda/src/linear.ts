@@ -159,6 +159,20 @@ export function backwardLinear(
       outerPair(gi, g * I, I, x, n * I, I, d0, d1, d2, d3, e0, e1, e2, e3);
       outerPair(gh, g * H, H, h, n * hStride, hStride, d0, d1, d2, d3, e0, e1, e2, e3);
     }
+    if (n + 1 < B) {
+      // Two examples left: one pass for both.
+      const d0 = dPre[n * G + g] as number;
+      const d1 = dPre[(n + 1) * G + g] as number;
+      const e0 = dPre[n * G + g + 1] as number;
+      const e1 = dPre[(n + 1) * G + g + 1] as number;
+      if (d0 !== 0 || d1 !== 0 || e0 !== 0 || e1 !== 0) {
+        gb[g] = (gb[g] as number) + d0 + d1;
+        gb[g + 1] = (gb[g + 1] as number) + e0 + e1;
+        outerPair2(gi, g * I, I, x, n * I, I, d0, d1, e0, e1);
+        outerPair2(gh, g * H, H, h, n * hStride, hStride, d0, d1, e0, e1);
+      }
+      n += 2;
+    }
     for (; n < B; n++) {
       gradientRow(grads, dPre, x, h, hStride, n, g, G, I, H);
       gradientRow(grads, dPre, x, h, hStride, n, g + 1, G, I, H);
@@ -199,6 +213,29 @@ function outerPair(
     const x3 = v[v3 + k] as number;
     grad[ro + k] = (grad[ro + k] as number) + d0 * x0 + d1 * x1 + d2 * x2 + d3 * x3;
     grad[r1 + k] = (grad[r1 + k] as number) + e0 * x0 + e1 * x1 + e2 * x2 + e3 * x3;
+  }
+}
+
+/** `outerPair` for two examples. */
+function outerPair2(
+  grad: Float64Array,
+  ro: number,
+  w: number,
+  v: Float64Array,
+  vo: number,
+  stride: number,
+  d0: number,
+  d1: number,
+  e0: number,
+  e1: number,
+): void {
+  const r1 = ro + w;
+  const v1 = vo + stride;
+  for (let k = 0; k < w; k++) {
+    const x0 = v[vo + k] as number;
+    const x1 = v[v1 + k] as number;
+    grad[ro + k] = (grad[ro + k] as number) + d0 * x0 + d1 * x1;
+    grad[r1 + k] = (grad[r1 + k] as number) + e0 * x0 + e1 * x1;
   }
 }
 

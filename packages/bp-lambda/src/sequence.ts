@@ -9,6 +9,7 @@
  * 1 without SG the no-BPTT baseline.
  */
 import {
+  addOuterProducts,
   type BpLambdaLearner,
   DenseRowJacobian,
   type LinearSynthesiser,
@@ -257,14 +258,15 @@ function dniRegression(
 ): void {
   const I = synth.inputSize;
   const O = synth.outputSize;
+  const err = new Float64Array(B * O);
   for (let n = 0; n < B; n++) {
     for (let k = 0; k < O; k++) {
-      const err = (2 * ((prediction[n * O + k] as number) - (target[n * O + k] as number))) / (B * O);
-      gBias[k] = (gBias[k] as number) + err;
-      for (let l = 0; l < I; l++)
-        gTheta[k * I + l] = (gTheta[k * I + l] as number) + err * (state[n * I + l] as number);
+      const e = (2 * ((prediction[n * O + k] as number) - (target[n * O + k] as number))) / (B * O);
+      err[n * O + k] = e;
+      gBias[k] = (gBias[k] as number) + e;
     }
   }
+  addOuterProducts(gTheta, 0, err, 0, state, B, O, I);
 }
 
 export function cosine(a: Float64Array, b: Float64Array): number {

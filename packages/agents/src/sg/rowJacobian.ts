@@ -263,3 +263,85 @@ function affineOne(W: Float64Array, b: Float64Array, x: Float64Array, xo: number
   for (let l = 0; l < I; l++) v += (W[k * I + l] as number) * (x[xo + l] as number);
   return v;
 }
+
+/**
+ * theta[k, l] (at `to`, [O, I]) += sum_n d[n, k] x[n, l] (d [B, O] at `dOff`, x [B, I]), n ascending
+ * per entry, zero d skipped; two rows of theta by four examples per pass.
+ */
+export function addOuterProducts(
+  theta: Float64Array,
+  to: number,
+  d: Float64Array,
+  dOff: number,
+  x: Float64Array,
+  B: number,
+  O: number,
+  I: number,
+): void {
+  let k = 0;
+  for (; k + 1 < O; k += 2) {
+    const t0 = to + k * I;
+    const t1 = t0 + I;
+    let n = 0;
+    for (; n + 3 < B; n += 4) {
+      const r = dOff + n * O + k;
+      const a0 = d[r] as number;
+      const a1 = d[r + O] as number;
+      const a2 = d[r + 2 * O] as number;
+      const a3 = d[r + 3 * O] as number;
+      const b0 = d[r + 1] as number;
+      const b1 = d[r + O + 1] as number;
+      const b2 = d[r + 2 * O + 1] as number;
+      const b3 = d[r + 3 * O + 1] as number;
+      if (a0 === 0 && a1 === 0 && a2 === 0 && a3 === 0 && b0 === 0 && b1 === 0 && b2 === 0 && b3 === 0)
+        continue;
+      const x0 = n * I;
+      const x1 = x0 + I;
+      const x2 = x1 + I;
+      const x3 = x2 + I;
+      for (let l = 0; l < I; l++) {
+        const y0 = x[x0 + l] as number;
+        const y1 = x[x1 + l] as number;
+        const y2 = x[x2 + l] as number;
+        const y3 = x[x3 + l] as number;
+        theta[t0 + l] = (theta[t0 + l] as number) + a0 * y0 + a1 * y1 + a2 * y2 + a3 * y3;
+        theta[t1 + l] = (theta[t1 + l] as number) + b0 * y0 + b1 * y1 + b2 * y2 + b3 * y3;
+      }
+    }
+    if (n + 1 < B) {
+      const r = dOff + n * O + k;
+      const a0 = d[r] as number;
+      const a1 = d[r + O] as number;
+      const b0 = d[r + 1] as number;
+      const b1 = d[r + O + 1] as number;
+      if (a0 !== 0 || a1 !== 0 || b0 !== 0 || b1 !== 0) {
+        const x0 = n * I;
+        const x1 = x0 + I;
+        for (let l = 0; l < I; l++) {
+          const y0 = x[x0 + l] as number;
+          const y1 = x[x1 + l] as number;
+          theta[t0 + l] = (theta[t0 + l] as number) + a0 * y0 + a1 * y1;
+          theta[t1 + l] = (theta[t1 + l] as number) + b0 * y0 + b1 * y1;
+        }
+      }
+      n += 2;
+    }
+    for (; n < B; n++) {
+      const a = d[dOff + n * O + k] as number;
+      const b = d[dOff + n * O + k + 1] as number;
+      const xo = n * I;
+      if (a !== 0)
+        for (let l = 0; l < I; l++) theta[t0 + l] = (theta[t0 + l] as number) + a * (x[xo + l] as number);
+      if (b !== 0)
+        for (let l = 0; l < I; l++) theta[t1 + l] = (theta[t1 + l] as number) + b * (x[xo + l] as number);
+    }
+  }
+  for (; k < O; k++) {
+    const t0 = to + k * I;
+    for (let n = 0; n < B; n++) {
+      const a = d[dOff + n * O + k] as number;
+      if (a === 0) continue;
+      for (let l = 0; l < I; l++) theta[t0 + l] = (theta[t0 + l] as number) + a * (x[n * I + l] as number);
+    }
+  }
+}
