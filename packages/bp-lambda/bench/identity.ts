@@ -174,6 +174,8 @@ function compare(a: string, b: string): boolean {
 }
 
 const { values, positionals } = parseArgs({
+  // pnpm passes the "--" that separates its own flags from the script's.
+  args: process.argv.slice(2).filter((a, i) => !(i === 0 && a === "--")),
   options: {
     root: { type: "string" },
     out: { type: "string" },

@@ -137,6 +137,8 @@ function timeCase(c: Case, choice: MethodChoice, seconds: number): Timing {
 }
 
 const { values } = parseArgs({
+  // pnpm passes the "--" that separates its own flags from the script's.
+  args: process.argv.slice(2).filter((a, i) => !(i === 0 && a === "--")),
   options: {
     case: { type: "string", multiple: true },
     method: { type: "string", multiple: true },
