@@ -150,7 +150,6 @@ export class RnnCore implements Core {
   }
 }
 
-const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
 export class LstmCore implements Core {
   readonly kind = "lstm" as const;
@@ -175,10 +174,10 @@ export class LstmCore implements Core {
     for (let n = 0; n < B; n++) {
       for (let k = 0; k < H; k++) {
         const p = n * 4 * H;
-        const i = sigmoid(pre[p + k] as number);
-        const f = sigmoid(pre[p + H + k] as number);
+        const i = 1 / (1 + Math.exp(-(pre[p + k] as number)));
+        const f = 1 / (1 + Math.exp(-(pre[p + H + k] as number)));
         const g = Math.tanh(pre[p + 2 * H + k] as number);
-        const o = sigmoid(pre[p + 3 * H + k] as number);
+        const o = 1 / (1 + Math.exp(-(pre[p + 3 * H + k] as number)));
         const c = f * (prev[n * S + H + k] as number) + i * g;
         const tc = Math.tanh(c);
         state[n * S + k] = o * tc;
