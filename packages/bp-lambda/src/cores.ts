@@ -150,7 +150,6 @@ export class RnnCore implements Core {
   }
 }
 
-
 export class LstmCore implements Core {
   readonly kind = "lstm" as const;
   readonly stateSize: number;
