@@ -118,9 +118,21 @@ export function rowsTimesMatrix(
         out[ob + j] = (out[ob + j] as number) + b0 * m0 + b1 * m1 + b2 * m2 + b3 * m3;
       }
     }
-    if (i < rows) {
-      rowTimesMatrix(x, xa + i, m, mo + i * cols, rows - i, cols, out, oa);
-      rowTimesMatrix(x, xb + i, m, mo + i * cols, rows - i, cols, out, ob);
+    for (; i < rows; i++) {
+      const a = x[xa + i] as number;
+      const b = x[xb + i] as number;
+      const r = mo + i * cols;
+      if (a !== 0 && b !== 0) {
+        for (let j = 0; j < cols; j++) {
+          const mj = m[r + j] as number;
+          out[oa + j] = (out[oa + j] as number) + a * mj;
+          out[ob + j] = (out[ob + j] as number) + b * mj;
+        }
+      } else if (a !== 0) {
+        for (let j = 0; j < cols; j++) out[oa + j] = (out[oa + j] as number) + a * (m[r + j] as number);
+      } else if (b !== 0) {
+        for (let j = 0; j < cols; j++) out[ob + j] = (out[ob + j] as number) + b * (m[r + j] as number);
+      }
     }
   }
   if (v < count) rowTimesMatrix(x, xo + v * xStride, m, mo, rows, cols, out, o + v * oStride);
