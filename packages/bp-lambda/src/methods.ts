@@ -78,8 +78,9 @@ export function methodSettings(choice: MethodChoice): MethodSettings {
         ? (n ?? Number.POSITIVE_INFINITY)
         : (n as number);
   const sg = method === "bp-lambda" ? "bp-lambda" : method === "bptt-sg" ? "dni" : "none";
-  // The authors' no-backprop LSTM (BP(lambda), no BPTT) carries eligibility vectors; BPTT does not.
-  const cellTraces = (method === "bp-lambda" || method === "no-bptt") && (choice.cellTraces ?? true);
+  // Eligibility vectors exist only without backprop (BP(lambda), no BPTT), and only when asked for:
+  // the authors' LSTM configurations leave them off (use_etraces: false).
+  const cellTraces = (method === "bp-lambda" || method === "no-bptt") && (choice.cellTraces ?? false);
   return { method, truncation, sg, lambda, gamma, sgScale, stepClipNorm, cellTraces };
 }
 

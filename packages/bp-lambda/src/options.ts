@@ -24,8 +24,9 @@ export interface BpLambdaTrainOptions {
   /** Per-step norm clip of BP(lambda)'s synthesiser update: 1 (synthesiser.py). */
   readonly stepClipNorm?: number;
   /**
-   * LSTM with bp-lambda / no-bptt: the authors' eligibility vectors through each cell's forget gate
-   * (e-prop, lstm_bp_lambda.py): true. false gives strictly one-step parameter gradients.
+   * LSTM with bp-lambda / no-bptt: carry each cell's gradient back through its forget gate (the
+   * eligibility vectors of the authors' `use_etraces: true`). Default false: their copy-repeat and
+   * seq-mnist configurations set `use_etraces: false`, i.e. one-step parameter gradients.
    */
   readonly cellTraces?: boolean;
   readonly seed?: number;
@@ -99,7 +100,7 @@ export function resolveBpLambdaOptions(o: BpLambdaTrainOptions = {}): ResolvedBp
     gamma: o.gamma ?? (toy ? 1 : 0.9),
     sgScale: o.sgScale ?? (task === "seq-mnist" ? 0.1 : 1),
     stepClipNorm: o.stepClipNorm ?? 1,
-    cellTraces: o.cellTraces ?? true,
+    cellTraces: o.cellTraces ?? false,
     seed: o.seed ?? 0,
     core: o.core ?? (toy ? "rnn" : "lstm"),
     hiddenSize: o.hiddenSize ?? (task === "copy-repeat" ? 100 : 30),

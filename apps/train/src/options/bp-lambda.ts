@@ -74,9 +74,9 @@ export const bpLambdaParams: readonly ParamSpec[] = [
   {
     key: "cellTraces",
     description:
-      "LSTM with bp-lambda / no-bptt: carry each cell's gradient back through its forget gate (the authors' e-prop eligibility vectors); false = one-step gradients",
+      "LSTM with bp-lambda / no-bptt: carry each cell's gradient back through its forget gate (e-prop eligibility vectors, the authors' use_etraces: true); false = one-step gradients, their copy-repeat and seq-mnist setting",
     type: { type: "boolean" },
-    default: true,
+    default: false,
   },
   {
     key: "core",
