@@ -11,7 +11,7 @@
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -47,7 +47,7 @@ const SCALE: Record<"toy" | "copy-repeat", { options: BpLambdaTrainOptions; note
       learningRate: 3e-3,
       sgLearningRate: 1e-3,
     },
-    note: "LSTM 32, batch 20, 2,000 batches (1.3% of the paper's epochs), lr 3e-3, synthesiser lr 1e-3 (paper: LSTM 100, batch 100, 150,000 batches, lr 1e-3, synthesiser lr 1e-5); n-step methods with n = 5 only; LSTM cell eligibility vectors on (the authors' code)",
+    note: "LSTM 32, batch 20, 2,000 batches (1.3% of the paper's epochs), lr 3e-3, synthesiser lr 1e-3 (paper: LSTM 100, batch 100, 150,000 batches, lr 1e-3, synthesiser lr 1e-5); n-step methods with n = 5 only; one-step LSTM gate gradients (the authors' use_etraces: false)",
   },
 };
 
@@ -90,14 +90,22 @@ function label(o: BpLambdaTrainOptions): string {
 }
 
 /**
- * Finished jobs are remembered under the OS temp folder (keyed by their settings and this file's
- * content), so an interrupted bench continues where it stopped; `--fresh` forgets them.
+ * Finished jobs are remembered under the OS temp folder, keyed by their settings and by the content
+ * of this file and of every source file that can change a score (this package's, agents' SG
+ * learners, gym's seeding: a changed default must not reuse old scores), so an interrupted bench
+ * continues where it stopped; `--fresh` forgets them.
  */
 const CACHE = join(tmpdir(), "sgprop-bp-lambda-bench");
-const SELF = createHash("sha256")
-  .update(readFileSync(fileURLToPath(import.meta.url)))
-  .digest("hex")
-  .slice(0, 12);
+const SOURCES = ["../src", "../../agents/src/sg", "../../gym/src"].map((dir) =>
+  fileURLToPath(new URL(dir, import.meta.url)),
+);
+const SELF = (() => {
+  const hash = createHash("sha256").update(readFileSync(fileURLToPath(import.meta.url)));
+  for (const dir of SOURCES)
+    for (const file of readdirSync(dir, { recursive: true, encoding: "utf8" }).sort())
+      if (file.endsWith(".ts")) hash.update(file).update(readFileSync(join(dir, file)));
+  return hash.digest("hex").slice(0, 12);
+})();
 const cacheFile = (job: Job) =>
   join(
     CACHE,
