@@ -38,6 +38,7 @@ import { join } from "node:path";
 import { BpLambdaLearner } from "@sgprop/agents";
 import { describe, expect, it } from "vitest";
 import { BpLambdaTrainer, type BpLambdaTrainOptions } from "../src/index.js";
+import { truncations } from "../src/methods.js";
 import { forwardSequence, learnSequence, type SequenceBatch } from "../src/sequence.js";
 
 type Params = Record<
@@ -58,7 +59,8 @@ interface Golden {
   core: "lstm" | "rnn";
   task: "copy-repeat" | "toy";
   T: number;
-  method: "bp-lambda" | "no-bptt";
+  method: "bp-lambda" | "no-bptt" | "bptt" | "bptt-sg";
+  n?: number;
   lam: number;
   gamma: number;
   sgScale: number;
@@ -70,6 +72,7 @@ interface Golden {
   outputSize: number;
   loss: "bce" | "mse";
   lossSteps: number;
+  N: number;
   lr: { core: number; readout: number; synth: number };
   weights: Params;
   data: { inputs: number[][]; targets: (number[] | null)[] };
@@ -103,6 +106,7 @@ function trainerFor(g: Golden): BpLambdaTrainer {
   const options: BpLambdaTrainOptions = {
     task: g.task,
     method: g.method,
+    ...(g.n !== undefined ? { n: g.n } : {}),
     lambda: g.lam,
     gamma: g.gamma,
     sgScale: g.sgScale,
@@ -252,6 +256,33 @@ describe.each(goldens)("$name agrees with the authors' code", (g) => {
       expect(relErr(scaled(o.grads.w_ih, k), asis.grads.w_ih as number[])).toBeLessThan(TOL);
       expect(relErr(scaled(o.grads.w_hh, k), asis.grads.w_hh as number[])).toBeLessThan(TOL);
       expect(relErr(scaled(o.grads.b, 2 * k), asis.grads.b as number[])).toBeLessThan(TOL);
+    } else if (g.method === "bptt" || g.method === "bptt-sg") {
+      // Truncated BPTT: their loss is a mean per truncation (over its own loss steps), ours one
+      // mean over all loss steps; the two weightings agree when every truncation holding loss
+      // steps holds all k of them. Their bias gradient is doubled, and their DNI regression
+      // gradient is 2 (gHat - g) / B where ours (torch's mse_loss) also divides by the output size.
+      const first = g.N + 2;
+      const uniform = truncations(g.T, g.n as number).every(
+        ([a, e]) => e <= first || Math.min(e, g.T) - Math.max(a, first) === g.lossSteps,
+      );
+      if (uniform) {
+        expect(relErr(o.grads.w_ih, asis.grads.w_ih as number[])).toBeLessThan(TOL);
+        expect(relErr(o.grads.w_hh, asis.grads.w_hh as number[])).toBeLessThan(TOL);
+        expect(relErr(scaled(o.grads.b, 2), asis.grads.b as number[])).toBeLessThan(TOL);
+        if (g.method === "bptt-sg") {
+          const S = 2 * g.hidden;
+          expect(
+            relErr(scaled(o.grads.synthTheta as Float64Array, S), asis.grads.synthTheta as number[]),
+          ).toBeLessThan(TOL);
+          expect(
+            relErr(scaled(o.grads.synthBias as Float64Array, S), asis.grads.synthBias as number[]),
+          ).toBeLessThan(TOL);
+        }
+      } else {
+        // Steps weighted unequally: the core's gradients move (0.35% on the SG case, where the
+        // synthetic gradient dominates, to 600% without it).
+        expect(relErr(o.grads.w_ih, asis.grads.w_ih as number[])).toBeGreaterThan(1e-3);
+      }
     } else {
       // BP(lambda) on the LSTM: the same first synthetic gradient (same weights, same state), then
       // the behaviours mix; each changes the core's and the synthesiser's gradients by > 1%.
