@@ -2,15 +2,17 @@
  * One-batch agreement with the authors' code (neuralml/bp_lambda), from golden files.
  *
  * How the files in test/golden/ were made: a Python script outside this repository,
- * /work/refenv/bplambda-agree/agree.py, loads the authors' model classes (lstm_bp_lambda,
- * rnn_bp_lambda, their synthesiser and their Adam settings) from their repository at commit
- * f26dffdb21a7ce1e9a3d14b1f9892c04439377ec, sets every weight (core, readout, a non-zero
- * synthesiser) from a seeded numpy generator, and runs ONE training step on one fixed batch the way
- * their engine's training loop does without truncation (zero the gradients, the forward pass that
- * accumulates their online gradients, the loss on the task's steps, one Adam step), in float64.
+ * /work/refenv/bplambda-agree/agree.py (`/usr/bin/python3.11 agree.py` there, PyTorch 1.13, their
+ * repository unpacked in ./src; it writes ./golden/, copied here), loads the authors' model
+ * classes (lstm_bp_lambda, rnn_bp_lambda, their synthesiser, the DNI interface, their Adam
+ * settings) from their repository at commit f26dffdb21a7ce1e9a3d14b1f9892c04439377ec, sets every
+ * weight (core, readout, a non-zero synthesiser) from a seeded numpy generator, and runs one
+ * training step on one fixed batch as their engine's training loop does (zero the gradients, the
+ * forward pass that accumulates their online gradients, the loss on the task's steps, one Adam
+ * step; per truncation for BPTT), in float64, then three more batches with the same optimiser.
  * It records the loss, the synthetic gradient produced at each step, the TD errors, every
- * gradient handed to Adam and every parameter after the step. Each file holds the weights, the
- * batch and two runs of their code:
+ * gradient handed to Adam, every parameter after the first step, and the losses and parameters
+ * of the 4-batch run. Each file holds the weights, the batches and two runs of their code:
  *   - `asis`: their code unchanged;
  *   - `neutral`: their code with the behaviours we deliberately do not copy switched to ours by
  *     monkeypatching: (scale) the core's and synthesiser's loss gradient divided by the number of
@@ -20,7 +22,10 @@
  *     gradient fed to the synthesiser as [dL/dh, 0]; theirs also puts dL/dh * o * tanh'(c) in the
  *     cell slot, which with their Jacobian counts the cell path twice; (h2c) the synthetic
  *     gradient's h-part also reaching the cell through h = o tanh(c); theirs drives only the output
- *     gate with it; (toy) the readout gradient not halved (theirs divides it by the output size).
+ *     gate with it; (toy) the readout gradient not halved (theirs divides it by the output size);
+ *     truncated BPTT: (tscale) one loss mean over all loss steps where theirs takes a mean per
+ *     truncation, and (mse) the DNI regression gradient divided by the synthesiser's output size
+ *     as torch's mse_loss does (theirs: 2 (gHat - g) / B).
  * `flagEffects` records, per behaviour, the largest relative change of each gradient when only
  * that one is left as theirs (for the record, not asserted).
  *
@@ -29,9 +34,10 @@
  * those cases run ours with cellTraces false. The `no-bptt-etraces` cases run their use_etraces
  * true (eligibility vectors through the forget gate) against ours with cellTraces true.
  *
- * Checked here: ours equals `neutral` in every quantity (to 1e-9 relative to the quantity's
- * largest entry), and ours differs from `asis` exactly as documented where that is a closed form
- * (scale, bias, readout), or at least by 1% where the behaviours mix (the LSTM's BP(lambda)).
+ * Checked here: ours (learnSequence, and the trainer's own steps) equals `neutral` in every
+ * quantity to 1e-9 relative to the quantity's largest entry (measured: below 1e-12), and ours
+ * differs from `asis` exactly as documented where that is a closed form (scale, bias, readout,
+ * DNI regression), or by a stated margin where the behaviours mix (the LSTM's BP(lambda)).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -64,7 +70,7 @@ interface BatchData {
 interface Golden {
   name: string;
   core: "lstm" | "rnn";
-  task: "copy-repeat" | "toy";
+  task: "copy-repeat" | "toy" | "seq-mnist";
   T: number;
   method: "bp-lambda" | "no-bptt" | "bptt" | "bptt-sg";
   n?: number;
@@ -313,10 +319,14 @@ describe.each(goldens)("$name agrees with the authors' code", (g) => {
       }
     } else {
       // BP(lambda) on the LSTM: the same first synthetic gradient (same weights, same state), then
-      // the behaviours mix; each changes the core's and the synthesiser's gradients by > 1%.
+      // the behaviours mix: the core's gradients move by > 1% (47-126% here), the synthesiser's
+      // by > 0.1% (0.4% where every step's update is clipped to norm 1, else > 10%).
       expect(relErr(o.sg[0] as Float64Array, asis.sg[0] as number[])).toBeLessThan(TOL);
-      for (const k of ["w_ih", "w_hh", "b", "synthTheta"] as const)
-        expect(relErr(o.grads[k] as Float64Array, asis.grads[k] as number[]), k).toBeGreaterThan(0.01);
+      for (const k of ["w_ih", "w_hh", "b"] as const)
+        expect(relErr(o.grads[k], asis.grads[k] as number[]), k).toBeGreaterThan(0.01);
+      expect(relErr(o.grads.synthTheta as Float64Array, asis.grads.synthTheta as number[])).toBeGreaterThan(
+        1e-3,
+      );
     }
   });
 });
