@@ -224,21 +224,26 @@ export class BpLambdaTrainer implements Trainer {
       this.synthAdam.apply({ theta: grads.synthTheta, bias: grads.synthBias });
   }
 
-  async saveCheckpoint(dir: string): Promise<void> {
+  /** Every learned parameter as plain arrays: the checkpoint's `params`, also read by tests. */
+  parameterArrays(): ParameterArrays {
     const { core, readout, synthesiser } = this.model;
+    return {
+      w_ih: Array.from(core.params.w_ih),
+      w_hh: Array.from(core.params.w_hh),
+      b: Array.from(core.params.b),
+      readoutWeight: Array.from(readout.weight),
+      readoutBias: Array.from(readout.bias),
+      synthTheta: synthesiser ? Array.from(synthesiser.theta) : null,
+      synthBias: synthesiser ? Array.from(synthesiser.bias) : null,
+    };
+  }
+
+  async saveCheckpoint(dir: string): Promise<void> {
     const state = {
       format: "sgprop/bp-lambda-checkpoint-v1",
       options: this.options,
       completed: this.completed,
-      params: {
-        w_ih: Array.from(core.params.w_ih),
-        w_hh: Array.from(core.params.w_hh),
-        b: Array.from(core.params.b),
-        readoutWeight: Array.from(readout.weight),
-        readoutBias: Array.from(readout.bias),
-        synthTheta: synthesiser ? Array.from(synthesiser.theta) : null,
-        synthBias: synthesiser ? Array.from(synthesiser.bias) : null,
-      },
+      params: this.parameterArrays(),
       adam: {
         core: this.coreAdam.snapshot(),
         readout: this.readoutAdam.snapshot(),
@@ -307,14 +312,17 @@ export class BpLambdaTrainer implements Trainer {
   dispose(): void {}
 }
 
+/** The core's, the readout's and (BP(lambda), BPTT + SG) the synthesiser's parameters. */
+export type ParameterArrays = Record<"w_ih" | "w_hh" | "b" | "readoutWeight" | "readoutBias", number[]> & {
+  synthTheta: number[] | null;
+  synthBias: number[] | null;
+};
+
 interface CheckpointState {
   format: string;
   options: ResolvedBpLambdaOptions;
   completed: number;
-  params: Record<"w_ih" | "w_hh" | "b" | "readoutWeight" | "readoutBias", number[]> & {
-    synthTheta: number[] | null;
-    synthBias: number[] | null;
-  };
+  params: ParameterArrays;
   adam: { core: AdamSnapshot; readout: AdamSnapshot; synth: AdamSnapshot | null };
   rng: number[];
   protocol: {
