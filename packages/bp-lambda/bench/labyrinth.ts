@@ -50,7 +50,14 @@ if (setting === undefined) throw new Error(`--setting must be one of ${Object.ke
 const ruleKeys = arg("--rules", "gtilde,0,0.5,1").split(",");
 const rules = RULES.filter((r) => ruleKeys.includes(r.key));
 const WINDOW = 50;
-const bin = fileURLToPath(new URL("../../../apps/train/bin/sgprop.js", import.meta.url));
+// The CLI from its sources, as the root `pnpm sgprop` runs it: apps/train/bin/ loads dist/, which
+// may be older than the checkout (or absent) and then lacks flags such as --sg-rule.
+const cli = [
+  "--conditions=source",
+  "--import",
+  "tsx",
+  fileURLToPath(new URL("../../../apps/train/src/bin.ts", import.meta.url)),
+];
 
 /** Mean of a column over the last WINDOW rows of metrics.csv. */
 function tail(dir: string, column: string): number {
@@ -70,7 +77,7 @@ for (const seed of seeds) {
     if (!done) {
       const t0 = Date.now();
       const args = [
-        bin,
+        ...cli,
         "train",
         "popgym",
         "--seed",
@@ -81,13 +88,16 @@ for (const seed of seeds) {
         ...rule.flags,
       ];
       const r = spawnSync(
-        "node",
+        process.execPath,
         [...args, "--out", dir, "--overwrite", "--progress", "none", "--no-plots"],
         {
           stdio: ["ignore", "ignore", "inherit"],
         },
       );
-      if (r.status !== 0) throw new Error(`${rule.label} seed ${seed} failed (exit ${r.status})`);
+      if (r.status !== 0) {
+        console.error(`${rule.label} seed ${seed}: sgprop train popgym exited ${r.status}`);
+        process.exit(1);
+      }
       console.log(`${rule.label} seed ${seed}: ${((Date.now() - t0) / 60000).toFixed(1)} min`);
     }
     const entry = results.get(rule.label) ?? { success: [], ret: [] };
